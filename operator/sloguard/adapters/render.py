@@ -1,0 +1,68 @@
+"""Rule groups -> the documents users and clusters consume (PrometheusRule, rule files) as YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from ..core import conventions as c
+from ..core.model import Objective
+from ..core.rules import make_rule_groups
+
+
+def prometheus_rule_name(obj: Objective) -> str:
+    return f"{obj.name}-slo"[:253]
+
+
+def prometheus_rule(obj: Objective, labels: Mapping[str, str] | None = None,
+                    owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A ``monitoring.coreos.com/v1`` PrometheusRule for one SLO.
+
+    ``labels`` are what the Prometheus ``ruleSelector`` matches on; ``owner`` (an
+    ownerReference) makes Kubernetes delete the rules with the SLO.
+    """
+    metadata: dict[str, Any] = {
+        "name": prometheus_rule_name(obj),
+        "namespace": obj.namespace,
+        "labels": {
+            c.LABEL_MANAGED_BY: c.MANAGED_BY_VALUE,
+            c.LABEL_OWNER_SLO: obj.name,
+            **(labels or {}),
+        },
+    }
+    if owner:
+        metadata["ownerReferences"] = [dict(owner)]
+    return {
+        "apiVersion": c.PROMETHEUS_RULE_API_VERSION,
+        "kind": c.PROMETHEUS_RULE_KIND,
+        "metadata": metadata,
+        "spec": {"groups": [g.to_dict() for g in make_rule_groups(obj)]},
+    }
+
+
+def rules_file(objectives: Iterable[Objective]) -> dict[str, Any]:
+    """A plain Prometheus rule file (``rule_files:``) holding every SLO's groups."""
+    return {"groups": [g.to_dict() for o in objectives for g in make_rule_groups(o)]}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, keys in insertion order, long expressions kept on one line."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True)
+
+
+def dump_all(docs: Iterable[Any]) -> str:
+    return yaml.dump_all(list(docs), Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
+                         explicit_start=True)

@@ -1,0 +1,83 @@
+"""Shared pieces of the API models: the camelCase base and diagnostics.
+
+The pydantic models are the single source of truth for the custom resources: the CRD schemas
+(`make crds`), the admission webhook, the CLI validator and the docs reference are all derived
+from them, so a field is declared once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+
+class CamelModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are errors, not ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about one object: where (file, object, field path) and what to do."""
+
+    severity: Severity
+    message: str
+    path: str = ""
+    source: str = ""  # file name, or "admission" / "cluster"
+    kind: str = ""
+    object: str = ""  # "namespace/name"
+
+    def __str__(self) -> str:
+        where = [p for p in (self.source, f"{self.kind} {self.object}".strip(), self.path) if p]
+        prefix = ": ".join(where)
+        tag = "" if self.severity == "error" else "warning: "
+        return f"{prefix}: {tag}{self.message}" if prefix else f"{tag}{self.message}"
+
+    def located(self, *, source: str = "", kind: str = "", object: str = "") -> Diagnostic:
+        """The same finding with the file/object filled in where it was not yet."""
+        return Diagnostic(
+            self.severity,
+            self.message,
+            self.path,
+            self.source or source,
+            self.kind or kind,
+            self.object or object,
+        )
+
+
+def join_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """``("spec", "sli", "ratio", 0)`` -> ``spec.sli.ratio[0]``."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out
+
+
+def diagnostics_from_validation_error(err: ValidationError, prefix: str = "spec") -> list[Diagnostic]:
+    """Pydantic errors as diagnostics with field paths in the wire (camelCase) spelling."""
+    out: list[Diagnostic] = []
+    for e in err.errors(include_url=False):
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; fields are camelCase)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        out.append(Diagnostic("error", msg, join_path(prefix, loc)))
+    return out

@@ -1,0 +1,229 @@
+"""Reading and validating sloguard objects from files and from admission requests.
+
+Every problem becomes a :class:`Diagnostic` naming the file, the object and the field path;
+nothing here raises on bad input, so the CLI and the webhook never show a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..core import conventions as c
+from ..core.model import Objective
+from ..core.sli import queries
+from .common import Diagnostic, diagnostics_from_validation_error
+from .promql import parse_error, selector_error, template_error
+from .slo import SLOSpec
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+KNOWN_KINDS = (c.KIND_SLO, c.KIND_POLICY, c.KIND_SLA)
+
+
+@dataclass
+class Document:
+    """One YAML document with where it came from."""
+
+    source: str
+    index: int
+    body: Any
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", "")) if isinstance(self.body, dict) else ""
+
+    @property
+    def ref(self) -> str:
+        meta = self.body.get("metadata") if isinstance(self.body, dict) else None
+        if not isinstance(meta, dict):
+            return f"#{self.index + 1}"
+        return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"
+
+
+@dataclass
+class LoadResult:
+    objectives: list[Objective] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
+    """Files given, and YAML/JSON files under directories given (sorted, recursive)."""
+    files: list[Path] = []
+    diags: list[Diagnostic] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in YAML_SUFFIXES))
+        elif path.is_file() or p == "-":
+            files.append(path)
+        else:
+            diags.append(Diagnostic("error", "no such file or directory", source=p))
+    return files, diags
+
+
+def read_documents(paths: Iterable[str], stdin_text: str | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    """All YAML documents in ``paths`` (``-`` is standard input), skipping empty ones."""
+    files, diags = expand_paths(paths)
+    docs: list[Document] = []
+    for f in files:
+        name = str(f)
+        try:
+            text = stdin_text if name == "-" and stdin_text is not None else f.read_text(encoding="utf-8")
+            loaded = list(yaml.safe_load_all(text))
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            problem = getattr(e, "problem", None) or str(e)
+            diags.append(Diagnostic("error", f"{where}invalid YAML: {problem}", source=name))
+            continue
+        except (OSError, UnicodeDecodeError) as e:
+            diags.append(Diagnostic("error", f"cannot read: {e}", source=name))
+            continue
+        for i, body in enumerate(loaded):
+            if body is None:
+                continue
+            if isinstance(body, dict) and body.get("kind") == "List" and isinstance(body.get("items"), list):
+                docs.extend(Document(name, i, item) for item in body["items"])
+            else:
+                docs.append(Document(name, i, body))
+    return docs, diags
+
+
+def check_envelope(doc: Document) -> list[Diagnostic]:
+    """apiVersion, kind and metadata.name of a sloguard object."""
+    loc = {"source": doc.source, "kind": doc.kind, "object": doc.ref}
+    body = doc.body
+    if not isinstance(body, dict):
+        return [Diagnostic("error", f"document #{doc.index + 1} is a {type(body).__name__}, not an object",
+                           source=doc.source)]
+    out = []
+    if body.get("apiVersion") != c.API_VERSION:
+        out.append(Diagnostic("error", f"apiVersion must be {c.API_VERSION!r}, got {body.get('apiVersion')!r}",
+                              "apiVersion", **loc))
+    meta = body.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        out.append(Diagnostic("error", "required field is missing", "metadata.name", **loc))
+    if not isinstance(body.get("spec"), dict):
+        out.append(Diagnostic("error", "required field is missing (an object)", "spec", **loc))
+    return out
+
+
+def is_sloguard(doc: Document) -> bool:
+    return isinstance(doc.body, dict) and str(doc.body.get("apiVersion", "")).startswith(c.GROUP + "/")
+
+
+def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
+    """What the schema cannot see: PromQL that does not parse, missing templates, fractions."""
+    out: list[Diagnostic] = []
+    sli = spec.sli
+
+    def err(path: str, message: str | None) -> None:
+        if message:
+            out.append(Diagnostic("error", message, f"spec.sli.{path}"))
+
+    if sli.ratio:
+        for name in ("errors", "good", "total"):
+            value = getattr(sli.ratio, name)
+            if value is not None:
+                err(f"ratio.{name}", selector_error(value))
+    if sli.ratio_query:
+        for attr, wire in (("error_query", "errorQuery"), ("good_query", "goodQuery"), ("total_query", "totalQuery")):
+            value = getattr(sli.ratio_query, attr)
+            if value is not None:
+                err(f"ratioQuery.{wire}", template_error(value))
+    if sli.latency:
+        err("latency.histogram", selector_error(sli.latency.histogram, forbid_labels=("le",)))
+        if not sli.latency.histogram.split("{")[0].strip().endswith("_bucket"):
+            out.append(Diagnostic("warning", "a classic histogram's series end in _bucket; is this the "
+                                  "bucket series?", "spec.sli.latency.histogram"))
+    if sli.raw:
+        err("raw.errorRatioQuery", template_error(sli.raw.error_ratio_query))
+    if sli.bool_gauge:
+        err("boolGauge.selector", selector_error(sli.bool_gauge.selector))
+
+    if spec.objective is not None and spec.objective < 1:
+        out.append(Diagnostic("warning", f"{spec.objective} looks like a fraction; objective is in percent "
+                              f"(did you mean {spec.objective * 100:g}?)", "spec.objective"))
+    if spec.objective is not None and spec.tier is not None:
+        out.append(Diagnostic("warning", f"both tier ({spec.tier}) and objective are set; objective "
+                              f"{spec.objective} wins", "spec.tier"))
+    if spec.budgeting_method == "Occurrences" and spec.timeslice is not None:
+        out.append(Diagnostic("warning", "timeslice is ignored unless budgetingMethod is Timeslices",
+                              "spec.timeslice"))
+    if spec.alerting.minimum_traffic and (sli.raw or sli.bool_gauge):
+        out.append(Diagnostic("warning", "minimumTraffic has no effect on raw and boolGauge SLIs (they "
+                              "measure time, not requests)", "spec.alerting.minimumTraffic"))
+    if not out or all(d.severity == "warning" for d in out):
+        # The generated expressions must parse too; a failure here is a bug or an exotic input.
+        generated = queries(spec.sli.to_core(), "5m")
+        for expr in (generated.errors, generated.total):
+            if (e := parse_error(expr)) is not None:
+                out.append(Diagnostic("error", f"the generated query does not parse ({e}): {expr}", "spec.sli"))
+    return out
+
+
+def validate_slo_body(body: dict[str, Any]) -> tuple[Objective | None, list[Diagnostic]]:
+    """Validate one SLO object (from a file or an AdmissionReview); diagnostics carry field paths."""
+    meta = body.get("metadata") or {}
+    try:
+        spec = SLOSpec.model_validate(body.get("spec"))
+    except ValidationError as e:
+        return None, diagnostics_from_validation_error(e, "spec")
+    diags = semantic_diagnostics(spec)
+    if any(d.severity == "error" for d in diags):
+        return None, diags
+    return spec.to_core(str(meta.get("namespace") or "default"), str(meta.get("name"))), diags
+
+
+def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Diagnostic]]]:
+    """SLO documents with envelope findings; other sloguard kinds are left to their own loaders."""
+    for doc in docs:
+        if not is_sloguard(doc):
+            if isinstance(doc.body, dict):
+                continue  # another API's object in the same directory (a Deployment, say): not ours
+            yield doc, check_envelope(doc)
+            continue
+        if doc.kind not in KNOWN_KINDS:
+            yield doc, [Diagnostic("error", f"unknown kind {doc.kind!r}; sloguard.io kinds are "
+                                   f"{', '.join(KNOWN_KINDS)}", "kind", doc.source, doc.kind, doc.ref)]
+            continue
+        if doc.kind == c.KIND_SLO:
+            yield doc, check_envelope(doc)
+
+
+def load_objectives(paths: list[str], stdin_text: str | None = None) -> tuple[list[Objective], list[Diagnostic]]:
+    """Every valid SLO in ``paths`` as a core Objective, and every finding, located."""
+    result = load(paths, stdin_text)
+    return result.objectives, result.diagnostics
+
+
+def load(paths: list[str], stdin_text: str | None = None) -> LoadResult:
+    docs, diags = read_documents(paths, stdin_text)
+    result = LoadResult(diagnostics=list(diags), documents=docs)
+    seen: dict[str, str] = {}
+    for doc, envelope in iter_slo_documents(docs):
+        loc = {"source": doc.source, "kind": doc.kind, "object": doc.ref}
+        if envelope or doc.kind != c.KIND_SLO:
+            result.diagnostics.extend(d.located(**loc) for d in envelope)
+            continue
+        objective, found = validate_slo_body(doc.body)
+        result.diagnostics.extend(d.located(**loc) for d in found)
+        if objective is None:
+            continue
+        if objective.key in seen:
+            result.diagnostics.append(Diagnostic("error", f"duplicate object; first defined in {seen[objective.key]}",
+                                                 "metadata.name", **loc))
+            continue
+        seen[objective.key] = doc.source
+        result.objectives.append(objective)
+    return result

@@ -1,0 +1,334 @@
+"""The ServiceLevelObjective custom resource (``sloguard.io/v1alpha1``, short name ``slo``).
+
+Field names are a contract with users, examples and outside tests. Descriptions are the text
+``kubectl explain`` shows. Cross-field rules are expressed twice on purpose: as CEL
+(``x-kubernetes-validations``, enforced by the API server without the operator running) and as
+pydantic validators (enforced in ``sloguard validate`` and the webhook, with our messages).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..core import conventions as c
+from ..core.model import (
+    SLI,
+    Alerting,
+    BoolGaugeSLI,
+    LatencySLI,
+    Objective,
+    RatioQuerySLI,
+    RatioSLI,
+    RawSLI,
+    Timeslice,
+)
+from ..core.windows import (
+    DURATION_PATTERN,
+    TIER_OBJECTIVES,
+    WINDOW_PATTERN,
+    BurnRateTier,
+    default_tiers,
+    parse_duration,
+    parse_window,
+)
+from .common import CamelModel
+
+_PROMQL = "A PromQL expression"
+
+
+def _cel(rule: str, message: str) -> dict[str, Any]:
+    return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
+
+
+class RatioSpec(CamelModel):
+    """Two counters: bad (``errors``) or ``good`` events, and ``total`` events."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": _cel("has(self.errors) != has(self.good)", "give exactly one of errors or good")
+    }
+    errors: str | None = Field(None, description="Selector of a counter of bad events, e.g. "
+                               "http_requests_total{job=\"checkout\",code=~\"5..\"}. Exclusive with good.")
+    good: str | None = Field(None, description="Selector of a counter of good events. Exclusive with errors.")
+    total: str = Field(description="Selector of a counter of all valid events.", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of_errors_good(self) -> RatioSpec:
+        if (self.errors is None) == (self.good is None):
+            raise ValueError("give exactly one of errors or good")
+        return self
+
+
+class RatioQuerySpec(CamelModel):
+    """Sloth-compatible full queries; ``{{.window}}`` is replaced by each window."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": _cel("has(self.errorQuery) != has(self.goodQuery)",
+                                  "give exactly one of errorQuery or goodQuery")
+    }
+    error_query: str | None = Field(None, description=f"{_PROMQL} for the rate of bad events over "
+                                    "{{.window}}, e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])).")
+    good_query: str | None = Field(None, description=f"{_PROMQL} for the rate of good events over {{{{.window}}}}.")
+    total_query: str = Field(description=f"{_PROMQL} for the rate of all events over {{{{.window}}}}.", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RatioQuerySpec:
+        if (self.error_query is None) == (self.good_query is None):
+            raise ValueError("give exactly one of errorQuery or goodQuery")
+        return self
+
+
+class LatencySpec(CamelModel):
+    """A classic Prometheus histogram: requests at or under ``threshold`` seconds are good."""
+
+    histogram: str = Field(min_length=1, description="Selector of the histogram's _bucket series, "
+                           "e.g. http_request_duration_seconds_bucket{job=\"api\"} (no le matcher).")
+    threshold: float = Field(gt=0, description="Seconds; must be one of the histogram's le bounds. "
+                             "Matched whatever the label's formatting (0.25, 1 vs 1.0).")
+    valid_below: float | None = Field(None, gt=0, description="Seconds; slower requests are invalid "
+                                      "outliers counted neither good nor total (an le bound). Default: +Inf.")
+
+    @model_validator(mode="after")
+    def _valid_above_threshold(self) -> LatencySpec:
+        if self.valid_below is not None and self.valid_below <= self.threshold:
+            raise ValueError("validBelow must be greater than threshold")
+        return self
+
+
+class RawSpec(CamelModel):
+    """An error-ratio query; averaged over time (not traffic-weighted)."""
+
+    error_ratio_query: str = Field(min_length=1, description=f"{_PROMQL} giving the error ratio "
+                                   "(0..1) over {{.window}}.")
+
+
+class BoolGaugeSpec(CamelModel):
+    """A 0/1 gauge (1 good, 0 bad), e.g. a blackbox probe; the SLI is the share of time it was 1."""
+
+    selector: str = Field(min_length=1, description="Selector of the gauge, e.g. probe_success{instance=\"platform\"}.")
+
+
+_SLI_KINDS = ("ratio", "ratioQuery", "latency", "raw", "boolGauge")
+
+
+class SLISpec(CamelModel):
+    """Exactly one of the five SLI kinds."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": _cel(
+            "[" + ", ".join(f"has(self.{k})" for k in _SLI_KINDS) + "].filter(x, x).size() == 1",
+            "give exactly one SLI kind: " + ", ".join(_SLI_KINDS),
+        )
+    }
+    ratio: RatioSpec | None = Field(None, description="Good or bad events over total events, from counters.")
+    ratio_query: RatioQuerySpec | None = Field(None, description="Sloth-style queries with {{.window}}.")
+    latency: LatencySpec | None = Field(None, description="Share of requests under a latency threshold.")
+    raw: RawSpec | None = Field(None, description="A ready-made error ratio query.")
+    bool_gauge: BoolGaugeSpec | None = Field(None, description="Share of time a 0/1 gauge was 1.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SLISpec:
+        given = [k for k, v in zip(_SLI_KINDS, self._kinds(), strict=True) if v is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one SLI kind ({', '.join(_SLI_KINDS)}); got "
+                             f"{', '.join(given) or 'none'}")
+        return self
+
+    def _kinds(self) -> tuple[object, ...]:
+        return (self.ratio, self.ratio_query, self.latency, self.raw, self.bool_gauge)
+
+    def to_core(self) -> SLI:
+        if self.ratio:
+            return RatioSLI(total=self.ratio.total, errors=self.ratio.errors, good=self.ratio.good)
+        if self.ratio_query:
+            q = self.ratio_query
+            return RatioQuerySLI(total_query=q.total_query, error_query=q.error_query, good_query=q.good_query)
+        if self.latency:
+            lat = self.latency
+            return LatencySLI(histogram=lat.histogram, threshold=lat.threshold, valid_below=lat.valid_below)
+        if self.raw:
+            return RawSLI(error_ratio_query=self.raw.error_ratio_query)
+        assert self.bool_gauge is not None
+        return BoolGaugeSLI(selector=self.bool_gauge.selector)
+
+
+class TimesliceSpec(CamelModel):
+    window: str = Field("5m", pattern=DURATION_PATTERN, description="Slice length, e.g. 1m or 5m.")
+    target: float = Field(gt=0, le=1, description="A slice is good when its good ratio is at least "
+                          "this fraction (e.g. 0.99).")
+
+
+class BurnRateSpec(CamelModel):
+    """One multiwindow alert tier: fires when both windows burn faster than factor x budget."""
+
+    severity: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$", description="Alert severity label.")
+    factor: float = Field(gt=0, description="Burn-rate multiple (1 = spending exactly the budget over the window).")
+    short_window: str = Field(pattern=DURATION_PATTERN, description="Confirming window, e.g. 5m.")
+    long_window: str = Field(pattern=DURATION_PATTERN, description="Main window, e.g. 1h.")
+
+    @model_validator(mode="after")
+    def _short_before_long(self) -> BurnRateSpec:
+        if parse_duration(self.short_window) >= parse_duration(self.long_window):
+            raise ValueError("shortWindow must be shorter than longWindow")
+        return self
+
+
+class AlertingSpec(CamelModel):
+    name: str = Field(c.DEFAULT_ALERT_NAME, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+                      description="Alert name for every tier.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels added to every alert.")
+    annotations: dict[str, str] = Field(default_factory=dict,
+                                        description="Annotations added to every alert, e.g. runbook_url.")
+    minimum_traffic: float = Field(0, ge=0, description="Requests per second (over the long window) "
+                                   "below which no alert fires; 0 disables the gate.")
+    disabled: bool = Field(False, description="Generate recording rules only.")
+    burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, description="Alert tiers; replaces "
+                                                  "the default table (14.4x/1h, 6x/6h, 3x/1d for 30d, scaled "
+                                                  "to other windows) entirely.")
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for k in v:
+            if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", k):
+                raise ValueError(f"{k!r} is not a valid Prometheus label name")
+            if k in (c.LABEL_SLO, c.LABEL_SERVICE, c.LABEL_SEVERITY, c.LABEL_NAMESPACE):
+                raise ValueError(f"label {k!r} is set by sloguard and cannot be overridden")
+        return v
+
+
+class SLOSpec(CamelModel):
+    """What good service means for one service, and how to alert on spending the budget."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {"rule": "has(self.objective) || has(self.tier)", "message": "give an objective or a tier"},
+                {"rule": "!has(self.budgetingMethod) || self.budgetingMethod != 'Timeslices' || has(self.timeslice)",
+                 "message": "budgetingMethod Timeslices needs timeslice"},
+            ]
+        }
+    }
+    service: str = Field(min_length=1, max_length=253, description="The service this objective is about.")
+    tier: Literal["tier-0", "tier-1", "tier-2", "tier-3"] | None = Field(
+        None, description="Preset objective: tier-0 99.99, tier-1 99.95, tier-2 99.9, tier-3 99.5. "
+        "An explicit objective wins.")
+    description: str = Field("", max_length=1024, description="What the objective promises, for people.")
+    objective: float | None = Field(None, gt=0, lt=100, description="Target in percent, e.g. 99.9.")
+    window: str = Field("30d", pattern=WINDOW_PATTERN, description="A rolling duration (30d, 28d) or a "
+                        "calendar period: month, week or quarter.")
+    timezone: str = Field("UTC", description="IANA timezone of calendar periods, e.g. Europe/Berlin.")
+    budgeting_method: Literal["Occurrences", "Timeslices"] = Field(
+        "Occurrences", description="Occurrences: bad events over all events. Timeslices: bad slices over all slices.")
+    timeslice: TimesliceSpec | None = Field(None, description="Slice length and per-slice target for Timeslices.")
+    sli: SLISpec = Field(description="How good and bad are measured: exactly one kind.")
+    alerting: AlertingSpec = Field(default_factory=AlertingSpec, description="Burn-rate alerting.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/Berlin)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _cross_fields(self) -> SLOSpec:
+        if self.objective is None and self.tier is None:
+            raise ValueError("give an objective or a tier")
+        if self.budgeting_method == "Timeslices" and self.timeslice is None:
+            raise ValueError("budgetingMethod Timeslices needs timeslice")
+        return self
+
+    @property
+    def objective_percent(self) -> float:
+        if self.objective is not None:
+            return self.objective
+        assert self.tier is not None
+        return TIER_OBJECTIVES[self.tier]
+
+    def to_core(self, namespace: str, name: str) -> Objective:
+        window = parse_window(self.window, self.timezone)
+        a = self.alerting
+        tiers = (
+            tuple(BurnRateTier(b.severity, b.factor, b.short_window, b.long_window) for b in a.burn_rates)
+            if a.burn_rates
+            else default_tiers(window)
+        )
+        return Objective(
+            namespace=namespace,
+            name=name,
+            service=self.service,
+            objective=round(self.objective_percent / 100.0, 12),
+            window=window,
+            sli=self.sli.to_core(),
+            alerting=Alerting(a.name, tiers, dict(a.labels), dict(a.annotations), a.minimum_traffic, a.disabled),
+            budgeting_method=self.budgeting_method,
+            timeslice=Timeslice(self.timeslice.window, self.timeslice.target) if self.timeslice else None,
+            description=self.description,
+        )
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+class Condition(CamelModel):
+    """A Kubernetes API convention condition."""
+
+    model_config = CamelModel.model_config | {"extra": "allow"}
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = ""
+    message: str = ""
+    last_transition_time: datetime | None = None
+    observed_generation: int | None = None
+
+
+class ObjectReference(CamelModel):
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+
+class BudgetFigures(CamelModel):
+    consumed: float | None = Field(None, description="Share of the window's budget spent (may exceed 1).")
+    remaining: float | None = Field(None, description="Share of the budget left (negative when overspent).")
+    remaining_percent: float | None = Field(None, description="remaining x 100, for display.")
+    remaining_seconds: float | None = Field(None, description="Seconds of full outage still affordable.")
+
+
+class SLOStatus(CamelModel):
+    """Written by the operator only."""
+
+    model_config = CamelModel.model_config | {"extra": "allow"}
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    prometheus_rule: ObjectReference | None = Field(None, description="The generated PrometheusRule.")
+    objective: float | None = Field(None, description="The resolved objective in percent.")
+    sli: float | None = Field(None, description="Good ratio over the window (fraction); absent when unknown.")
+    budget: BudgetFigures | None = None
+    burn_rates: dict[str, float | None] | None = Field(None, description="Burn rate per window (1 = on budget).")
+    burn_rate_1h: float | None = Field(None, description="Burn rate over the last hour, for display.")
+    state: str | None = Field(None, description="healthy, warning, critical, exhausted or unknown.")
+    health_score: int | None = None
+    time_to_exhaustion_seconds: float | None = None
+    hints: list[str] | None = None
+    last_evaluated: datetime | None = None
+    slices: dict[str, int] | None = None
+
+
+class ServiceLevelObjective(CamelModel):
+    """A whole SLO object as read from a file or the API server."""
+
+    model_config = CamelModel.model_config | {"extra": "ignore"}
+    api_version: Literal["sloguard.io/v1alpha1"]
+    kind: Literal["ServiceLevelObjective"]
+    spec: SLOSpec

@@ -1,0 +1,52 @@
+"""The ``sloguard`` command: generate | validate | budget | sla | impact | run | dev.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args)``;
+this module only wires them, so a command that needs heavy imports (kopf, the Prometheus
+client) costs nothing to the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = ("generate", "validate", "budget_cmd", "sla_cmd", "impact_cmd", "run_cmd", "dev_cmd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sloguard",
+        description="Service levels made real: SLO rules, live error budgets, budget policies, SLA contracts.",
+    )
+    parser.add_argument("--version", action="version", version=f"sloguard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith(f"{__name__}.{name}"):
+                continue  # a command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

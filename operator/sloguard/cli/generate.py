@@ -1,0 +1,64 @@
+"""``sloguard generate``: SLO files -> PrometheusRule objects or plain Prometheus rule files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
+from ..api.loader import load
+from .common import report
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("generate", help="generate Prometheus rules from SLO files",
+                       description="Turn ServiceLevelObjective files into recording and multiwindow "
+                       "multi-burn-rate alert rules.")
+    p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="SLO YAML files or directories ('-' for stdin)")
+    p.add_argument("--format", choices=("prometheusrule", "rules"), default="prometheusrule",
+                   help="prometheus-operator PrometheusRule objects (default) or a plain rule file")
+    p.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per SLO (or rules.yaml) here "
+                   "instead of stdout")
+    p.add_argument("--rule-label", action="append", default=[], metavar="KEY=VALUE",
+                   help="label for the PrometheusRule (what your Prometheus ruleSelector matches); repeatable")
+    p.set_defaults(func=run)
+
+
+def parse_labels(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"sloguard generate: --rule-label expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    labels = parse_labels(args.rule_label)
+    stdin = sys.stdin.read() if "-" in args.paths else None
+    result = load(args.paths, stdin)
+    if report(result.diagnostics):
+        return 1
+    if not result.objectives:
+        print("sloguard generate: no ServiceLevelObjective found in the given paths", file=sys.stderr)
+        return 1
+    if args.format == "rules":
+        text = dump_yaml(rules_file(result.objectives))
+        if args.output_dir:
+            out = Path(args.output_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "rules.yaml").write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    docs = [prometheus_rule(o, labels) for o in result.objectives]
+    if args.output_dir:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for o, doc in zip(result.objectives, docs, strict=True):
+            (out / f"{o.namespace}.{o.name}.yaml").write_text(dump_yaml(doc))
+    else:
+        sys.stdout.write(dump_all(docs))
+    return 0

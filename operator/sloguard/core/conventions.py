@@ -1,0 +1,88 @@
+"""Every name sloguard puts into the world, in one place.
+
+Metric, label, annotation, condition and field-manager names are an interface: dashboards,
+alert routes, Argo CD health checks and admission policies match on them. Keeping them here
+means a rename is one edit and a grep finds every consumer.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- API -------------------------------------------------------------------------------------
+GROUP: Final = "sloguard.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+CATEGORY: Final = "sloguard"
+
+KIND_SLO: Final = "ServiceLevelObjective"
+PLURAL_SLO: Final = "servicelevelobjectives"
+SINGULAR_SLO: Final = "servicelevelobjective"
+SHORT_SLO: Final = "slo"
+
+KIND_POLICY: Final = "ErrorBudgetPolicy"
+PLURAL_POLICY: Final = "errorbudgetpolicies"
+SINGULAR_POLICY: Final = "errorbudgetpolicy"
+SHORT_POLICY: Final = "ebp"
+
+KIND_SLA: Final = "SLAContract"
+PLURAL_SLA: Final = "slacontracts"
+SINGULAR_SLA: Final = "slacontract"
+SHORT_SLA: Final = "sla"
+
+PROMETHEUS_RULE_API_VERSION: Final = "monitoring.coreos.com/v1"
+PROMETHEUS_RULE_KIND: Final = "PrometheusRule"
+
+# --- Recording rules --------------------------------------------------------------------------
+# Base recordings: per-SLO error (bad-event) rate and total rate over 5 minutes. Every longer
+# window is derived from these two, so a window's ratio is traffic-weighted.
+RECORD_ERRORS_5M: Final = "sloguard:sli_errors:rate5m"
+RECORD_TOTAL_5M: Final = "sloguard:sli_total:rate5m"
+# Derived error ratio for window W: f"{RECORD_ERROR_RATIO_PREFIX}{W}".
+RECORD_ERROR_RATIO_PREFIX: Final = "sloguard:sli_error_ratio:rate"
+# Timeslices: 1 when the slice ending at the evaluation was bad, else 0.
+RECORD_SLICE_BAD: Final = "sloguard:sli_slice_bad:"
+# Metadata for dashboards.
+RECORD_OBJECTIVE: Final = "sloguard:objective:ratio"
+RECORD_ERROR_BUDGET: Final = "sloguard:error_budget:ratio"
+
+# Labels on every recording and alert.
+LABEL_SLO: Final = "slo"
+LABEL_NAMESPACE: Final = "slo_namespace"
+LABEL_SERVICE: Final = "service"
+LABEL_SEVERITY: Final = "severity"
+LABEL_LONG_WINDOW: Final = "long_window"
+LABEL_SHORT_WINDOW: Final = "short_window"
+LABEL_WINDOW: Final = "window"
+
+DEFAULT_ALERT_NAME: Final = "ErrorBudgetBurn"
+
+# --- Kubernetes labels, annotations, managers -------------------------------------------------
+LABEL_PREFIX: Final = "sloguard.io/"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE: Final = "sloguard"
+LABEL_OWNER_SLO: Final = "sloguard.io/slo"
+LABEL_HOLD: Final = "sloguard.io/hold"
+ANNOTATION_HOLD_POLICY: Final = "sloguard.io/hold-policy"
+ANNOTATION_HOLD_REASON: Final = "sloguard.io/hold-reason"
+ANNOTATION_HOLD_SINCE: Final = "sloguard.io/hold-since"
+ANNOTATION_EXCEPTION: Final = "sloguard.io/exception"
+ANNOTATION_REEVALUATE: Final = "sloguard.io/reevaluate"
+LABEL_SLA_CONTRACT: Final = "sloguard.io/contract"
+LABEL_SLA_PERIOD: Final = "sloguard.io/period"
+
+FIELD_MANAGER: Final = "sloguard"
+FIELD_MANAGER_HOLDS: Final = "sloguard-holds"
+
+# --- Conditions -------------------------------------------------------------------------------
+COND_READY: Final = "Ready"
+COND_RULES_GENERATED: Final = "RulesGenerated"
+COND_BUDGET_KNOWN: Final = "BudgetKnown"
+COND_PROMETHEUS_REACHABLE: Final = "PrometheusReachable"
+
+# --- Budget states ----------------------------------------------------------------------------
+STATE_HEALTHY: Final = "healthy"
+STATE_WARNING: Final = "warning"
+STATE_CRITICAL: Final = "critical"
+STATE_EXHAUSTED: Final = "exhausted"
+STATE_UNKNOWN: Final = "unknown"
