@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
+from ..api.yamlio import dump_all, dump_yaml  # noqa: F401  (re-exported for callers)
 from ..core import conventions as c
 from ..core.model import Objective
 from ..core.rules import make_rule_groups
@@ -45,24 +44,3 @@ def prometheus_rule(obj: Objective, labels: Mapping[str, str] | None = None,
 def rules_file(objectives: Iterable[Objective]) -> dict[str, Any]:
     """A plain Prometheus rule file (``rule_files:``) holding every SLO's groups."""
     return {"groups": [g.to_dict() for o in objectives for g in make_rule_groups(o)]}
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style, keys in insertion order, long expressions kept on one line."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def dump_yaml(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True)
-
-
-def dump_all(docs: Iterable[Any]) -> str:
-    return yaml.dump_all(list(docs), Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
-                         explicit_start=True)

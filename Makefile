@@ -1,0 +1,40 @@
+# sloguard — the commands a newcomer needs. `make demo` to see it work, `make test` to check it.
+PYTHON ?= python3
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help install crds check-crds lint test test-unit test-fast demo demo-down bench golden k8s-bin
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install: ## install sloguard and its dev tools (editable)
+	$(PYTHON) -m pip install -q -e '.[dev]'
+
+crds: ## regenerate crds/ (and the chart's copies) from the API models
+	$(PYTHON) -m sloguard.api.crdgen crds
+
+golden: ## regenerate tests/golden/*.out.yaml from tests/golden/*.in.yaml
+	SLOGUARD_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/golden
+
+lint: ## ruff, mypy (strict on the core), import-linter (layering)
+	ruff check operator tests bench
+	mypy
+	lint-imports
+
+k8s-bin: ## build (once) kube-apiserver, kube-controller-manager and etcd into ~/.cache/sloguard
+	bash hack/build-k8s.sh
+
+test-fast: ## unit, golden and promtool tests (no cluster, no Prometheus server)
+	$(PYTHON) -m pytest -q tests/unit tests/golden tests/rules
+
+test: lint ## everything: unit, golden, promtool, integration (Prometheus) and e2e (local control plane)
+	$(PYTHON) -m pytest -q tests
+
+demo: ## local control plane + Prometheus + traffic + operator + examples, then `kubectl get slo -A`
+	bash hack/demo.sh up
+
+demo-down: ## stop everything the demo started
+	bash hack/demo.sh down
+
+bench: ## benchmarks; figures go to docs/PERFORMANCE.md
+	$(PYTHON) bench/generate.py

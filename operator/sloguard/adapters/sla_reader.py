@@ -1,0 +1,190 @@
+"""Reading a contract's month from Prometheus: per-slice facts and request totals.
+
+Two kinds of measurement feed :mod:`sloguard.core.sla`:
+
+* **uptime** terms: one ``query_range`` (in chunks of at most 10,000 steps, under Prometheus'
+  11,000-points limit) of the slice's good ratio ``1 - errors / (total > 0)``, built by
+  :func:`sloguard.core.sli.queries` for the slice window, with step = the slice.
+* **latency / availability** terms: instant queries of ``errors * D`` and ``total * D`` (the
+  rates over ``D`` seconds times ``D``: bad and total counts, or bad and measured seconds for
+  time-based SLIs) over the month, and the same over each excluded maintenance interval, which
+  the core subtracts.
+
+Every evaluation happens one millisecond before the end of its slice or interval, so a range
+``[w]`` covers ``[start, end)`` whether the server treats ranges as closed (Prometheus 2) or
+left-open (Prometheus 3): a sample exactly on a slice boundary belongs to the slice it starts.
+
+Errors from the outside world become :class:`SLAReadError` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+
+from ..core.sla import (
+    Contract,
+    Interval,
+    MaintenancePlan,
+    Measurement,
+    Period,
+    RequestCounts,
+    SliceFacts,
+    Term,
+    assess_maintenance,
+)
+from ..core.sli import queries
+
+#: Prometheus refuses a query_range with more than 11,000 points per series.
+MAX_STEPS_PER_QUERY = 10_000
+#: Evaluate this long before a boundary so ``[w]`` covers ``[start, end)``.
+_EDGE = 0.001
+
+
+class SLAReadError(RuntimeError):
+    """Prometheus could not answer a query needed for an SLA evaluation."""
+
+
+@dataclass(frozen=True)
+class MonthMeasurements:
+    """What the reader found for one contract and period."""
+
+    plan: MaintenancePlan
+    measurements: dict[str, Measurement]
+    until: datetime
+
+
+def _ts(t: datetime) -> float:
+    return t.astimezone(UTC).timestamp()
+
+
+def _fmt(t: float) -> str:
+    return f"{t:.3f}"
+
+
+class SLAReader:
+    """Reads what :func:`sloguard.core.sla.evaluate_contract` needs from one Prometheus."""
+
+    def __init__(self, prometheus: PrometheusConnect | str, timeout: float = 60.0) -> None:
+        if isinstance(prometheus, str):
+            prometheus = PrometheusConnect(url=prometheus.rstrip("/"), disable_ssl=True)
+        self.prom = prometheus
+        self.timeout = timeout
+
+    # --- low level -----------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        try:
+            result = fn(*args, timeout=self.timeout, **kwargs)
+        except PrometheusApiClientException as e:
+            raise SLAReadError(f"Prometheus at {self.prom.url} refused the query for {what}: {e}") from None
+        except requests.exceptions.RequestException as e:
+            raise SLAReadError(
+                f"cannot reach Prometheus at {self.prom.url} ({type(e).__name__}); check --prometheus "
+                "and that it is running"
+            ) from None
+        if not isinstance(result, list):
+            raise SLAReadError(f"unexpected answer from Prometheus for {what}: {result!r:.200}")
+        return result
+
+    def instant(self, expr: str, at: float, what: str) -> float | None:
+        """The single value of ``expr`` at ``at`` (Unix seconds); None when it has no sample."""
+        result = self._call(what, self.prom.custom_query, expr, params={"time": _fmt(at)})
+        if not result:
+            return None
+        if len(result) > 1:
+            raise SLAReadError(f"{what}: expected one series, got {len(result)} from {expr}")
+        return float(result[0]["value"][1])
+
+    def range_values(self, expr: str, first: float, last: float, step: int, what: str) -> dict[float, float]:
+        """``{evaluation time: value}`` for ``expr`` from ``first`` to ``last`` every ``step`` s."""
+        out: dict[float, float] = {}
+        chunk = step * (MAX_STEPS_PER_QUERY - 1)
+        start = first
+        while start <= last + 1e-6:
+            end = min(start + chunk, last)
+            dt0 = datetime.fromtimestamp(start, UTC)
+            dt1 = datetime.fromtimestamp(end, UTC)
+            result = self._call(
+                what,
+                self.prom.custom_query_range,
+                expr,
+                dt0,
+                dt1,
+                str(step),
+                # The client rounds start/end to whole seconds; these keep the milliseconds.
+                params={"start": _fmt(start), "end": _fmt(end)},
+            )
+            if len(result) > 1:
+                raise SLAReadError(f"{what}: expected one series, got {len(result)} from {expr}")
+            for series in result:
+                for t, v in series["values"]:
+                    out[float(t)] = float(v)
+            start = end + step
+        return out
+
+    # --- per term ------------------------------------------------------------------------------
+
+    def slice_facts(self, term: Term, period: Period, until: datetime | None = None) -> SliceFacts:
+        """Good ratio of every slice of ``term`` in ``period`` that has ended by ``until``."""
+        size = term.slice.seconds
+        q = queries(term.sli, term.slice.window)
+        expr = f"1 - ({q.errors}) / (({q.total}) > 0)"
+        p0 = _ts(period.start)
+        p1 = min(_ts(period.end), _ts(until)) if until is not None else _ts(period.end)
+        n = int((p1 - p0) // size)
+        if n <= 0:
+            return SliceFacts(size, {})
+        first = p0 + size - _EDGE
+        last = p0 + n * size - _EDGE
+        values = self.range_values(expr, first, last, size, f"term {term.name!r} slices")
+        good: dict[int, float] = {}
+        for t, v in values.items():
+            start = round(t + _EDGE) - size
+            if v == v:  # NaN: a slice with data but no valid ratio counts as no data
+                good[start] = min(max(v, 0.0), 1.0)
+        return SliceFacts(size, good)
+
+    def _counts(self, term: Term, start: float, end: float) -> tuple[float, float]:
+        seconds = int(round(end - start))
+        if seconds <= 0:
+            return 0.0, 0.0
+        q = queries(term.sli, f"{seconds}s")
+        at = end - _EDGE
+        what = f"term {term.name!r} from {_fmt(start)} to {_fmt(end)}"
+        bad = self.instant(f"({q.errors}) * {seconds}", at, what)
+        total = self.instant(f"({q.total}) * {seconds}", at, what)
+        return bad or 0.0, total or 0.0
+
+    def request_counts(
+        self, term: Term, period: Period, exclusions: Iterable[Interval], until: datetime | None = None
+    ) -> RequestCounts:
+        """Bad and total over the period (to ``until``) and over the excluded intervals."""
+        p0 = _ts(period.start)
+        p1 = min(_ts(period.end), _ts(until)) if until is not None else _ts(period.end)
+        bad, total = self._counts(term, p0, p1)
+        ex_bad = ex_total = 0.0
+        for iv in exclusions:
+            a, b = max(_ts(iv.start), p0), min(_ts(iv.end), p1)
+            if b > a:
+                eb, et = self._counts(term, a, b)
+                ex_bad += eb
+                ex_total += et
+        return RequestCounts(bad, total, ex_bad, ex_total)
+
+    def read_contract(self, contract: Contract, period: Period, now: datetime | None = None) -> MonthMeasurements:
+        """Everything :func:`~sloguard.core.sla.evaluate_contract` needs for ``period``."""
+        until = period.end if now is None or _ts(now) >= _ts(period.end) else now
+        plan = assess_maintenance(contract.maintenance, contract.minimum_notice_seconds, period)
+        measurements: dict[str, Measurement] = {}
+        for term in contract.terms:
+            if term.type == "uptime":
+                measurements[term.name] = self.slice_facts(term, period, until)
+            else:
+                measurements[term.name] = self.request_counts(term, period, plan.exclusions, until)
+        return MonthMeasurements(plan, measurements, until)

@@ -1,0 +1,233 @@
+"""CustomResourceDefinitions generated from the pydantic models (the one source of truth).
+
+pydantic emits JSON Schema 2020-12; Kubernetes wants a *structural* OpenAPI v3 schema: no
+``$ref``, no ``anyOf`` around a type, ``nullable`` instead of ``null`` types, boolean
+``exclusiveMinimum``. This module does that translation and adds the CRD envelope (names,
+printer columns, status subresource, categories). ``make crds`` writes ``crds/``; a test fails
+when the files drift from the models.
+
+Defaults are deliberately *not* put into the schema: API-server defaulting would write them
+into stored objects, which GitOps tools then see as drift. Defaults live in the models and are
+documented in the descriptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..core import conventions as c
+
+_DROP = {"title", "default", "examples"}
+
+
+def _resolve(schema: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_resolve(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = defs[schema["$ref"].split("/")[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _resolve(merged, defs)
+    return {k: _resolve(v, defs) for k, v in schema.items() if k != "$defs"}
+
+
+def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
+    """One JSON-Schema node -> a structural OpenAPI v3 node (recursively)."""
+    node = dict(schema)
+    if "anyOf" in node:
+        options = [o for o in node.pop("anyOf") if o.get("type") != "null"]
+        if len(options) != 1:
+            raise ValueError(f"cannot express anyOf with {len(options)} non-null options structurally")
+        inner = to_structural(options[0])
+        # The outer node's description wins; validations from both are kept.
+        rules = inner.get("x-kubernetes-validations", []) + node.get("x-kubernetes-validations", [])
+        node = {**inner, **{k: v for k, v in node.items() if k not in _DROP}}
+        if rules:
+            node["x-kubernetes-validations"] = rules
+        return node
+    for key in list(node):
+        if key in _DROP:
+            node.pop(key)
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    if node.get("type") == "null":
+        raise ValueError("a bare null type has no structural form")
+    for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if bound in node and not isinstance(node[bound], bool):
+            node[flag] = node.pop(bound)
+            node[bound] = True
+    if "properties" in node:
+        node["properties"] = {k: to_structural(v) for k, v in node["properties"].items()}
+        node.setdefault("type", "object")
+    if isinstance(node.get("additionalProperties"), dict):
+        node["additionalProperties"] = to_structural(node["additionalProperties"])
+    elif node.get("additionalProperties") is False:
+        node.pop("additionalProperties")  # structural schemas prune unknown fields by default
+    if "items" in node:
+        node["items"] = to_structural(node["items"])
+    if node.get("format") == "date-time":
+        node["type"] = "string"
+    if node.get("type") == "object" and "properties" not in node and "additionalProperties" not in node:
+        node["x-kubernetes-preserve-unknown-fields"] = True
+    if node.get("type") == "integer" and "format" not in node:
+        node["format"] = "int64"
+    return node
+
+
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    return to_structural(_resolve(raw, raw.get("$defs", {})))
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    json_path: str
+    description: str = ""
+    priority: int = 0
+    format: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "jsonPath": self.json_path}
+        if self.description:
+            out["description"] = self.description
+        if self.priority:
+            out["priority"] = self.priority
+        if self.format:
+            out["format"] = self.format
+        return out
+
+
+@dataclass(frozen=True)
+class CRDSpec:
+    """What differs between our kinds; everything else is the same envelope."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    spec_model: type[BaseModel]
+    status_model: type[BaseModel]
+    description: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+
+AGE = Column("Age", "date", ".metadata.creationTimestamp")
+
+
+def crd(spec: CRDSpec) -> dict[str, Any]:
+    spec_schema = model_schema(spec.spec_model)
+    status_schema = model_schema(spec.status_model)
+    status_schema["x-kubernetes-preserve-unknown-fields"] = True  # room for fields of newer operators
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{spec.plural}.{c.GROUP}",
+            "labels": {"app.kubernetes.io/name": "sloguard", "app.kubernetes.io/part-of": "sloguard"},
+        },
+        "spec": {
+            "group": c.GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": spec.kind,
+                "listKind": f"{spec.kind}List",
+                "plural": spec.plural,
+                "singular": spec.singular,
+                "shortNames": list(spec.short_names),
+                "categories": [c.CATEGORY],
+            },
+            "versions": [
+                {
+                    "name": c.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [col.to_dict() for col in (*spec.columns, AGE)],
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": spec.description,
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def all_crd_specs() -> list[CRDSpec]:
+    """Every kind we serve; kinds whose models are not there yet are left out."""
+    from .slo import SLOSpec, SLOStatus
+
+    specs = [
+        CRDSpec(
+            kind=c.KIND_SLO,
+            plural=c.PLURAL_SLO,
+            singular=c.SINGULAR_SLO,
+            short_names=(c.SHORT_SLO,),
+            spec_model=SLOSpec,
+            status_model=SLOStatus,
+            description="A service level objective: an SLI, an objective and a window. sloguard generates "
+            "its Prometheus rules and keeps its error budget in status.",
+            columns=(
+                Column("Service", "string", ".spec.service"),
+                Column("Objective", "number", ".status.objective", "Objective in percent"),
+                Column("Window", "string", ".spec.window"),
+                Column("Remaining", "number", ".status.budget.remainingPercent", "Error budget left, percent"),
+                Column("Burn 1h", "number", ".status.burnRate1h", "Burn rate over the last hour"),
+                Column("State", "string", ".status.state"),
+            ),
+        )
+    ]
+    import importlib
+
+    for module in ("sloguard.api.policy", "sloguard.api.sla"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        crd_spec = getattr(mod, "CRD_SPEC", None)
+        if crd_spec is not None:
+            specs.append(crd_spec)
+    return specs
+
+
+def all_crds() -> list[dict[str, Any]]:
+    return [crd(s) for s in all_crd_specs()]
+
+
+def write_crds(directory: str) -> list[str]:
+    """Write one file per CRD into ``directory``; returns the paths written."""
+    from pathlib import Path
+
+    from .yamlio import dump_yaml
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for doc in all_crds():
+        path = out / f"{doc['metadata']['name']}.yaml"
+        path.write_text("# Generated by `make crds` from sloguard.api models. Do not edit.\n" + dump_yaml(doc))
+        written.append(str(path))
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    for p in write_crds(sys.argv[1] if len(sys.argv) > 1 else "crds"):
+        print(p)

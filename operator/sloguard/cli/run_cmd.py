@@ -1,0 +1,76 @@
+"""``sloguard run``: the operator (kopf) with typed settings from flags or SLOGUARD_* env."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    env = os.environ
+    p = sub.add_parser("run", help="run the operator", description="Run the sloguard operator against the "
+                       "cluster in $KUBECONFIG (or in-cluster credentials).")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                       help="watch this namespace (repeatable); default: all namespaces")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch all namespaces (default)")
+    p.add_argument("--rule-label", action="append", default=[], metavar="KEY=VALUE",
+                   help="label on generated PrometheusRules, for the Prometheus ruleSelector (repeatable)")
+    p.add_argument("--refresh-interval", type=float, default=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
+                   metavar="SECONDS", help="how often budgets are refreshed from Prometheus (default 30)")
+    p.add_argument("--prometheus", default=env.get("SLOGUARD_PROMETHEUS_URL"), metavar="URL",
+                   help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
+    p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
+    p.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
+    p.add_argument("--peering", default=None, metavar="NAME", help="kopf peering name for several replicas")
+    p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", metavar="URL",
+                   help="liveness endpoint (kopf), empty to disable")
+    p.add_argument("--webhook", action="store_true", default=env.get("SLOGUARD_WEBHOOK", "") == "true",
+                   help="serve the validating admission webhook")
+    p.add_argument("--webhook-port", type=int, default=int(env.get("SLOGUARD_WEBHOOK_PORT", "9443")))
+    p.add_argument("--webhook-host", default=env.get("SLOGUARD_WEBHOOK_HOST"), metavar="HOST",
+                   help="host the API server uses to reach the webhook (local development)")
+    p.add_argument("--webhook-service", default=env.get("SLOGUARD_WEBHOOK_SERVICE"), metavar="NAMESPACE/NAME",
+                   help="Service in front of the webhook (in a cluster)")
+    p.add_argument("--webhook-cert-dir", default=env.get("SLOGUARD_WEBHOOK_CERT_DIR", "/tmp/sloguard-webhook"))
+    p.add_argument("--webhook-failure-policy", choices=("Ignore", "Fail"),
+                   default=env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY", "Ignore"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import kopf
+
+    from ..adapters.kube import Kube
+    from ..handlers.context import Context, Settings, WebhookSettings, _labels
+
+    svc_ns, _, svc_name = (args.webhook_service or "").rpartition("/")
+    try:
+        labels = _labels(",".join(args.rule_label))
+    except ValueError as e:
+        raise SystemExit(f"sloguard run: --rule-label: {e}") from None
+    settings = Settings(
+        namespaces=tuple(args.namespace),
+        rule_labels=labels,
+        refresh_interval=args.refresh_interval,
+        prometheus_url=args.prometheus,
+        log_format=args.log_format,
+        webhook=WebhookSettings(
+            enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,
+            service_name=svc_name or None, service_namespace=svc_ns or None,
+            cert_dir=Path(args.webhook_cert_dir), failure_policy=args.webhook_failure_policy),
+    )
+    kopf.configure(verbose=False, log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL)
+    import sloguard.handlers  # noqa: F401  (registers the handlers)
+
+    memo = kopf.Memo(sloguard=Context(settings, Kube.connect()))
+    kopf.run(
+        standalone=args.standalone or None,
+        peering_name=args.peering,
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces,
+        liveness_endpoint=args.liveness or None,
+        memo=memo,
+    )
+    return 0

@@ -1,0 +1,111 @@
+"""Operator settings and the typed context handlers receive through kopf's ``memo``.
+
+Settings come from ``sloguard run`` flags or, for ``kopf run``/KopfRunner, from ``SLOGUARD_*``
+environment variables; clients are created once at startup.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..adapters.kube import Kube
+
+
+def _labels(text: str) -> dict[str, str]:
+    out = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where the admission webhook listens and how the API server reaches it."""
+
+    enabled: bool = False
+    listen_addr: str = "0.0.0.0"
+    port: int = 9443
+    # How the API server reaches us: a URL host (local dev) or a Service (in a cluster).
+    host: str | None = None
+    service_name: str | None = None
+    service_namespace: str | None = None
+    cert_dir: Path = Path("/tmp/sloguard-webhook")
+    failure_policy: Literal["Ignore", "Fail"] = "Ignore"
+    timeout_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    rule_labels: Mapping[str, str] = field(default_factory=dict)
+    refresh_interval: float = 30.0
+    prometheus_url: str | None = None
+    log_format: Literal["plain", "json"] = "plain"
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    configuration_name: str = "sloguard"  # name of the webhook configuration we own
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        wh = WebhookSettings(
+            enabled=env.get("SLOGUARD_WEBHOOK", "false").lower() in ("1", "true", "yes"),
+            listen_addr=env.get("SLOGUARD_WEBHOOK_LISTEN", "0.0.0.0"),
+            port=int(env.get("SLOGUARD_WEBHOOK_PORT", "9443")),
+            host=env.get("SLOGUARD_WEBHOOK_HOST") or None,
+            service_name=env.get("SLOGUARD_WEBHOOK_SERVICE") or None,
+            service_namespace=env.get("SLOGUARD_WEBHOOK_SERVICE_NAMESPACE") or None,
+            cert_dir=Path(env.get("SLOGUARD_WEBHOOK_CERT_DIR", "/tmp/sloguard-webhook")),
+            failure_policy="Fail" if env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY") == "Fail" else "Ignore",
+        )
+        return cls(
+            namespaces=tuple(n for n in env.get("SLOGUARD_NAMESPACES", "").split(",") if n),
+            rule_labels=_labels(env.get("SLOGUARD_RULE_LABELS", "")),
+            refresh_interval=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
+            prometheus_url=env.get("SLOGUARD_PROMETHEUS_URL") or None,
+            log_format="json" if env.get("SLOGUARD_LOG_FORMAT") == "json" else "plain",
+            webhook=wh,
+            configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The inverse of :meth:`from_env`, so ``sloguard run`` and ``kopf run`` agree."""
+        wh = self.webhook
+        env = {
+            "SLOGUARD_NAMESPACES": ",".join(self.namespaces),
+            "SLOGUARD_RULE_LABELS": ",".join(f"{k}={v}" for k, v in self.rule_labels.items()),
+            "SLOGUARD_REFRESH_INTERVAL": str(self.refresh_interval),
+            "SLOGUARD_PROMETHEUS_URL": self.prometheus_url or "",
+            "SLOGUARD_LOG_FORMAT": self.log_format,
+            "SLOGUARD_WEBHOOK": "true" if wh.enabled else "false",
+            "SLOGUARD_WEBHOOK_LISTEN": wh.listen_addr,
+            "SLOGUARD_WEBHOOK_PORT": str(wh.port),
+            "SLOGUARD_WEBHOOK_HOST": wh.host or "",
+            "SLOGUARD_WEBHOOK_SERVICE": wh.service_name or "",
+            "SLOGUARD_WEBHOOK_SERVICE_NAMESPACE": wh.service_namespace or "",
+            "SLOGUARD_WEBHOOK_CERT_DIR": str(wh.cert_dir),
+            "SLOGUARD_WEBHOOK_FAILURE_POLICY": wh.failure_policy,
+            "SLOGUARD_CONFIGURATION_NAME": self.configuration_name,
+        }
+        return env
+
+
+@dataclass
+class Context:
+    """What every handler needs, created once at startup."""
+
+    settings: Settings
+    kube: Kube
+    extras: dict[str, Any] = field(default_factory=dict)  # per-feature state (budget cache, ...)
+
+
+def context(memo: Any) -> Context:
+    ctx = memo.get("sloguard") if hasattr(memo, "get") else None
+    if ctx is None:
+        raise RuntimeError("the operator context is missing: was the startup handler run?")
+    return ctx  # type: ignore[no-any-return]

@@ -1,0 +1,55 @@
+"""Operator startup: settings, clients, kopf tuning, and the admission webhook."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from ..adapters.certs import ensure_webhook_certs
+from ..adapters.kube import Kube, KubeError
+from ..adapters.webhooks import validating_configuration
+from ..core import conventions as c
+from .context import Context, Settings
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    ctx: Context | None = memo.get("sloguard")
+    if ctx is None:
+        ctx = Context(Settings.from_env(), Kube.connect())
+        memo["sloguard"] = ctx
+    s = ctx.settings
+    # Keep our bookkeeping off users' objects as much as kopf allows: progress in status,
+    # the last-handled spec in one annotation under our own prefix.
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=c.GROUP, key="last-handled-configuration")
+    settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    settings.posting.level = logging.WARNING  # Events for problems, not for every success
+    settings.execution.max_workers = 16
+    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    settings.watching.server_timeout = 300
+    settings.peering.mandatory = False
+    if s.webhook.enabled:
+        wh = s.webhook
+        hosts = [h for h in (wh.host, "localhost", "127.0.0.1") if h]
+        if wh.service_name and wh.service_namespace:
+            hosts = [f"{wh.service_name}.{wh.service_namespace}.svc", f"{wh.service_name}.{wh.service_namespace}.svc.cluster.local", *hosts]
+        certs = ensure_webhook_certs(wh.cert_dir, list(dict.fromkeys(hosts)))
+        settings.admission.server = kopf.WebhookServer(
+            addr=wh.listen_addr, port=wh.port, host=wh.host or None,
+            certfile=str(certs.cert), pkeyfile=str(certs.key), cafile=str(certs.ca))
+        settings.admission.managed = None  # we apply our own, tightly scoped configuration
+        url_base = f"https://{wh.host}:{wh.port}" if wh.host else None
+        service = (wh.service_name, wh.service_namespace, 443) if wh.service_name and wh.service_namespace else None
+        config = validating_configuration(
+            s.configuration_name, ca_bundle=certs.ca_bundle, url_base=url_base, service=service,
+            failure_policy=wh.failure_policy, timeout_seconds=wh.timeout_seconds)
+        try:
+            ctx.kube.apply(config)
+        except KubeError as e:
+            logger.error(f"admission webhook not registered: {e}")
+    logger.info(f"sloguard ready: namespaces={','.join(s.namespaces) or 'all'} webhook={s.webhook.enabled} "
+                f"refresh={s.refresh_interval}s prometheus={s.prometheus_url or 'none'}")
