@@ -7,6 +7,7 @@ no drift in fields they manage.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ def load_config(kubeconfig: str | None = None) -> client.ApiClient:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config(config_file=kubeconfig)
+        # $KUBECONFIG is read now, not when the client library was imported (tests set it late).
+        config.load_kube_config(config_file=kubeconfig or os.environ.get("KUBECONFIG") or None)
     return client.ApiClient()
 
 

@@ -10,9 +10,11 @@ Two kinds of measurement feed :mod:`sloguard.core.sla`:
   time-based SLIs) over the month, and the same over each excluded maintenance interval, which
   the core subtracts.
 
-Every evaluation happens one millisecond before the end of its slice or interval, so a range
-``[w]`` covers ``[start, end)`` whether the server treats ranges as closed (Prometheus 2) or
-left-open (Prometheus 3): a sample exactly on a slice boundary belongs to the slice it starts.
+Gauges (time-based SLIs) are evaluated one millisecond before the end of a slice or interval,
+so a range ``[w]`` covers ``[start, end)`` whether the server treats ranges as closed
+(Prometheus 2) or left-open (Prometheus 3): a sample on a boundary belongs to the slice it
+starts. Counters are evaluated at the end itself, since their sample at ``t`` counts the events
+before ``t``.
 
 Errors from the outside world become :class:`SLAReadError` with a message a person can act on.
 """
@@ -26,7 +28,9 @@ from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
 
+from ..core.model import SLI
 from ..core.sla import (
     Contract,
     Interval,
@@ -38,16 +42,33 @@ from ..core.sla import (
     Term,
     assess_maintenance,
 )
-from ..core.sli import queries
+from ..core.sli import is_time_based, queries
+from .prometheus import PrometheusError, PrometheusUnavailable
 
 #: Prometheus refuses a query_range with more than 11,000 points per series.
 MAX_STEPS_PER_QUERY = 10_000
-#: Evaluate this long before a boundary so ``[w]`` covers ``[start, end)``.
+#: Time-based SLIs (gauges) are evaluated this long before a boundary so ``[w]`` covers
+#: ``[start, end)``.
 _EDGE = 0.001
 
 
-class SLAReadError(RuntimeError):
+def _edge(term: Term) -> float:
+    """How long before a slice's end to evaluate it.
+
+    A gauge sample at ``t`` describes the minute starting at ``t``: evaluating 1ms early keeps a
+    sample on the end boundary out. A counter sample at ``t`` counts what happened *before*
+    ``t``: evaluating exactly at the end makes ``increase`` over ``[w]`` the difference of the
+    samples on both boundaries (Prometheus 2) or extrapolates over one interval (Prometheus 3).
+    """
+    return _EDGE if is_time_based(term.sli) else 0.0
+
+
+class SLAReadError(PrometheusError):
     """Prometheus could not answer a query needed for an SLA evaluation."""
+
+
+class SLAPrometheusUnavailable(SLAReadError, PrometheusUnavailable):
+    """Prometheus could not be reached (the operator's PrometheusReachable condition)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,9 @@ class SLAReader:
 
     def __init__(self, prometheus: PrometheusConnect | str, timeout: float = 60.0) -> None:
         if isinstance(prometheus, str):
-            prometheus = PrometheusConnect(url=prometheus.rstrip("/"), disable_ssl=True)
+            # Two quick retries: a monthly report can wait a second, not half a minute.
+            retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504))
+            prometheus = PrometheusConnect(url=prometheus.rstrip("/"), disable_ssl=True, retry=retry)
         self.prom = prometheus
         self.timeout = timeout
 
@@ -84,7 +107,7 @@ class SLAReader:
         except PrometheusApiClientException as e:
             raise SLAReadError(f"Prometheus at {self.prom.url} refused the query for {what}: {e}") from None
         except requests.exceptions.RequestException as e:
-            raise SLAReadError(
+            raise SLAPrometheusUnavailable(
                 f"cannot reach Prometheus at {self.prom.url} ({type(e).__name__}); check --prometheus "
                 "and that it is running"
             ) from None
@@ -140,26 +163,40 @@ class SLAReader:
         n = int((p1 - p0) // size)
         if n <= 0:
             return SliceFacts(size, {})
-        first = p0 + size - _EDGE
-        last = p0 + n * size - _EDGE
+        edge = _edge(term)
+        first = p0 + size - edge
+        last = p0 + n * size - edge
         values = self.range_values(expr, first, last, size, f"term {term.name!r} slices")
         good: dict[int, float] = {}
         for t, v in values.items():
-            start = round(t + _EDGE) - size
+            start = round(t + edge) - size
             if v == v:  # NaN: a slice with data but no valid ratio counts as no data
                 good[start] = min(max(v, 0.0), 1.0)
         return SliceFacts(size, good)
 
     def _counts(self, term: Term, start: float, end: float) -> tuple[float, float]:
+        return self.sli_counts(term.sli, start, end, f"term {term.name!r}")
+
+    def sli_counts(self, sli: SLI, start: float, end: float, what: str) -> tuple[float, float]:
+        """Bad and total events (or bad and measured seconds, for time-based SLIs) in [start, end)."""
         seconds = int(round(end - start))
         if seconds <= 0:
             return 0.0, 0.0
-        q = queries(term.sli, f"{seconds}s")
-        at = end - _EDGE
-        what = f"term {term.name!r} from {_fmt(start)} to {_fmt(end)}"
+        q = queries(sli, f"{seconds}s")
+        at = end - (_EDGE if is_time_based(sli) else 0.0)
+        what = f"{what} from {_fmt(start)} to {_fmt(end)}"
         bad = self.instant(f"({q.errors}) * {seconds}", at, what)
         total = self.instant(f"({q.total}) * {seconds}", at, what)
         return bad or 0.0, total or 0.0
+
+    def worst_error_ratio(self, sli: SLI, start: float, end: float, what: str) -> float | None:
+        """The highest 5-minute error ratio seen in [start, end), sampled every minute."""
+        seconds = int(round(end - start))
+        if seconds <= 0:
+            return None
+        q = queries(sli, "5m")
+        expr = f"max_over_time(({q.errors} / ({q.total} > 0))[{seconds}s:1m])"
+        return self.instant(expr, end - (_EDGE if is_time_based(sli) else 0.0), what)
 
     def request_counts(
         self, term: Term, period: Period, exclusions: Iterable[Interval], until: datetime | None = None

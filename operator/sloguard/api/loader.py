@@ -20,6 +20,7 @@ from ..core.sli import queries
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
 from .slo import SLOSpec
+from .yamlio import SafeLoader
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_KINDS = (c.KIND_SLO, c.KIND_POLICY, c.KIND_SLA)
@@ -79,7 +80,7 @@ def read_documents(paths: Iterable[str], stdin_text: str | None = None) -> tuple
         name = str(f)
         try:
             text = stdin_text if name == "-" and stdin_text is not None else f.read_text(encoding="utf-8")
-            loaded = list(yaml.safe_load_all(text))
+            loaded = list(yaml.load_all(text, Loader=SafeLoader))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -189,8 +190,15 @@ def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Di
     """SLO documents with envelope findings; other sloguard kinds are left to their own loaders."""
     for doc in docs:
         if not is_sloguard(doc):
-            if isinstance(doc.body, dict):
-                continue  # another API's object in the same directory (a Deployment, say): not ours
+            if isinstance(doc.body, dict) and doc.kind in KNOWN_KINDS:
+                # Our kind under another group: a typo, or another tool's CRD (Pyrra also has a
+                # ServiceLevelObjective). Say so rather than silently generating nothing.
+                yield doc, [Diagnostic("warning", f"apiVersion {doc.body.get('apiVersion')!r} is not "
+                                       f"{c.API_VERSION!r}; this {doc.kind} is ignored", "apiVersion",
+                                       doc.source, doc.kind, doc.ref)]
+            elif not isinstance(doc.body, dict):
+                yield doc, check_envelope(doc)
+            continue  # another API's object in the same directory (a Deployment, say): not ours
             yield doc, check_envelope(doc)
             continue
         if doc.kind not in KNOWN_KINDS:

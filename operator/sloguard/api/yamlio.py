@@ -7,8 +7,12 @@ from typing import Any
 
 import yaml
 
+#: libyaml's C emitter when present (4-5x faster on thousands of SLOs), same output otherwise.
+_Base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(_Base):  # type: ignore[misc, valid-type]
     pass
 
 

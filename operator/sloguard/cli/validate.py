@@ -36,7 +36,8 @@ def _other_kind_validators() -> list:  # type: ignore[type-arg]
     out = []
     import importlib
 
-    for module, attr in (("sloguard.api.policy", "validate_documents"), ("sloguard.api.sla_loader", "validate_documents")):
+    for module, attr in (("sloguard.api.policy", "validate_documents"),
+                         ("sloguard.api.sla_loader", "validate_documents")):
         try:
             out.append(getattr(importlib.import_module(module), attr))
         except (ModuleNotFoundError, AttributeError):

@@ -73,6 +73,11 @@ def with_matcher(selector: str, matcher: str) -> str:
     return f"{selector}{{{matcher}}}"
 
 
+def _promql_str(text: str) -> str:
+    """``text`` escaped for a double-quoted PromQL string (a regex's ``\\.`` must be written ``\\\\.``)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _sum_rate(selector: str, window: str) -> str:
     return f"sum(rate({selector}[{window}]))"
 
@@ -99,9 +104,11 @@ def queries(sli: SLI, window: str) -> SLIQueries:
         return SLIQueries(f"clamp_min({total} - {good}, 0)", total)
     if isinstance(sli, LatencySLI):
         valid_bound = sli.valid_below if sli.valid_below is not None else float("inf")
-        total = _sum_rate(with_matcher(sli.histogram, f'le=~"{le_regex(valid_bound)}"'), window)
-        good = _sum_rate(with_matcher(sli.histogram, f'le=~"{le_regex(sli.threshold)}"'), window)
-        return SLIQueries(f"clamp_min({total} - {_missing_is_zero(good)}, 0)", total)
+        total = _sum_rate(with_matcher(sli.histogram, f'le=~"{_promql_str(le_regex(valid_bound))}"'), window)
+        good = _sum_rate(with_matcher(sli.histogram, f'le=~"{_promql_str(le_regex(sli.threshold))}"'), window)
+        # No _missing_is_zero here: buckets are exported together, so a missing threshold bucket is a
+        # misconfiguration (threshold not an le bound) and must read as "no data", not 100% errors.
+        return SLIQueries(f"clamp_min({total} - {good}, 0)", total)
     if isinstance(sli, RawSLI):
         # NaN (no traffic) fails ">= 0" and drops out; the sample's presence is the "total".
         ratio = f"avg(({render_window(sli.error_ratio_query, window)}) >= 0)"

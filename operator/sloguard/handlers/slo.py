@@ -15,6 +15,7 @@ import kopf
 
 from ..adapters.kube import KubeError, owner_reference
 from ..adapters.render import prometheus_rule
+from ..adapters.webhooks import VALIDATE_SLO_ID
 from ..api.loader import validate_slo_body
 from ..core import conventions as c
 from ..core.conditions import set_condition
@@ -72,7 +73,11 @@ def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
     patch.status["objective"] = round(objective.objective * 100, 6)
 
 
-@kopf.on.validate(*SLO, id="validate-slo", operations=["CREATE", "UPDATE"])
+def register_webhooks() -> None:
+    """Admission handlers exist only when the webhook is served (kopf refuses them otherwise)."""
+    kopf.on.validate(*SLO, id=VALIDATE_SLO_ID, operations=["CREATE", "UPDATE"])(admit_slo)
+
+
 def admit_slo(body: kopf.Body, warnings: list[str], **_: Any) -> None:
     """What CEL cannot check: PromQL parses, templates carry {{.window}}, cross-field sense."""
     _, diagnostics = validate_slo_body(dict(body))

@@ -12,6 +12,13 @@ from ..adapters.kube import Kube, KubeError
 from ..adapters.webhooks import validating_configuration
 from ..core import conventions as c
 from .context import Context, Settings
+from .slo import register_webhooks
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account, else $KUBECONFIG as it is *now* (tests set it late)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()
@@ -29,14 +36,16 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not for every success
     settings.execution.max_workers = 16
-    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
     settings.watching.server_timeout = 300
     settings.peering.mandatory = False
     if s.webhook.enabled:
+        register_webhooks()
         wh = s.webhook
         hosts = [h for h in (wh.host, "localhost", "127.0.0.1") if h]
         if wh.service_name and wh.service_namespace:
-            hosts = [f"{wh.service_name}.{wh.service_namespace}.svc", f"{wh.service_name}.{wh.service_namespace}.svc.cluster.local", *hosts]
+            svc = f"{wh.service_name}.{wh.service_namespace}.svc"
+            hosts = [svc, f"{svc}.cluster.local", *hosts]
         certs = ensure_webhook_certs(wh.cert_dir, list(dict.fromkeys(hosts)))
         settings.admission.server = kopf.WebhookServer(
             addr=wh.listen_addr, port=wh.port, host=wh.host or None,

@@ -1,0 +1,174 @@
+"""``sloguard budget --prometheus URL [--at RFC3339] [-o table|json] FILE|DIR...``
+
+Error budgets of SLO files, read from Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a
+past instant. Exit codes: 0 figures printed; 1 invalid SLO files; 2 Prometheus could not be read
+or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TextIO
+
+from ..adapters.prometheus import BudgetReader, PrometheusError
+from ..api.loader import load_objectives
+from ..core.budget import BudgetStatus, Thresholds, to_json
+from .common import report
+
+_COLOURS = {
+    "healthy": "\x1b[32m",
+    "warning": "\x1b[33m",
+    "critical": "\x1b[31m",
+    "exhausted": "\x1b[1;31m",
+    "unknown": "\x1b[2m",
+}
+_RESET = "\x1b[0m"
+
+
+def parse_instant(text: str) -> datetime:
+    """RFC 3339 (``2025-03-31T12:00:00Z``, ``...+02:00``); a naive time is taken as UTC."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time like 2025-03-31T12:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _fraction(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4%}" if abs(value) < 0.9999995 else f"{value:.2%}"
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    if value < 60:
+        return f"{sign}{value:.0f}s"
+    if value < 3600:
+        return f"{sign}{value / 60:.1f}m"
+    if value < 172800:
+        return f"{sign}{value / 3600:.1f}h"
+    return f"{sign}{value / 86400:.1f}d"
+
+
+def _burn(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
+    """Aligned columns, one SLO a row; states coloured when ``colour``."""
+    head = [
+        "NAMESPACE",
+        "NAME",
+        "SERVICE",
+        "OBJECTIVE",
+        "WINDOW",
+        "SLI",
+        "CONSUMED",
+        "REMAINING",
+        "LEFT",
+        "BURN 5M",
+        "BURN 1H",
+        "BURN 6H",
+        "ETA",
+        "SCORE",
+        "STATE",
+    ]
+    rows = [head]
+    for s in statuses:
+        o = s.slo
+        rows.append(
+            [
+                o.namespace,
+                o.name,
+                o.service,
+                f"{o.objective * 100:g}%",
+                o.window.text + (" (slices)" if o.budgeting_method == "Timeslices" else ""),
+                _fraction(s.sli),
+                _percent(s.consumed),
+                _percent(s.remaining),
+                _seconds(s.remaining_seconds),
+                _burn(s.burn_rates.get("5m")),
+                _burn(s.burn_rates.get("1h")),
+                _burn(s.burn_rates.get("6h")),
+                _seconds(s.time_to_exhaustion_seconds),
+                "-" if s.health_score is None else str(s.health_score),
+                s.state + (" (stale)" if s.stale else ""),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = []
+    for n, r in enumerate(rows):
+        cells = [c.ljust(w) for c, w in zip(r, widths, strict=True)]
+        if colour and n > 0:
+            state = statuses[n - 1].state
+            cells[-1] = f"{_COLOURS.get(state, '')}{cells[-1]}{_RESET}"
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "budget",
+        help="error budgets of SLO files, read from Prometheus",
+        description="Error budgets of SLOs (files or directories of YAML), measured in Prometheus "
+        "now or at a past instant (--at). Works with Thanos Querier, Mimir and VictoriaMetrics too.",
+    )
+    p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus HTTP API base URL")
+    p.add_argument("--at", type=parse_instant, metavar="RFC3339", help="evaluate at this instant (default: now)")
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--warning", type=float, default=0.25, help="remaining share below which state is warning")
+    p.add_argument("--critical", type=float, default=0.10, help="remaining share below which state is critical")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per Prometheus request")
+    p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    objectives, diagnostics = load_objectives(list(args.paths))
+    if report(diagnostics):
+        return 1
+    if not objectives:
+        print("no ServiceLevelObjective found in " + " ".join(args.paths), file=sys.stderr)
+        return 1
+    at = args.at or datetime.now(UTC)
+    try:
+        reader = BudgetReader(args.prometheus, timeout=args.timeout)
+        try:
+            statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
+        finally:
+            reader.close()
+    except PrometheusError as e:
+        print(f"sloguard budget: {e}", file=sys.stderr)
+        return 2
+    if args.output == "json":
+        json.dump(to_json(statuses), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry (``python -m sloguard.cli.budget_cmd``)."""
+    parser = argparse.ArgumentParser(prog="sloguard")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["budget", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

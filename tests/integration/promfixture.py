@@ -1,0 +1,282 @@
+"""A real Prometheus loaded with synthetic history, for integration tests and benchmarks.
+
+Usage::
+
+    from tests.integration.promfixture import OpenMetricsWriter, PrometheusServer
+
+    w = OpenMetricsWriter()
+    w.counter("http_requests", ["code"]).add(("200",), ts, value)  # or w.family(...)
+    server = PrometheusServer.from_openmetrics(w.text(), tmp_path)
+    server.start()            # waits for /-/ready
+    ... server.url ...
+    server.stop(); server.start()   # same data, same port: "down then back"
+    server.stop()
+
+or, from a generator of lines: ``PrometheusServer.from_lines(lines, tmp_path)``.
+
+History is turned into TSDB blocks with ``promtool tsdb create-blocks-from openmetrics`` and
+served by ``prometheus`` with a long retention; nothing is scraped. Blocks must lie in the past
+(before the head), so generate history that ends before "now" and query it with the API's
+``time`` parameter (``sloguard budget --at``). Block compaction is switched off (2h blocks stay
+2h blocks) so the server does no background work while tests query it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+PROMETHEUS = os.environ.get("PROMETHEUS_BIN", shutil.which("prometheus") or "/usr/bin/prometheus")
+PROMTOOL = os.environ.get("PROMTOOL_BIN", shutil.which("promtool") or "/usr/bin/promtool")
+
+_MINIMAL_CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    if not names:
+        return ""
+    inner = ",".join(f'{n}="{v}"' for n, v in zip(names, values, strict=True))
+    return "{" + inner + "}"
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if value != int(value) else str(int(value))
+
+
+@dataclass
+class Family:
+    """One metric family; samples are kept per series and written in time order."""
+
+    name: str
+    kind: str  # counter | gauge | histogram
+    label_names: tuple[str, ...]
+    # (sample name suffix, label values) -> list of (ts seconds, value)
+    series: dict[tuple[str, tuple[str, ...]], list[tuple[int, float]]] = field(default_factory=dict)
+
+    def add(self, values: tuple[str, ...], ts: int, value: float, suffix: str = "") -> None:
+        """A sample; ``suffix`` is ``_bucket`` / ``_count`` / ``_sum`` for histograms."""
+        if not suffix and self.kind == "counter":
+            suffix = "_total"
+        self.series.setdefault((suffix, values), []).append((ts, value))
+
+    def lines(self) -> Iterator[str]:
+        yield f"# TYPE {self.name} {self.kind}\n"
+        for (suffix, values), samples in self.series.items():
+            names = self.label_names
+            if suffix == "_bucket":
+                names = (*names, "le")
+            labels = _labels(names, values)
+            for ts, value in samples:
+                yield f"{self.name}{suffix}{labels} {_fmt(value)} {ts}\n"
+
+
+class OpenMetricsWriter:
+    """Collects families and writes OpenMetrics text that promtool accepts."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, Family] = {}
+
+    def family(self, name: str, kind: str, label_names: Iterable[str] = ()) -> Family:
+        if name not in self.families:
+            self.families[name] = Family(name, kind, tuple(label_names))
+        return self.families[name]
+
+    def lines(self) -> Iterator[str]:
+        for fam in self.families.values():
+            yield from fam.lines()
+        yield "# EOF\n"
+
+    def write(self, path: Path) -> Path:
+        with path.open("w") as f:
+            f.writelines(self.lines())
+        return path
+
+
+def split_by_time(lines: Iterable[str], workdir: Path, chunk_seconds: int = 86400) -> list[Path]:
+    """OpenMetrics lines -> one file per ``chunk_seconds`` of sample time, each valid on its own.
+
+    ``promtool`` re-reads its whole input for every 2-hour block it writes, so a month in one
+    file costs minutes; a day per file makes it linear. Chunks are aligned to multiples of
+    ``chunk_seconds`` (whole days by default), hence to the 2-hour block boundaries: no block
+    overlaps another.
+    """
+    handles: dict[int, tuple[Path, TextIO]] = {}
+    last_header: dict[int, str] = {}
+    header = ""
+    try:
+        for line in lines:
+            for one in line.splitlines(keepends=True):
+                if one.startswith("# TYPE") or one.startswith("# HELP") or one.startswith("# UNIT"):
+                    header = one if one.startswith("# TYPE") else header
+                    continue
+                if one.startswith("#") or not one.strip():
+                    continue
+                ts = float(one.rsplit(" ", 1)[1])
+                chunk = int(ts // chunk_seconds)
+                if chunk not in handles:
+                    path = workdir / f"chunk-{chunk}.om"
+                    handles[chunk] = (path, path.open("w"))
+                _, f = handles[chunk]
+                if last_header.get(chunk) != header:
+                    f.write(header)
+                    last_header[chunk] = header
+                f.write(one if one.endswith("\n") else one + "\n")
+    finally:
+        for _, f in handles.values():
+            f.write("# EOF\n")
+            f.close()
+    return [path for _, (path, _) in sorted(handles.items())]
+
+
+def create_blocks(lines: Iterable[str], data_dir: Path, chunk_seconds: int = 86400) -> None:
+    """``promtool tsdb create-blocks-from openmetrics`` into ``data_dir``, a day at a time in parallel.
+
+    Samples of one series must come in time order; families must be contiguous (``# TYPE`` once).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sloguard-om-") as tmp:
+        files = split_by_time(lines, Path(tmp), chunk_seconds)
+
+        def run(path: Path) -> None:
+            proc = subprocess.run(
+                [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(path), str(data_dir)],
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"promtool could not create blocks from {path.name}:\n{proc.stderr[-4000:]}")
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            list(pool.map(run, files))
+
+
+@dataclass
+class PrometheusServer:
+    """A ``prometheus`` process serving ``data_dir`` on 127.0.0.1 (no scraping)."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    workdir: Path | None = None
+    extra_args: tuple[str, ...] = ()
+    #: Let Prometheus compact the imported 2h blocks into long ones, as a long-running server
+    #: would have (benchmarks); tests keep them as they are so the server stays idle.
+    compact: bool = False
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> PrometheusServer:
+        workdir.mkdir(parents=True, exist_ok=True)
+        create_blocks(lines, workdir / "data")
+        return cls(data_dir=workdir / "data", workdir=workdir, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_openmetrics(cls, text: str, workdir: Path, **kw: object) -> PrometheusServer:
+        return cls.from_lines([text], workdir, **kw)
+
+    def start(self, timeout: float = 60.0) -> PrometheusServer:
+        if self.process is not None:
+            return self
+        workdir = self.workdir or Path(tempfile.mkdtemp(prefix="sloguard-prom-"))
+        self.workdir = workdir
+        config = workdir / "prometheus.yml"
+        config.write_text(_MINIMAL_CONFIG)
+        self.log_path = workdir / "prometheus.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=400d",
+                # Keep the imported 2h blocks as they are: no compaction while tests query.
+                *(() if self.compact else ("--storage.tsdb.max-block-duration=2h",)),
+                "--storage.tsdb.min-block-duration=2h",
+                "--log.level=warn",
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"prometheus was not ready within {timeout:.0f}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def blocks_loaded(self) -> int:
+        """How many TSDB blocks the server has loaded (falls as compaction merges them)."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("prometheus_tsdb_blocks_loaded "):
+                    return int(float(line.split()[1]))
+        return -1
+
+    def wait_compacted(self, timeout: float = 900.0, settle: float = 20.0) -> int:
+        """Wait for compaction (Prometheus starts it a minute after start-up) to merge the
+        imported blocks, then for the block count to hold still for ``settle`` seconds."""
+        deadline = time.monotonic() + timeout
+        first = last = self.blocks_loaded()
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self.blocks_loaded()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif last < first and time.monotonic() - since >= settle:
+                return now
+        return last
+
+    def log(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
