@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,14 +183,19 @@ def test_two_hundred_slos_reconcile(cluster, operator):
     assert len([r for r in rules if r["metadata"]["name"].startswith("bulk-")]) == 200
 
 
-def test_a_restart_resumes_without_duplicates_or_rewrites(cluster, operator):
+def test_a_restart_resumes_without_duplicates_or_rewrites(cluster, operator, caplog):
     before = get_json(cluster, "prometheusrule", "-n", NS)["items"]
     versions = {r["metadata"]["name"]: r["metadata"]["resourceVersion"] for r in before}
+    n_slos = len(get_json(cluster, "slo", "-n", NS)["items"])
     operator.stop()
-    second = operator.start()
+    caplog.set_level(logging.INFO, logger="kopf.objects")
+    operator.start()
+
+    def resumed() -> int:
+        return sum(1 for r in caplog.records if "Resuming is processed" in r.getMessage())
+
     # The new process resumes every SLO (a server-side apply of identical rules is a no-op).
-    cluster.wait_until(lambda: second.stdout.count("Resuming is processed") >= len(versions),
-                       timeout=120, interval=1, what="every SLO resumed")
+    cluster.wait_until(lambda: resumed() >= n_slos, timeout=120, interval=1, what="every SLO resumed")
     after = get_json(cluster, "prometheusrule", "-n", NS)["items"]
     assert len(after) == len(before)
     assert {r["metadata"]["name"]: r["metadata"]["resourceVersion"] for r in after} == versions

@@ -64,6 +64,10 @@ class PrometheusUnavailable(PrometheusError):
 class PrometheusQueryError(PrometheusError):
     """The server refused a query (bad PromQL, too many samples, timeout)."""
 
+    def __init__(self, message: str, kind: str = "bad_data") -> None:
+        super().__init__(message)
+        self.kind = kind  # Prometheus' errorType: bad_data | execution | timeout | ...
+
 
 # --- query plan -------------------------------------------------------------------------------
 
@@ -194,7 +198,14 @@ def _parse(url: str, response: requests.Response) -> list[dict[str, Any]]:
         message = f"{body.get('errorType', 'error')}: {body.get('error', 'unknown error')}"
         if response.status_code >= 500 and body.get("errorType") not in ("execution", "timeout"):
             raise PrometheusUnavailable(f"Prometheus at {url} failed (HTTP {response.status_code}): {message}")
-        raise PrometheusQueryError(f"Prometheus at {url} refused the query: {message}")
+        kind = str(body.get("errorType", "bad_data"))
+        if kind == "timeout":
+            raise PrometheusQueryError(
+                f"Prometheus at {url} timed out evaluating a batch ({message}): raise its --query.timeout "
+                "or lower the reader's max_chunk_bytes",
+                kind,
+            )
+        raise PrometheusQueryError(f"Prometheus at {url} refused the query: {message}", kind)
     data = body.get("data") or {}
     if data.get("resultType") != "vector":
         raise PrometheusQueryError(f"expected an instant vector, got {data.get('resultType')!r}")
@@ -232,7 +243,7 @@ class BudgetReader:
     url: str
     headers: dict[str, str] | None = None
     timeout: float = 60.0
-    max_chunk_bytes: int = 400_000
+    max_chunk_bytes: int = 200_000
     workers: int = 4
     verify_tls: bool = True
     _session: _CountingSession = field(init=False, repr=False)
@@ -269,6 +280,8 @@ class BudgetReader:
             try:
                 rows = self._client.query_form(query, at, self.timeout)
             except PrometheusQueryError as e:
+                if e.kind == "timeout":
+                    raise  # halving a chunk that timed out would only double the load
                 if len(indices) == 1:
                     errors[indices[0]] = str(e)
                     return

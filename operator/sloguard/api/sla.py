@@ -234,6 +234,21 @@ class PeriodStatus(CamelModel):
     revision: int | None = Field(None, description="History: 1 for the first finalization, +1 per re-evaluation.")
     config_map: str | None = Field(None, description="History: the immutable ConfigMap holding this result.")
     evaluated_at: datetime | None = Field(None, description="When the figures were computed.")
+    finalized_at: datetime | None = Field(None, description="History: when this revision was written.")
+    reevaluation_request: str | None = Field(None, description="History: the sloguard.io/reevaluate value "
+                                             "this revision answered (absent for the first finalization).")
+
+
+class ReevaluationStatus(CamelModel):
+    """The last sloguard.io/reevaluate request the operator handled (so it is done once)."""
+
+    model_config = CamelModel.model_config | {"extra": "allow"}
+    request: str = Field(description="The annotation value handled, e.g. 2026-10 or 2026-10:ticket-42.")
+    period: str | None = Field(None, description="The month it named.")
+    revision: int | None = Field(None, description="The revision it added; absent when refused.")
+    config_map: str | None = Field(None, description="The ConfigMap holding that revision.")
+    handled_at: datetime | None = Field(None, description="When the request was handled.")
+    message: str = Field("", description="What happened, for people (why a request was refused).")
 
 
 class SLAContractStatus(CamelModel):
@@ -245,7 +260,12 @@ class SLAContractStatus(CamelModel):
                                         "MaintenanceNotice (False when a window was announced late).")
     current_period: PeriodStatus | None = Field(None, description="The month to date, refreshed by the operator.")
     history: list[PeriodStatus] = Field(default_factory=list, description="Finalized months, newest first; "
-                                        "never rewritten (re-evaluations add revisions).")
+                                        "never rewritten (re-evaluations add revisions). Rebuilt from the "
+                                        "labelled history ConfigMaps, which outlive the contract object.")
+    last_reevaluation: ReevaluationStatus | None = Field(None, description="The last sloguard.io/reevaluate "
+                                                         "request handled.")
+    maintenance_warned: list[str] = Field(default_factory=list, description="Late-announced maintenance "
+                                          "windows (start/end, UTC) already reported by a Warning Event.")
 
 
 class SLAContract(CamelModel):
@@ -283,6 +303,36 @@ def period_status(result: ContractResult, evaluated_at: datetime | None = None) 
         credit_amount=result.credit_amount,
         currency=result.contract.currency,
         evaluated_at=evaluated_at,
+    )
+
+
+def history_entry(
+    result: dict[str, Any],
+    revision: int,
+    config_map: str,
+    finalized_at: datetime | None,
+    request: str | None = None,
+) -> PeriodStatus:
+    """A ``status.history`` entry from a finalized result as stored (``ContractResult.as_dict()``).
+
+    Per-term figures stay in the ConfigMap; history keeps what ``kubectl get`` and billing need.
+    """
+    terms = [t for t in result.get("terms") or [] if isinstance(t, dict)]
+    breached = sum(1 for t in terms if not t.get("compliant", True))
+    compliant = result.get("compliant")
+    return PeriodStatus(
+        period=str(result.get("period", "")),
+        minutes=int(result.get("minutes") or 0),
+        complete=bool(result.get("complete", True)),
+        compliant=bool(compliant) if compliant is not None else breached == 0,
+        compliance="Compliant" if not breached else f"Breached {breached}/{len(terms)}",
+        credit_percent=float(result.get("creditPercent") or 0),
+        credit_amount=float(result.get("creditAmount") or 0),
+        currency=str(result.get("currency") or ""),
+        revision=revision,
+        config_map=config_map,
+        finalized_at=finalized_at,
+        reevaluation_request=request,
     )
 
 

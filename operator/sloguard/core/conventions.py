@@ -86,3 +86,23 @@ STATE_WARNING: Final = "warning"
 STATE_CRITICAL: Final = "critical"
 STATE_EXHAUSTED: Final = "exhausted"
 STATE_UNKNOWN: Final = "unknown"
+
+# --- SLA history and status (SLAContract) ------------------------------------------------------
+# History ConfigMaps: labelled by contract and period (LABEL_SLA_CONTRACT, LABEL_SLA_PERIOD),
+# never owned by the contract, so they outlive it (an Argo CD prune + re-create keeps history).
+LABEL_SLA_REVISION: Final = "sloguard.io/revision"
+ANNOTATION_SLA_FINALIZED_AT: Final = "sloguard.io/finalized-at"
+ANNOTATION_SLA_REQUEST: Final = "sloguard.io/reevaluation-request"
+ANNOTATION_SLA_CONTRACT_ID: Final = "sloguard.io/contract-id"
+ANNOTATION_SLA_CONTRACT_UID: Final = "sloguard.io/contract-uid"
+SLA_HISTORY_RESULT_KEY: Final = "result.json"
+SLA_HISTORY_REPORT_KEY: Final = "report.md"
+COND_MAINTENANCE_NOTICE: Final = "MaintenanceNotice"
+# Event reasons on SLAContract objects.
+EVENT_SLA_FINALIZED: Final = "PeriodFinalized"
+EVENT_SLA_REEVALUATED: Final = "PeriodReevaluated"
+EVENT_SLA_BREACHED: Final = "SLABreached"
+EVENT_SLA_CREDIT: Final = "ServiceCreditDue"
+EVENT_SLA_LATE_MAINTENANCE: Final = "LateMaintenanceNotice"
+EVENT_SLA_REEVALUATION_REFUSED: Final = "ReevaluationRefused"
+EVENT_SLA_NOT_FINALIZED: Final = "FinalizationPending"

@@ -376,6 +376,13 @@ class TermResult:
     days: tuple[DayUptime, ...] = ()
 
     @property
+    def minutes_measured(self) -> int:
+        """uptime terms: minutes evaluated that had data (0 for other types)."""
+        if self.type != "uptime":
+            return 0
+        return sum(d.minutes for d in self.days) - self.no_data_minutes
+
+    @property
     def variance(self) -> float | None:
         """Actual minus objective, in percentage points (negative = short of the objective)."""
         return None if self.actual is None else self.actual - self.objective
@@ -603,6 +610,62 @@ def evaluate_contract(
         uncapped_credit_percent=uncapped,
         evaluated_until=until,
     )
+
+
+# --- Finalization (what the operator decides, as pure functions) -----------------------------
+
+#: How long after a month ends the operator waits for late samples before finalizing it.
+DEFAULT_FINALIZE_GRACE: Final = "1h"
+
+_REQUEST_RE = re.compile(r"^(\d{4}-\d{2})(?::([A-Za-z0-9][-A-Za-z0-9_.]{0,62}))?$")
+
+
+def period_to_finalize(now: datetime, timezone: str, grace_seconds: int) -> Period | None:
+    """The month before ``now`` once it ended at least ``grace_seconds`` ago, else None."""
+    prev = previous_period(period_containing(now, timezone))
+    return prev if _utc(now) >= _utc(prev.end) + timedelta(seconds=grace_seconds) else None
+
+
+def period_finalizable(period: Period, now: datetime, grace_seconds: int) -> bool:
+    """Whether ``period`` has ended (plus the grace for late samples) at ``now``."""
+    return _utc(now) >= _utc(period.end) + timedelta(seconds=grace_seconds)
+
+
+def unmeasured_terms(result: ContractResult) -> tuple[str, ...]:
+    """Terms with no data at all: a result that would invent figures and must not be final.
+
+    An uptime term whose every slice lacked data would read as 100% up; a request term without
+    valid requests has no actual. Partial gaps are fine (reported as ``noDataMinutes``).
+    """
+    out = []
+    for t in result.terms:
+        if t.actual is None or (t.type == "uptime" and t.minutes_measured == 0):
+            out.append(t.name)
+    return tuple(out)
+
+
+def parse_reevaluation(value: str) -> str:
+    """The period a ``sloguard.io/reevaluate`` request names.
+
+    The value is ``YYYY-MM`` or ``YYYY-MM:TAG`` (e.g. ``2026-10:ticket-42``); the whole value
+    identifies the request, so the same month can be re-evaluated again with a new tag.
+    """
+    m = _REQUEST_RE.match(value.strip())
+    if not m:
+        raise SLAError(f"{value!r} is not a month like 2026-10 (optionally 2026-10:TAG to ask again)")
+    month_period(m.group(1))  # validates the month
+    return m.group(1)
+
+
+def late_windows(contract: Contract, since: datetime) -> tuple[WindowAssessment, ...]:
+    """Maintenance windows ending after ``since`` that miss the notice rule (never excluded)."""
+    horizon = Period("horizon", _utc(since), _utc(since) + timedelta(days=3660), contract.timezone)
+    return assess_maintenance(contract.maintenance, contract.minimum_notice_seconds, horizon).late
+
+
+def window_key(w: MaintenanceWindow) -> str:
+    """A stable key of a window (its UTC start and end), to remember that it was reported."""
+    return f"{_iso(w.start)}/{_iso(w.end)}"
 
 
 # --- Incident impact -------------------------------------------------------------------------

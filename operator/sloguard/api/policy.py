@@ -1,0 +1,250 @@
+"""The ErrorBudgetPolicy custom resource (``sloguard.io/v1alpha1``, short name ``ebp``).
+
+When the error budget of the SLOs it names runs low, a policy holds the workloads it targets:
+releases stop (freeze), need approval (restrict) or draw a warning (scrutiny). Every field has a
+default from the seed's policy table, so ``slos`` and ``targets`` are all a policy needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..core import conventions as c
+from ..core import policy as core
+from ..core.windows import DURATION_PATTERN
+from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
+from .crdgen import Column, CRDSpec
+
+ActionName = Literal["freeze", "restrict", "scrutiny", "emergency"]
+_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def _cel(*rules: tuple[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
+
+
+class LabelSelectorRequirement(CamelModel):
+    key: str = Field(min_length=1, description="The label key the selector applies to.")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="In, NotIn, Exists or "
+                                                                        "DoesNotExist.")
+    values: list[str] = Field(default_factory=list, description="Values for In and NotIn; empty otherwise.")
+
+
+class LabelSelector(CamelModel):
+    """A Kubernetes label selector; an empty selector matches everything."""
+
+    match_labels: dict[str, str] = Field(default_factory=dict, description="Labels that must all be equal.")
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list,
+                                                              description="Requirements that must all hold.")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.match_labels:
+            out["matchLabels"] = dict(self.match_labels)
+        if self.match_expressions:
+            out["matchExpressions"] = [e.model_dump(by_alias=True) for e in self.match_expressions]
+        return out
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        for e in self.match_expressions:
+            present = e.key in labels
+            ok = {"In": present and labels.get(e.key) in e.values,
+                  "NotIn": not present or labels.get(e.key) not in e.values,
+                  "Exists": present, "DoesNotExist": not present}[e.operator]
+            if not ok:
+                return False
+        return True
+
+
+class Target(CamelModel):
+    """Workloads a decision applies to, in the policy's namespace."""
+
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet"] = Field(description="Deployment, StatefulSet or "
+                                                                     "DaemonSet (apps/v1).")
+    selector: LabelSelector = Field(description="Label selector over the workloads' own labels.")
+
+
+class LevelSpec(CamelModel):
+    """A row of the levels table: below ``remainingBelow`` percent of budget left, take ``action``."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=_NAME, description="Level name, e.g. exhausted.")
+    remaining_below: float = Field(description="Remaining error budget in percent (may be negative).")
+    action: ActionName = Field(description="freeze, restrict, scrutiny or emergency.")
+
+
+class BurnRateLevelSpec(CamelModel):
+    """A row of the burn-rate table: over ``window``, burning faster than ``above``x, take ``action``."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=_NAME, description="Rule name, e.g. fast-burn.")
+    window: str = Field(pattern=DURATION_PATTERN, description="A window the SLO reports in status.burnRates, "
+                        "e.g. 1h.")
+    above: float = Field(gt=0, description="Burn-rate multiple, e.g. 14.4.")
+    action: ActionName = Field(description="freeze, restrict, scrutiny or emergency.")
+
+
+class RecoverySpec(CamelModel):
+    unfreeze_above: float = Field(core.DEFAULT_UNFREEZE_ABOVE, description="A freeze holds until the remaining "
+                                  "budget is back above this percentage. Default 10.")
+
+
+class ExceptionsSpec(CamelModel):
+    classes: list[str] = Field(default_factory=lambda: list(core.DEFAULT_EXCEPTION_CLASSES),
+                               description="Values of the sloguard.io/exception annotation that let a release "
+                               "through a freeze or restriction. Default: security-fix, reliability-fix, rollback.")
+
+
+class EnforcementSpec(CamelModel):
+    mode: Literal["enforce", "warn", "dryRun"] = Field("enforce", description="enforce denies; warn only "
+                                                       "warns the requester; dryRun only records (audit). "
+                                                       "Default enforce.")
+    mechanism: Literal["admissionPolicy", "webhook"] = Field(
+        "admissionPolicy", description="admissionPolicy: a ValidatingAdmissionPolicy the operator manages "
+        "(no webhook in the request path). webhook: the operator's validating webhook. Default admissionPolicy.")
+    failure_policy: Literal["Ignore", "Fail"] = Field("Ignore", description="Webhook only: what the API server "
+                                                      "does when the webhook is unreachable. Default Ignore.")
+
+
+class ErrorBudgetPolicySpec(CamelModel):
+    """Which SLOs' budgets govern which workloads, and what each level does."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": _cel(("has(self.slos) != has(self.sloSelector)", "give exactly one of slos or "
+                                   "sloSelector"))
+    }
+    slos: list[str] | None = Field(None, min_length=1, description="Names of SLOs in the policy's namespace.")
+    slo_selector: LabelSelector | None = Field(None, description="Label selector over SLOs in the policy's "
+                                               "namespace. Exclusive with slos.")
+    targets: list[Target] = Field(min_length=1, description="Workloads a decision applies to.")
+    levels: list[LevelSpec] | None = Field(None, min_length=1, description="Levels by remaining budget; "
+                                           "replaces the default table (exhausted <0 freeze, critical <10 "
+                                           "restrict, warning <25 scrutiny) entirely.")
+    burn_rates: list[BurnRateLevelSpec] | None = Field(None, description="Levels by burn rate; replaces the "
+                                                       "default (fast-burn: 1h above 14.4x -> emergency). "
+                                                       "An empty list disables burn-rate levels.")
+    recovery: RecoverySpec = Field(default_factory=RecoverySpec, description="Hysteresis of a freeze.")
+    exceptions: ExceptionsSpec = Field(default_factory=ExceptionsSpec, description="Exception classes.")
+    enforcement: EnforcementSpec = Field(default_factory=EnforcementSpec, description="How decisions are "
+                                         "enforced at admission.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ErrorBudgetPolicySpec:
+        if (self.slos is None) == (self.slo_selector is None):
+            raise ValueError("give exactly one of slos or sloSelector")
+        return self
+
+    def to_core(self, namespace: str, name: str) -> core.PolicyRules:
+        levels = (tuple(core.Level(x.name, x.remaining_below, x.action) for x in self.levels)
+                  if self.levels is not None else core.DEFAULT_LEVELS)
+        burns = (tuple(core.BurnRule(x.name, x.window, x.above, x.action) for x in self.burn_rates)
+                 if self.burn_rates is not None else core.DEFAULT_BURN_RULES)
+        return core.PolicyRules(namespace, name, levels, burns, self.recovery.unfreeze_above,
+                                tuple(self.exceptions.classes))
+
+
+class HeldTarget(CamelModel):
+    kind: str = Field(description="Workload kind.")
+    name: str = Field(description="Workload name.")
+
+
+class Transition(CamelModel):
+    at: str = Field(description="When (RFC 3339).")
+    from_level: str = Field(description="Previous level.")
+    to_level: str = Field(description="New level.")
+    from_action: str = Field(description="Previous action.")
+    to_action: str = Field(description="New action.")
+    slo: str = Field("", description="The deciding SLO.")
+    reason: str = Field("", description="Why, for people.")
+
+
+class Exemption(CamelModel):
+    at: str = Field(description="When (RFC 3339).")
+    user: str = Field(description="Who made the change.")
+    kind: str = Field(description="Workload kind.")
+    name: str = Field(description="Workload name.")
+    exemption: str = Field(description="The exception class, or override / approve.")
+    action: str = Field(description="The action that was in force.")
+
+
+class ErrorBudgetPolicyStatus(CamelModel):
+    level: str | None = Field(None, description="Current level: healthy, or a level or burn-rate rule name.")
+    action: str | None = Field(None, description="none, scrutiny, restrict, freeze or emergency.")
+    slo: str | None = Field(None, description="The SLO that decides the level.")
+    remaining_percent: float | None = Field(None, description="The deciding SLO's remaining budget, percent.")
+    reason: str | None = Field(None, description="Why the policy is at this level, for people.")
+    since: str | None = Field(None, description="When the current action began (RFC 3339).")
+    held: int | None = Field(None, description="Number of workloads held.")
+    held_targets: list[HeldTarget] | None = Field(None, description="Workloads held now.")
+    transitions: list[Transition] | None = Field(None, description="The last level changes (bounded).")
+    exemptions: list[Exemption] | None = Field(None, description="The last releases let through a hold "
+                                               "(webhook mechanism; bounded).")
+    mechanism: str | None = Field(None, description="Enforcement mechanism in effect.")
+    observed_generation: int | None = Field(None, description="The spec generation this status is for.")
+    conditions: list[dict[str, Any]] | None = Field(None, description="Standard conditions (Ready).")
+
+
+CRD_SPEC = CRDSpec(
+    kind=c.KIND_POLICY,
+    plural=c.PLURAL_POLICY,
+    singular=c.SINGULAR_POLICY,
+    short_names=(c.SHORT_POLICY,),
+    spec_model=ErrorBudgetPolicySpec,
+    status_model=ErrorBudgetPolicyStatus,
+    description="An error budget policy: when the budgets of its SLOs run low, releases of its target "
+    "workloads are frozen, restricted or scrutinised at admission.",
+    columns=(
+        Column("Level", "string", ".status.level"),
+        Column("Action", "string", ".status.action"),
+        Column("Held", "integer", ".status.held", "Workloads held"),
+    ),
+)
+
+
+def parse_policy(body: Mapping[str, Any]) -> tuple[ErrorBudgetPolicySpec | None, list[Diagnostic]]:
+    """Validate one ErrorBudgetPolicy object; diagnostics carry field paths."""
+    try:
+        spec = ErrorBudgetPolicySpec.model_validate(body.get("spec"))
+    except ValidationError as e:
+        return None, diagnostics_from_validation_error(e, "spec")
+    out: list[Diagnostic] = []
+    if spec.levels is not None:
+        names = [x.name for x in spec.levels] + [x.name for x in spec.burn_rates or []]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            out.append(Diagnostic("error", f"level names must be unique; repeated: {', '.join(dupes)}", "spec.levels"))
+    if not any(x.action in core.FREEZING for x in spec.levels or core.DEFAULT_LEVELS):
+        out.append(Diagnostic("warning", "no level freezes; releases are never stopped by remaining budget",
+                              "spec.levels"))
+    if not spec.exceptions.classes:
+        out.append(Diagnostic("warning", "no exception classes: only 'override' lets a release through a "
+                              "freeze", "spec.exceptions.classes"))
+    for i, t in enumerate(spec.targets):
+        if not t.selector.match_labels and not t.selector.match_expressions:
+            out.append(Diagnostic("warning", f"an empty selector holds every {t.kind} in the namespace",
+                                  f"spec.targets[{i}].selector"))
+    return (None if any(d.severity == "error" for d in out) else spec), out
+
+
+def validate_documents(docs: Iterable[Any]) -> list[Diagnostic]:
+    """Diagnostics for every ErrorBudgetPolicy among loader ``Document``s (for ``sloguard validate``)."""
+    out: list[Diagnostic] = []
+    for doc in docs:
+        body = getattr(doc, "body", None)
+        if not isinstance(body, dict) or body.get("kind") != c.KIND_POLICY:
+            continue
+        if body.get("apiVersion") != c.API_VERSION:
+            continue  # the SLO loader reports foreign apiVersions of our kinds
+        loc = {"source": getattr(doc, "source", ""), "kind": c.KIND_POLICY, "object": getattr(doc, "ref", "")}
+        meta = body.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            out.append(Diagnostic("error", "required field is missing", "metadata.name", **loc))
+        if not isinstance(body.get("spec"), dict):
+            out.append(Diagnostic("error", "required field is missing (an object)", "spec", **loc))
+            continue
+        _, diags = parse_policy(body)
+        out.extend(d.located(**loc) for d in diags)
+    return out

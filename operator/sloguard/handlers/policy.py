@@ -1,0 +1,396 @@
+"""ErrorBudgetPolicy handlers: SLO budgets -> policy level -> held workloads -> enforcement.
+
+* SLO watch events keep a cache of each SLO's budget (written by the budget refresher into SLO
+  status); a change re-evaluates the policies of that namespace at once. A timer re-evaluates
+  every policy periodically (new targets, retries).
+* Held workloads get ``sloguard.io/hold=<action>`` and the hold annotations through server-side
+  apply with the ``sloguard-holds`` field manager, which owns nothing else: GitOps tools see no
+  drift, and applying an empty set removes exactly what we added.
+* Enforcement: a ValidatingAdmissionPolicy per held policy (mechanism ``admissionPolicy``), or
+  the operator's webhook (mechanism ``webhook``, served only when the webhook is enabled).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from ..adapters import admission_policy as vap
+from ..adapters.kube import KubeError
+from ..api.policy import ErrorBudgetPolicySpec, Target, parse_policy
+from ..core import conventions as c
+from ..core import policy as core
+from ..core.conditions import rfc3339, set_condition
+from .context import Context, context
+
+SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
+POLICY = (c.GROUP, c.VERSION, c.PLURAL_POLICY)
+TIMER_INTERVAL = 10.0
+EXEMPTIONS_LIMIT = 20
+VALIDATE_HOLD_ID = "validate-hold"
+_APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _SLOInfo:
+    labels: dict[str, str]
+    budget: core.SLOBudget
+
+
+@dataclass
+class _Active:
+    """A policy's hold as the webhook needs it."""
+
+    hold: core.Hold
+    mode: str
+    mechanism: str
+    failure_policy: str
+    targets: list[Target]
+
+
+class PolicyState:
+    """Per-operator state in ``Context.extras``: SLO cache, locks, active holds, exemptions."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slos: dict[str, dict[str, _SLOInfo]] = {}
+        self.locks: dict[tuple[str, str], threading.Lock] = {}
+        self.active: dict[tuple[str, str], _Active] = {}
+        self.exemptions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.operator_user = ""
+
+    def policy_lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self.lock:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+def _state(ctx: Context) -> PolicyState:
+    st = ctx.extras.get("policy")
+    if st is None:
+        st = ctx.extras.setdefault("policy", PolicyState())
+    return st  # type: ignore[no-any-return]
+
+
+@kopf.on.startup()
+def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    """Learn our own user name (the operator's writes to hold labels are exempt); register the webhook."""
+    try:
+        ctx = context(memo)
+    except RuntimeError:
+        raise kopf.TemporaryError("waiting for the operator context", delay=1) from None
+    st = _state(ctx)
+    try:
+        st.operator_user = vap.whoami(ctx.kube)
+    except KubeError as e:
+        logger.error(f"cannot learn the operator's user name; hold labels are protected from it too: {e}")
+    if ctx.settings.webhook.enabled:
+        for plural in _APPS.values():
+            kopf.on.validate("apps", "v1", plural, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
+
+
+# --- Budgets in -------------------------------------------------------------------------------
+
+def _budget(name: str, status: dict[str, Any]) -> core.SLOBudget:
+    budget = status.get("budget") or {}
+    rem = budget.get("remainingPercent")
+    if rem is None and isinstance(budget.get("remaining"), int | float):
+        rem = float(budget["remaining"]) * 100
+    rates = {str(k): float(v) for k, v in (status.get("burnRates") or {}).items() if isinstance(v, int | float)}
+    return core.SLOBudget(name, float(rem) if isinstance(rem, int | float) else None, rates)
+
+
+@kopf.on.event(*SLO)
+def slo_budget_changed(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+                       **_: Any) -> None:
+    ctx = context(memo)
+    st = _state(ctx)
+    ns, name = body.metadata.namespace or "", body.metadata.name or ""
+    with st.lock:
+        slos = st.slos.setdefault(ns, {})
+        before = slos.get(name)
+        if event.get("type") == "DELETED":
+            slos.pop(name, None)
+            info = None
+        else:
+            info = _SLOInfo(dict(body.metadata.labels or {}), _budget(name, dict(body.get("status") or {})))
+            slos[name] = info
+    if info is not None and before == info:
+        return
+    for policy in _list_policies(ctx, ns):
+        _reconcile_safely(ctx, policy, logger)
+
+
+def _list_policies(ctx: Context, namespace: str) -> list[dict[str, Any]]:
+    try:
+        res = ctx.kube.resource(c.API_VERSION, c.KIND_POLICY)
+        return [i.to_dict() for i in res.get(namespace=namespace).items]
+    except Exception:  # noqa: BLE001 - the timer retries; a missing CRD is reported at reconcile
+        return []
+
+
+# --- Policies ---------------------------------------------------------------------------------
+
+@kopf.timer(*POLICY, interval=TIMER_INTERVAL, idle=0)
+def policy_timer(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    _reconcile_safely(context(memo), dict(body), logger)
+
+
+@kopf.on.event(*POLICY)
+def policy_changed(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+                   **_: Any) -> None:
+    """A new or edited spec takes effect at once (our own status writes do not trigger this)."""
+    ctx = context(memo)
+    if event.get("type") == "DELETED":
+        _release_all(ctx, body.metadata.namespace or "", body.metadata.name or "", logger)
+        return
+    if body.get("status", {}).get("observedGeneration") != body.metadata.get("generation"):
+        _reconcile_safely(ctx, dict(body), logger)
+
+
+def _reconcile_safely(ctx: Context, body: dict[str, Any], logger: logging.Logger) -> None:
+    meta = body.get("metadata") or {}
+    key = (str(meta.get("namespace")), str(meta.get("name")))
+    with _state(ctx).policy_lock(key):
+        try:
+            fresh = ctx.kube.get(c.API_VERSION, c.KIND_POLICY, key[1], key[0])
+            if fresh is None:
+                return
+            reconcile_policy(ctx, fresh, logger)
+        except KubeError as e:
+            logger.error(f"ErrorBudgetPolicy {key[0]}/{key[1]}: {e}")
+
+
+def previous_state(status: dict[str, Any]) -> core.PolicyState | None:
+    if not status.get("action"):
+        return None
+    since = status.get("since")
+    return core.PolicyState(
+        level=str(status.get("level") or core.LEVEL_HEALTHY),
+        action=status["action"] if status["action"] in core.ACTION_RANK else "none",
+        slo=str(status.get("slo") or ""),
+        remaining_percent=status.get("remainingPercent"),
+        reason=str(status.get("reason") or ""),
+        since=datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None,
+    )
+
+
+def _select_slos(st: PolicyState, namespace: str, spec: ErrorBudgetPolicySpec) -> list[core.SLOBudget]:
+    with st.lock:
+        slos = dict(st.slos.get(namespace, {}))
+    if spec.slos is not None:
+        return [slos[n].budget if n in slos else core.SLOBudget(n, None) for n in spec.slos]
+    assert spec.slo_selector is not None
+    return [i.budget for n, i in sorted(slos.items()) if spec.slo_selector.matches(i.labels)]
+
+
+def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger) -> core.PolicyState | None:
+    """Fetch -> decide -> apply labels and enforcement -> status. Returns the new state."""
+    now = _now()
+    meta, status = body["metadata"], dict(body.get("status") or {})
+    ns, name, generation = meta["namespace"], meta["name"], meta.get("generation")
+    st = _state(ctx)
+    conditions = list(status.get("conditions") or [])
+    spec, diags = parse_policy(body)
+    if spec is None:
+        message = "; ".join(f"{d.path}: {d.message}" for d in diags if d.severity == "error")
+        conditions = set_condition(conditions, c.COND_READY, False, "InvalidSpec", message, now, generation)
+        ctx.kube.patch_status(c.API_VERSION, c.KIND_POLICY, name, ns,
+                              {"conditions": conditions, "observedGeneration": generation})
+        return None
+    rules = spec.to_core(ns, name)
+    previous = previous_state(status)
+    state = core.evaluate(rules, _select_slos(st, ns, spec), previous, now)
+    hold = core.Hold(name, ns, state.action, state.level, state.slo, state.remaining_percent,
+                     rules.exception_classes)
+    enforcement = spec.enforcement
+    since = rfc3339(state.since) if state.since else ""
+
+    # Enforcement first when holding (no window without it), labels first when releasing.
+    if state.holding and enforcement.mechanism == "admissionPolicy":
+        for doc in vap.manifests(hold, spec.targets, enforcement.mode, st.operator_user):
+            ctx.kube.apply(doc)
+        keep = {d["metadata"]["name"] for d in vap.bindings(hold, spec.targets, enforcement.mode)}
+        vap.delete_owned(ctx.kube, ns, name, keep_bindings=keep, keep_policy=True)
+    with st.lock:
+        if state.holding:
+            st.active[(ns, name)] = _Active(hold, enforcement.mode, enforcement.mechanism,
+                                            enforcement.failure_policy, list(spec.targets))
+        else:
+            st.active.pop((ns, name), None)
+    held = _apply_holds(ctx, ns, name, spec.targets, state, since)
+    if not state.holding or enforcement.mechanism != "admissionPolicy":
+        vap.delete_owned(ctx.kube, ns, name, keep_bindings=set(), keep_policy=False)
+    if enforcement.mechanism == "webhook":
+        _sync_webhook_configuration(ctx, logger)
+
+    prev = previous or core.PolicyState()
+    at = rfc3339(now)
+    history = core.transition(status.get("transitions") or [], prev, state, at)
+    if (prev.level, prev.action) != (state.level, state.action):
+        kind = "Warning" if core.ACTION_RANK[state.action] > core.ACTION_RANK[prev.action] else "Normal"
+        kopf.event(body, type=kind, reason=f"Policy{state.action.capitalize()}",
+                   message=f"{prev.level}/{prev.action} -> {state.level}/{state.action}: {state.reason}; "
+                           f"{len(held)} workload(s) held")
+        logger.info(f"ErrorBudgetPolicy {ns}/{name}: {prev.action} -> {state.action} ({state.reason})")
+    with st.lock:
+        exemptions = (status.get("exemptions") or []) + st.exemptions.pop((ns, name), [])
+    conditions = set_condition(conditions, c.COND_READY, True, "Evaluated",
+                               f"{state.level}: {state.reason}", now, generation)
+    new_status: dict[str, Any] = {
+        "level": state.level, "action": state.action, "slo": state.slo or None,
+        "remainingPercent": state.remaining_percent, "reason": state.reason, "since": since or None,
+        "held": len(held), "heldTargets": held, "transitions": history,
+        "exemptions": exemptions[-EXEMPTIONS_LIMIT:], "mechanism": enforcement.mechanism,
+        "observedGeneration": generation, "conditions": conditions,
+    }
+    ctx.kube.patch_status(c.API_VERSION, c.KIND_POLICY, name, ns, new_status)
+    return state
+
+
+def _apply_holds(ctx: Context, ns: str, name: str, targets: list[Target], state: core.PolicyState,
+                 since: str) -> list[dict[str, str]]:
+    """Label the targets while holding; unlabel whatever this policy labelled and no longer holds."""
+    wanted: dict[tuple[str, str], None] = {}
+    if state.holding:
+        for t in targets:
+            for item in vap.list_workloads(ctx.kube, ns, t.kind, vap.selector_string(t.selector.to_dict())):
+                wanted[(t.kind, item["metadata"]["name"])] = None
+    labels = {c.LABEL_HOLD: state.action}
+    annotations = core.hold_annotations(name, state, since)
+    for kind, wname in wanted:
+        _apply_hold_metadata(ctx, kind, ns, wname, labels, annotations)
+    for kind in _APPS:
+        for item in vap.list_workloads(ctx.kube, ns, kind, c.LABEL_HOLD):
+            item_meta = item["metadata"]
+            if (item_meta.get("annotations") or {}).get(c.ANNOTATION_HOLD_POLICY) != name:
+                continue
+            if (kind, item_meta["name"]) not in wanted:
+                _apply_hold_metadata(ctx, kind, ns, item_meta["name"], {}, {})
+    return [{"kind": k, "name": n} for k, n in sorted(wanted)]
+
+
+def _apply_hold_metadata(ctx: Context, kind: str, ns: str, name: str, labels: dict[str, str],
+                         annotations: dict[str, str]) -> None:
+    meta: dict[str, Any] = {"name": name, "namespace": ns}
+    if labels:
+        meta["labels"] = labels
+    if annotations:
+        meta["annotations"] = annotations
+    try:
+        ctx.kube.apply({"apiVersion": "apps/v1", "kind": kind, "metadata": meta}, field_manager=c.FIELD_MANAGER_HOLDS)
+    except KubeError as e:
+        if e.status not in (404, 422):  # deleted meanwhile
+            raise
+
+
+def _release_all(ctx: Context, ns: str, name: str, logger: logging.Logger) -> None:
+    """The policy is gone: lift its holds and drop its admission policy."""
+    st = _state(ctx)
+    with st.lock:
+        st.active.pop((ns, name), None)
+    try:
+        _apply_holds(ctx, ns, name, [], core.PolicyState(), "")
+        vap.delete_owned(ctx.kube, ns, name, keep_bindings=set(), keep_policy=False)
+        _sync_webhook_configuration(ctx, logger)
+    except KubeError as e:
+        logger.error(f"releasing holds of deleted ErrorBudgetPolicy {ns}/{name}: {e}")
+
+
+# --- Webhook mechanism ------------------------------------------------------------------------
+
+def _sync_webhook_configuration(ctx: Context, logger: logging.Logger) -> None:
+    """The holds webhook configuration: present while a webhook-mechanism policy holds, scoped to its namespaces."""
+    wh = ctx.settings.webhook
+    st = _state(ctx)
+    with st.lock:
+        active = [a for a in st.active.values() if a.mechanism == "webhook"]
+    name = f"{ctx.settings.configuration_name}-holds"
+    if not wh.enabled:
+        if active:
+            logger.error("an ErrorBudgetPolicy asks for the webhook mechanism but the webhook is not enabled "
+                         "(SLOGUARD_WEBHOOK=true / sloguard run --webhook); it is not enforced")
+        return
+    if not active:
+        vap.delete(ctx.kube, "ValidatingWebhookConfiguration", name)
+        return
+    from ..adapters.certs import ensure_webhook_certs
+
+    hosts = [h for h in (wh.host, "localhost", "127.0.0.1") if h]
+    if wh.service_name and wh.service_namespace:
+        svc = f"{wh.service_name}.{wh.service_namespace}.svc"
+        hosts = [svc, f"{svc}.cluster.local", *hosts]
+    certs = ensure_webhook_certs(wh.cert_dir, list(dict.fromkeys(hosts)))
+    url_base = f"https://{wh.host}:{wh.port}" if wh.host else None
+    service = (wh.service_name, wh.service_namespace, 443) if wh.service_name and wh.service_namespace else None
+    excluded = {"kube-system", *(n for n in (wh.service_namespace,) if n)}
+    namespaces = sorted({a.hold.namespace for a in active} - excluded)
+    failure = "Fail" if any(a.failure_policy == "Fail" for a in active) else "Ignore"
+    ctx.kube.apply(vap.holds_webhook_configuration(name, VALIDATE_HOLD_ID, namespaces, ca_bundle=certs.ca_bundle,
+                                                   url_base=url_base, service=service, failure_policy=failure))
+
+
+def _hold_for(st: PolicyState, ns: str, obj: dict[str, Any], old: dict[str, Any] | None,
+              kind: str) -> _Active | None:
+    with st.lock:
+        active = {k: v for k, v in st.active.items() if k[0] == ns and v.mechanism == "webhook"}
+    if old is not None:
+        policy = ((old.get("metadata") or {}).get("annotations") or {}).get(c.ANNOTATION_HOLD_POLICY)
+        held = ((old.get("metadata") or {}).get("labels") or {}).get(c.LABEL_HOLD)
+        return active.get((ns, policy)) if policy and held else None
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for a in active.values():
+        if any(t.kind == kind and t.selector.matches(labels) for t in a.targets):
+            return a
+    return None
+
+
+def admit_hold(body: kopf.Body, old: kopf.Body | None, operation: str, subresource: str | None,
+               userinfo: dict[str, Any], warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
+    """The webhook's decision: the same :func:`core.decide` as everywhere, permissions via SubjectAccessReview."""
+    ctx = context(memo)
+    st = _state(ctx)
+    obj, before = dict(body), (dict(old) if old else None)
+    meta, old_meta = obj.get("metadata") or {}, (before or {}).get("metadata") or {}
+    ns, kind = str(meta.get("namespace") or ""), str(obj.get("kind") or "")
+    active = _hold_for(st, ns, obj, before, kind)
+    if active is None:
+        return
+    hold = active.hold
+    user = str(userinfo.get("username") or "")
+    groups = list(userinfo.get("groups") or [])
+
+    def may(verb: str) -> bool:
+        return vap.may(ctx.kube, user, groups, verb, ns, hold.policy, extra=userinfo.get("extra"))
+
+    req = core.Request(
+        operation="CREATE" if operation == "CREATE" else "UPDATE", kind=kind, namespace=ns,
+        name=str(meta.get("name") or ""), subresource=subresource or "",
+        old_template=((before or {}).get("spec") or {}).get("template"),
+        new_template=(obj.get("spec") or {}).get("template"),
+        old_labels=old_meta.get("labels") or {}, new_labels=meta.get("labels") or {},
+        old_annotations=old_meta.get("annotations") or {}, new_annotations=meta.get("annotations") or {},
+        user=user, is_operator=bool(user) and user == st.operator_user)
+    if core.is_release(req) and req.exception_class not in hold.exception_classes:
+        req = replace(req, can_override=may("override"),
+                      can_approve=hold.action == "restrict" and may("approve"))
+    decision = core.decide(hold, req)
+    warnings.extend(decision.warnings)
+    if decision.allowed and decision.exemption:
+        with st.lock:
+            st.exemptions.setdefault((ns, hold.policy), []).append({
+                "at": rfc3339(_now()), "user": user, "kind": kind, "name": req.name,
+                "exemption": decision.exemption, "action": hold.action})
+    if not decision.allowed:
+        if active.mode == "enforce":
+            raise kopf.AdmissionError(decision.message, code=403)
+        if active.mode == "warn":
+            warnings.append(decision.message)

@@ -1,0 +1,304 @@
+"""Error budget policies against a real API server: holds, ValidatingAdmissionPolicy enforcement, recovery.
+
+Budgets are driven by patching the SLO's status directly (``kubectl patch --subresource=status``),
+exactly what the budget refresher writes; the Prometheus -> status path is tested elsewhere.
+Users are impersonated (``kubectl --as/--as-group``) and get their rights from real RBAC:
+``bob`` may edit deployments, ``alice`` may also ``override`` the policy, ``carol`` may ``approve``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from kopf.testing import KopfRunner
+
+from .conftest import TestCluster
+
+NS = "e2e-policy"
+POLICY = "checkout-freeze"
+SLO_NAME = "checkout-availability"
+BOB = ("--as=bob", "--as-group=devs")
+ALICE = ("--as=alice", "--as-group=devs")
+CAROL = ("--as=carol", "--as-group=devs")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def apply(cluster: TestCluster, *docs: dict, check: bool = True):
+    return cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), check=check)
+
+
+def get_json(cluster: TestCluster, *args: str) -> dict:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def deployment(name: str, image: str = "nginx:1.25", app: str = "checkout") -> dict:
+    labels = {"app": app}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS, "labels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+def policy(**enforcement: str) -> dict:
+    spec = {"slos": [SLO_NAME], "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}],
+            "recovery": {"unfreezeAbove": 10}}
+    if enforcement:
+        spec["enforcement"] = enforcement
+    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
+            "metadata": {"name": POLICY, "namespace": NS}, "spec": spec}
+
+
+def set_budget(cluster: TestCluster, remaining_percent: float, burn_1h: float = 1.0) -> None:
+    state = ("exhausted" if remaining_percent <= 0 else "critical" if remaining_percent < 10
+             else "warning" if remaining_percent < 25 else "healthy")
+    status = {"budget": {"remaining": remaining_percent / 100, "remainingPercent": remaining_percent},
+              "burnRates": {"1h": burn_1h}, "state": state, "lastEvaluated": "2025-03-11T00:00:00Z"}
+    cluster.kubectl("patch", "slo", "-n", NS, SLO_NAME, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"status": status}))
+
+
+def policy_status(cluster: TestCluster) -> dict:
+    return get_json(cluster, "ebp", "-n", NS, POLICY).get("status", {})
+
+
+def hold_label(cluster: TestCluster, name: str = "checkout") -> str | None:
+    return (get_json(cluster, "deployment", "-n", NS, name)["metadata"].get("labels") or {}).get("sloguard.io/hold")
+
+
+def wait_action(cluster: TestCluster, action: str, label: str | None) -> None:
+    cluster.wait_until(lambda: policy_status(cluster).get("action") == action and hold_label(cluster) == label,
+                       timeout=60, what=f"action {action} and hold label {label}")
+
+
+def set_image(cluster: TestCluster, image: str, *who: str, name: str = "checkout"):
+    return cluster.kubectl(*who, "set", "image", "-n", NS, f"deployment/{name}", f"app={image}", check=False)
+
+
+def image_of(cluster: TestCluster, name: str = "checkout") -> str:
+    return get_json(cluster, "deployment", "-n", NS, name)["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def eventually_denied(cluster: TestCluster, image: str, *who: str) -> str:
+    """The admission policy takes a moment to reach the API server's informer; retry until it denies."""
+    out: dict[str, str] = {}
+
+    def denied() -> bool:
+        proc = set_image(cluster, image, *who)
+        out["stderr"] = proc.stderr
+        return proc.returncode != 0 and "ErrorBudgetPolicy" in proc.stderr
+
+    cluster.wait_until(denied, timeout=30, what=f"a denial of {image}")
+    return out["stderr"]
+
+
+RBAC = [
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "deployer", "namespace": NS},
+     "rules": [{"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+               {"apiGroups": ["sloguard.io"], "resources": ["errorbudgetpolicies"], "verbs": ["get", "list"]}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+     "metadata": {"name": "devs-deploy", "namespace": NS},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "overrider", "namespace": NS},
+     "rules": [{"apiGroups": ["sloguard.io"], "resources": ["errorbudgetpolicies"], "resourceNames": [POLICY],
+                "verbs": ["override"]}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+     "metadata": {"name": "alice-override", "namespace": NS},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "overrider"},
+     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "approver", "namespace": NS},
+     "rules": [{"apiGroups": ["sloguard.io"], "resources": ["errorbudgetpolicies"], "resourceNames": [POLICY],
+                "verbs": ["approve"]}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+     "metadata": {"name": "carol-approve", "namespace": NS},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "approver"},
+     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "carol"}]},
+]
+
+
+@pytest.fixture(scope="module")
+def setup(cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("policy-operator")
+    cluster.kubectl("create", "namespace", NS)
+    apply(cluster, *RBAC)
+    slo = {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
+           "metadata": {"name": SLO_NAME, "namespace": NS},
+           "spec": {"service": "checkout", "objective": 99.9,
+                    "sli": {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
+                                      "total": 'http_requests_total{job="checkout"}'}}}}
+    apply(cluster, slo, deployment("checkout"), deployment("other", app="other"))
+    set_budget(cluster, 80.0)
+    env = {
+        "SLOGUARD_WEBHOOK": "true",
+        "SLOGUARD_WEBHOOK_HOST": "127.0.0.1",
+        "SLOGUARD_WEBHOOK_LISTEN": "127.0.0.1",
+        "SLOGUARD_WEBHOOK_PORT": str(_free_port()),
+        "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "webhook-certs"),
+        "SLOGUARD_CONFIGURATION_NAME": "sloguard-e2e-policy",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        runner = KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
+                            timeout=120)
+        with runner:
+            apply(cluster, policy())
+            cluster.wait_until(lambda: policy_status(cluster).get("level") == "healthy", timeout=60,
+                               what="the policy evaluated as healthy")
+            yield tmp
+            cluster.kubectl("delete", "ebp", "-n", NS, POLICY, "--ignore-not-found")
+            cluster.wait_until(lambda: not cluster.exists("validatingadmissionpolicy", f"sloguard-hold.{NS}.{POLICY}"),
+                               timeout=30, what="the admission policy removed with its ErrorBudgetPolicy")
+        cluster.kubectl("delete", "validatingwebhookconfiguration", "sloguard-e2e-policy",
+                        "sloguard-e2e-policy-holds", "--ignore-not-found")
+    assert runner.exception is None, runner.exception
+
+
+def test_an_exhausted_budget_freezes_the_targets_and_only_them(cluster, setup):
+    set_budget(cluster, -5.0)
+    wait_action(cluster, "freeze", "freeze")
+    meta = get_json(cluster, "deployment", "-n", NS, "checkout", "--show-managed-fields")["metadata"]
+    assert meta["annotations"]["sloguard.io/hold-policy"] == POLICY
+    assert "SLO checkout-availability has -5.0%" in meta["annotations"]["sloguard.io/hold-reason"]
+    hold_managers = [m for m in meta["managedFields"] if "sloguard.io/hold" in json.dumps(m.get("fieldsV1", {}))]
+    assert [m["manager"] for m in hold_managers] == ["sloguard-holds"]
+    assert "f:spec" not in json.dumps(hold_managers[0]["fieldsV1"])  # Argo CD sees no drift in its fields
+    assert hold_label(cluster, "other") is None
+    status = policy_status(cluster)
+    assert (status["level"], status["held"], status["heldTargets"]) == ("exhausted", 1,
+                                                                        [{"kind": "Deployment", "name": "checkout"}])
+    assert status["transitions"][-1]["toAction"] == "freeze"
+    table = cluster.kubectl("get", "ebp", "-n", NS).stdout.split()
+    assert table[:5] == ["NAME", "LEVEL", "ACTION", "HELD", "AGE"] and table[5:9] == [POLICY, "exhausted", "freeze", "1"]
+    events = cluster.kubectl("get", "events", "-n", NS, "--field-selector",
+                             f"involvedObject.name={POLICY}", "-o", "json").stdout
+    assert "PolicyFreeze" in events
+
+
+def test_a_release_is_denied_with_a_message_naming_policy_slo_budget_and_the_way_out(cluster, setup):
+    stderr = eventually_denied(cluster, "nginx:1.26", *BOB)
+    assert ("Deployment e2e-policy/checkout: releases are frozen by ErrorBudgetPolicy e2e-policy/checkout-freeze: "
+            "SLO checkout-availability has -5.0% of its error budget left (level exhausted)") in stderr
+    assert "sloguard.io/exception: <class> with one of security-fix, reliability-fix, rollback" in stderr
+    assert "'override' on errorbudgetpolicies/checkout-freeze" in stderr
+    assert image_of(cluster) == "nginx:1.25"
+
+
+def test_an_argo_style_server_side_apply_of_a_new_image_is_denied(cluster, setup):
+    eventually_denied(cluster, "nginx:1.26", *BOB)
+    proc = cluster.kubectl(*BOB, "apply", "--server-side", "--field-manager=argocd-controller", "--force-conflicts",
+                           "-f", "-", input=yaml.safe_dump(deployment("checkout", image="nginx:1.27")), check=False)
+    assert proc.returncode != 0 and "releases are frozen" in proc.stderr
+    assert image_of(cluster) == "nginx:1.25"
+
+
+def test_scaling_and_metadata_changes_are_allowed_under_a_freeze(cluster, setup):
+    eventually_denied(cluster, "nginx:1.26", *BOB)
+    cluster.kubectl(*BOB, "scale", "-n", NS, "deployment/checkout", "--replicas=3")
+    cluster.kubectl(*BOB, "label", "-n", NS, "deployment/checkout", "team=payments")
+    assert get_json(cluster, "deployment", "-n", NS, "checkout")["spec"]["replicas"] == 3
+
+
+def test_removing_or_changing_the_hold_label_is_denied(cluster, setup):
+    eventually_denied(cluster, "nginx:1.26", *BOB)
+    proc = cluster.kubectl(*BOB, "label", "-n", NS, "deployment/checkout", "sloguard.io/hold-", check=False)
+    assert proc.returncode != 0 and "labels and annotations on a held workload are managed by sloguard" in proc.stderr
+    proc = cluster.kubectl(*ALICE, "annotate", "--overwrite", "-n", NS, "deployment/checkout",
+                           "sloguard.io/hold-policy=nothing", check=False)
+    assert proc.returncode != 0
+    assert hold_label(cluster) == "freeze"
+
+
+def test_a_release_declaring_an_allowed_exception_class_passes(cluster, setup):
+    eventually_denied(cluster, "nginx:1.26", *BOB)
+    patch = {"metadata": {"annotations": {"sloguard.io/exception": "not-a-class"}},
+             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.26"}]}}}}
+    proc = cluster.kubectl(*BOB, "patch", "-n", NS, "deployment/checkout", "--type=strategic",
+                           "-p", json.dumps(patch), check=False)
+    assert proc.returncode != 0 and "releases are frozen" in proc.stderr
+    patch["metadata"]["annotations"]["sloguard.io/exception"] = "security-fix"
+    cluster.kubectl(*BOB, "patch", "-n", NS, "deployment/checkout", "--type=strategic", "-p", json.dumps(patch))
+    assert image_of(cluster) == "nginx:1.26"
+    cluster.kubectl(*BOB, "annotate", "-n", NS, "deployment/checkout", "sloguard.io/exception-")
+
+
+def test_override_comes_from_rbac_alice_may_bob_may_not(cluster, setup):
+    eventually_denied(cluster, "nginx:1.27", *BOB)
+    assert set_image(cluster, "nginx:1.27", *ALICE).returncode == 0
+    assert image_of(cluster) == "nginx:1.27"
+
+
+def test_creating_a_matching_workload_is_a_release(cluster, setup):
+    proc = cluster.kubectl(*BOB, "apply", "-f", "-", input=yaml.safe_dump(deployment("checkout-canary")), check=False)
+    assert proc.returncode != 0 and "releases are frozen" in proc.stderr
+    cluster.kubectl(*BOB, "apply", "-f", "-", input=yaml.safe_dump(deployment("unrelated", app="unrelated")))
+
+
+def test_recovery_releases_only_above_the_hysteresis(cluster, setup):
+    set_budget(cluster, 5.0)  # "critical" by the table, but the freeze holds until above 10%
+    cluster.wait_until(lambda: "freeze holds until" in (policy_status(cluster).get("reason") or ""), timeout=60,
+                       what="the hysteresis reason")
+    assert hold_label(cluster) == "freeze"
+    assert set_image(cluster, "nginx:1.28", *BOB).returncode != 0
+    set_budget(cluster, 15.0)  # above 10%: the freeze lifts; 15% is still "warning" -> scrutiny
+    wait_action(cluster, "scrutiny", "scrutiny")
+
+    def warned() -> bool:
+        proc = set_image(cluster, "nginx:1.28", *BOB)
+        return proc.returncode == 0 and "increased scrutiny" in proc.stderr
+
+    cluster.wait_until(warned, timeout=30, what="a release allowed with a scrutiny warning")
+    set_budget(cluster, 80.0)
+    wait_action(cluster, "none", None)
+    meta = get_json(cluster, "deployment", "-n", NS, "checkout")["metadata"]
+    assert not [k for k in meta.get("annotations", {}) if k.startswith("sloguard.io/hold")]
+    cluster.wait_until(lambda: not cluster.exists("validatingadmissionpolicy", f"sloguard-hold.{NS}.{POLICY}"),
+                       timeout=30, what="the admission policy removed")
+    assert set_image(cluster, "nginx:1.29", *BOB).returncode == 0
+    assert [t["toAction"] for t in policy_status(cluster)["transitions"][-3:]] == ["freeze", "scrutiny", "none"]
+
+
+def test_restrict_needs_approve_or_override(cluster, setup):
+    set_budget(cluster, 5.0)  # from healthy: critical -> restrict (no freeze to hold)
+    wait_action(cluster, "restrict", "restrict")
+    stderr = eventually_denied(cluster, "nginx:1.30", *BOB)
+    assert "releases are restricted by ErrorBudgetPolicy e2e-policy/checkout-freeze" in stderr
+    assert "'approve' or 'override'" in stderr
+    assert set_image(cluster, "nginx:1.30", *CAROL).returncode == 0
+
+
+def test_warn_mode_lets_the_release_through_with_the_message_as_a_warning(cluster, setup):
+    set_budget(cluster, -1.0)
+    apply(cluster, policy(mode="warn"))
+    wait_action(cluster, "freeze", "freeze")
+
+    def warned() -> bool:
+        proc = set_image(cluster, "nginx:1.31", *BOB)
+        return proc.returncode == 0 and "releases are frozen" in proc.stderr
+
+    cluster.wait_until(warned, timeout=30, what="a release allowed with the denial as a warning")
+
+
+def test_dry_run_mode_only_audits(cluster, setup):
+    apply(cluster, policy(mode="dryRun"))
+    cluster.wait_until(lambda: get_json(cluster, "validatingadmissionpolicybinding",
+                                        f"sloguard-hold.{NS}.{POLICY}.held")["spec"]["validationActions"] == ["Audit"],
+                       timeout=30, what="the binding in Audit mode")
+
+    def silent() -> bool:
+        proc = set_image(cluster, "nginx:1.32", *BOB)
+        return proc.returncode == 0 and "ErrorBudgetPolicy" not in proc.stderr
+
+    cluster.wait_until(silent, timeout=30, what="a release allowed without a warning")
+    assert hold_label(cluster) == "freeze"

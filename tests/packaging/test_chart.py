@@ -1,0 +1,461 @@
+"""The Helm chart: lint, render variants, and install it on the real local control plane.
+
+The operator then runs with the chart's own arguments and environment, authenticated as the
+chart's ServiceAccount (a token from the TokenRequest API), and must do every one of its jobs;
+what it must not do is refused by the API server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ..e2e.conftest import TestCluster
+from .chartkit import by_kind, container, dump, one, render, render_error
+from .conftest import CHART, CRDS_CHART, REPO_ROOT
+
+NS = "sloguard-system"
+SA = "sloguard"
+SA_USER = f"system:serviceaccount:{NS}:{SA}"
+TEAM = "team-a"
+#: The installed release: two replicas, so peering (the larger set of permissions) is exercised.
+INSTALL_VALUES = {"replicas": 2, "ruleLabels": {"prometheus": "main"}}
+
+
+# --- lint and render ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chart", [CHART, CRDS_CHART], ids=["sloguard", "sloguard-crds"])
+def test_helm_lint_is_clean_in_strict_mode(helm, chart):
+    proc = subprocess.run([helm, "lint", "--strict", "--kube-version", "1.34.0", str(chart)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 chart(s) failed" in proc.stdout
+
+
+def test_the_chart_crds_are_the_generated_ones_and_nothing_drifted():
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "hack" / "sync_chart.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    from sloguard.api.crdgen import all_crds
+
+    shipped = {p.name for p in (CHART / "crds").iterdir()}
+    assert {f"{d['metadata']['name']}.yaml" for d in all_crds()} <= shipped
+
+
+def test_the_crds_chart_ships_the_same_crds_as_the_operator_chart(helm):
+    from sloguard.api.crdgen import all_crds
+
+    docs = render(helm, chart=str(CRDS_CHART))
+    names = {d["metadata"]["name"] for d in docs}
+    assert names == {d["metadata"]["name"] for d in all_crds()} | {"clusterkopfpeerings.kopf.dev",
+                                                                  "kopfpeerings.kopf.dev"}
+    assert all(d["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for d in docs)
+    slo = next(d for d in docs if d["metadata"]["name"].startswith("servicelevelobjectives"))
+    assert slo["spec"] == next(d for d in all_crds() if d["metadata"]["name"] == slo["metadata"]["name"])["spec"]
+
+
+def test_one_replica_runs_standalone_with_recreate(helm):
+    docs = render(helm)
+    args = container(docs)["args"]
+    assert "--standalone" in args and not any(a.startswith("--peering") for a in args)
+    assert one(docs, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+    assert not by_kind(docs, "PodDisruptionBudget") and not by_kind(docs, "ClusterKopfPeering")
+
+
+def test_two_replicas_use_kopf_peering_a_pdb_and_a_surge_rollout(helm):
+    docs = render(helm, {"replicas": 2})
+    assert "--peering=sloguard" in container(docs)["args"]
+    assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == "sloguard"
+    assert one(docs, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+    assert one(docs, "Deployment")["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_watched_namespaces_get_rolebindings_instead_of_cluster_wide_access(helm):
+    docs = render(helm, {"watchNamespaces": ["shop", "pay"], "replicas": 2})
+    args = container(docs)["args"]
+    assert "--namespace=shop" in args and "--namespace=pay" in args and "--all-namespaces" not in args
+    bindings = by_kind(docs, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["pay", "shop"]
+    assert all(b["roleRef"]["name"] == "sloguard-namespaced" for b in bindings)
+    assert [b["roleRef"]["name"] for b in by_kind(docs, "ClusterRoleBinding")] == ["sloguard-cluster"]
+    assert sorted(p["metadata"]["namespace"] for p in by_kind(docs, "KopfPeering")) == ["pay", "shop"]
+
+
+def test_values_reach_the_operator_flags(helm):
+    docs = render(helm, {"prometheus": {"url": "http://prometheus.monitoring:9090"},
+                         "ruleLabels": {"prometheus": "main"}, "refreshInterval": 60,
+                         "webhook": {"failurePolicy": "Fail"}, "enforcement": {"mechanism": "webhook"}})
+    c = container(docs)
+    assert {"--prometheus=http://prometheus.monitoring:9090", "--rule-label=prometheus=main",
+            "--refresh-interval=60", "--webhook", "--webhook-failure-policy=Fail",
+            "--webhook-service=sloguard-system/sloguard-webhook"} <= set(c["args"])
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["SLOGUARD_ENFORCEMENT"] == "webhook"
+    from sloguard.cli import build_parser
+
+    parsed = build_parser().parse_args(["run", *c["args"]])  # the image's ENTRYPOINT is `sloguard run`
+    assert parsed.prometheus == "http://prometheus.monitoring:9090" and parsed.refresh_interval == 60
+
+
+def test_cert_manager_mode_makes_a_certificate_with_the_keys_the_operator_reads(helm):
+    docs = render(helm, {"webhook": {"certs": {"mode": "cert-manager"}}})
+    cert = one(docs, "Certificate", "sloguard-webhook")
+    assert cert["spec"]["secretName"] == "sloguard-webhook-tls"
+    assert cert["spec"]["dnsNames"][0] == "sloguard-webhook.sloguard-system.svc"
+    assert not by_kind(docs, "Secret")
+    own = render(helm, {"webhook": {"certs": {"mode": "cert-manager", "certManager": {
+        "issuerRef": {"kind": "ClusterIssuer", "name": "corp-ca"}}}}})
+    assert not by_kind(own, "Issuer")
+    assert one(own, "Certificate")["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "corp-ca"}
+
+
+def test_nonsense_values_are_refused_with_a_reason(helm):
+    assert "one certificate per replica" in render_error(helm, {"replicas": 3, "webhook": {"certs": {
+        "mode": "operator"}}})
+    assert "enforcement.mechanism must be" in render_error(helm, {"enforcement": {"mechanism": "pray"}})
+
+
+def test_disabled_features_take_their_permissions_with_them(helm):
+    docs = render(helm, {"features": {"policies": False, "sla": False}, "enforcement": {"mechanism": "none"},
+                         "webhook": {"enabled": False}})
+    rules = [r for role in by_kind(docs, "ClusterRole") for r in role["rules"]]
+    resources = {res for r in rules for res in r["resources"]}
+    assert not resources & {"deployments", "configmaps", "validatingadmissionpolicies", "subjectaccessreviews",
+                            "validatingwebhookconfigurations", "slacontracts", "errorbudgetpolicies"}
+    assert not by_kind(docs, "Service") and not by_kind(docs, "ValidatingAdmissionPolicy")
+
+
+def test_the_cluster_roles_hold_no_wildcards_secrets_or_escalation(helm):
+    for values in ({}, {"replicas": 2}, {"enforcement": {"mechanism": "webhook"}}):
+        for role in by_kind(render(helm, values), "ClusterRole"):
+            for rule in role["rules"]:
+                assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+                assert not {"secrets", "pods/exec", "serviceaccounts/token"} & set(rule["resources"]), rule
+                assert not {"escalate", "bind", "impersonate", "deletecollection", "update"} & set(rule["verbs"]) \
+                    or rule["resources"] == ["servicelevelobjectives/finalizers", "slacontracts/finalizers"], rule
+
+
+# --- install on the real control plane ---------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _apply(cluster: TestCluster, docs: list[dict], *extra: str) -> subprocess.CompletedProcess[str]:
+    return cluster.kubectl("apply", "--server-side", "--field-manager=helm-test", *extra, "-f", "-",
+                           input=dump(docs))
+
+
+@pytest.fixture(scope="module")
+def installed(fresh_cluster: TestCluster, helm: str) -> list[dict]:
+    cluster = fresh_cluster
+    docs = render(helm, INSTALL_VALUES, namespace=NS)
+    crds = by_kind(docs, "CustomResourceDefinition")
+    rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
+    cluster.kubectl("create", "namespace", NS)
+    cluster.kubectl("label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted")
+    cluster.kubectl("create", "namespace", TEAM)
+    # CRDs first (in Argo CD: an earlier sync wave), then everything else; each dry-run first.
+    _apply(cluster, crds, "--dry-run=server")
+    _apply(cluster, crds)
+    cluster.kubectl("wait", "--for=condition=established", "--timeout=60s",
+                    *[f"crd/{d['metadata']['name']}" for d in crds])
+    _apply(cluster, rest, "--dry-run=server")
+    _apply(cluster, rest)
+    return docs
+
+
+def test_everything_the_chart_renders_is_in_the_cluster(fresh_cluster, installed):
+    for doc in installed:
+        ns = ["-n", doc["metadata"]["namespace"]] if doc["metadata"].get("namespace") else []
+        assert fresh_cluster.exists(f"{doc['kind']}.{doc['apiVersion'].split('/')[0]}"
+                                    if "/" in doc["apiVersion"] else doc["kind"], doc["metadata"]["name"], *ns)
+
+
+def test_the_pod_meets_the_restricted_pod_security_standard(fresh_cluster, installed):
+    template = one(installed, "Deployment")["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "psa-probe", "namespace": NS,
+                                                           "labels": template["metadata"]["labels"]},
+           "spec": template["spec"]}
+    proc = fresh_cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod), check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "violate" not in proc.stderr.lower(), proc.stderr
+    loose = json.loads(json.dumps(pod))
+    loose["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    refused = fresh_cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(loose), check=False)
+    assert refused.returncode != 0 and "restricted" in refused.stderr  # the check above means something
+
+
+def _sa_kubeconfig(cluster: TestCluster, path: Path) -> Path:
+    token = cluster.kubectl("create", "token", SA, "-n", NS, "--duration=2h").stdout.strip()
+    admin = json.loads(cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
+    config = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": admin["clusters"],
+        "users": [{"name": SA_USER, "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": admin["clusters"][0]["name"], "user": SA_USER}}],
+        "current-context": "sa",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Operator:
+    """``sloguard run`` with the chart's args and env, as the chart's ServiceAccount."""
+
+    def __init__(self, docs: list[dict], kubeconfig: Path, tmp: Path):
+        c = container(docs)
+        self.health_port, self.webhook_port = _free_port(), _free_port()
+        # Container-local details change (ports, the mounted Secret's path); the rest is verbatim.
+        cert_dir = tmp / "webhook-certs"
+        cert_dir.mkdir()
+        for name, value in one(docs, "Secret", "sloguard-webhook-tls")["data"].items():
+            (cert_dir / name).write_bytes(base64.b64decode(value))
+        local = {"--liveness": f"http://127.0.0.1:{self.health_port}/healthz",
+                 "--webhook-port": str(self.webhook_port), "--webhook-cert-dir": str(cert_dir)}
+        self.args = [f"{a.split('=')[0]}={local[a.split('=')[0]]}" if a.split("=")[0] in local else a
+                     for a in c["args"]]
+        env = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+        env.update(POD_NAMESPACE=NS, KUBECONFIG=str(kubeconfig), PYTHONUNBUFFERED="1")
+        self.log = tmp / "operator.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from sloguard.cli import main; sys.exit(main())", "run", *self.args],
+            env={**os.environ, **env}, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as rsp:
+                return rsp.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def sa_kubeconfig(fresh_cluster, installed, tmp_path_factory) -> Path:
+    return _sa_kubeconfig(fresh_cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
+
+
+@pytest.fixture(scope="module")
+def operator(fresh_cluster, installed, sa_kubeconfig, tmp_path_factory) -> Iterator[Operator]:
+    op = Operator(installed, sa_kubeconfig, tmp_path_factory.mktemp("operator"))
+    try:
+        fresh_cluster.wait_until(lambda: fresh_cluster.exists("validatingwebhookconfiguration", "sloguard")
+                                 or op.proc.poll() is not None, timeout=90, what="the operator's startup")
+        assert op.proc.poll() is None, op.output()
+        yield op
+    finally:
+        op.stop()
+        print(op.output()[-5000:], file=sys.stderr)
+
+
+def slo(name: str, **sli: object) -> dict:
+    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
+            "metadata": {"name": name, "namespace": TEAM},
+            "spec": {"service": "checkout", "objective": 99.9,
+                     "sli": sli or {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
+                                              "total": 'http_requests_total{job="checkout"}'}}}}
+
+
+def get_json(cluster: TestCluster, *args: str) -> dict:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def _ready(cluster: TestCluster, name: str) -> bool:
+    obj = get_json(cluster, "slo", "-n", TEAM, name)
+    conds = {c["type"]: c["status"] for c in obj.get("status", {}).get("conditions", [])}
+    return conds.get("Ready") == "True"
+
+
+def test_the_operator_registers_its_webhook_behind_the_charts_service(fresh_cluster, installed, operator):
+    vwc = get_json(fresh_cluster, "validatingwebhookconfiguration", "sloguard")
+    client = vwc["webhooks"][0]["clientConfig"]
+    assert client["service"] == {"namespace": NS, "name": "sloguard-webhook", "port": 443, "path": "/validate-slo"}
+    ca = one(installed, "Secret", "sloguard-webhook-tls")["data"]["ca.crt"]
+    assert client["caBundle"] == ca  # the Helm-made CA, so the API server trusts the serving certificate
+    fresh_cluster.wait_until(operator.healthy, timeout=30, what="the liveness endpoint")
+
+
+def test_the_replicas_peer_through_the_charts_peering_object(fresh_cluster, operator):
+    def peered() -> bool:
+        return bool(get_json(fresh_cluster, "clusterkopfpeering", "sloguard").get("status"))
+
+    fresh_cluster.wait_until(peered, timeout=60, what="a keep-alive in the ClusterKopfPeering")
+
+
+def test_an_slo_gets_its_prometheusrule_and_status_under_the_charts_rbac(fresh_cluster, operator):
+    fresh_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(slo("checkout")))
+    fresh_cluster.wait_until(lambda: _ready(fresh_cluster, "checkout"), timeout=60, what="Ready")
+    rule = get_json(fresh_cluster, "prometheusrule", "-n", TEAM, "checkout-slo")
+    assert rule["metadata"]["labels"]["prometheus"] == "main"
+    assert rule["metadata"]["ownerReferences"][0]["name"] == "checkout"
+
+
+def test_an_invalid_slo_is_reported_with_an_event(fresh_cluster, operator):
+    # The webhook's Service has no endpoints here (no kubelet), and it fails open: the operator
+    # itself must report the typo in status and an Event.
+    bad = slo("typo", ratio={"errors": 'http_requests_total{code=~"5.."}', "total": "http_requests_total{"})
+    fresh_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(bad))
+
+    def event_posted() -> bool:
+        events = get_json(fresh_cluster, "events", "-n", TEAM, "--field-selector", "involvedObject.name=typo")
+        return any(e["reason"] == "InvalidSpec" for e in events["items"])
+
+    fresh_cluster.wait_until(event_posted, timeout=60, what="an InvalidSpec Event")
+
+
+def test_deleting_an_slo_releases_its_finalizer_and_its_rules_go(fresh_cluster, operator):
+    fresh_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(slo("short-lived")))
+    fresh_cluster.wait_until(lambda: fresh_cluster.exists("prometheusrule", "-n", TEAM, "short-lived-slo"),
+                             timeout=60, what="rule created")
+    fresh_cluster.kubectl("delete", "slo", "-n", TEAM, "short-lived", "--timeout=60s")
+    fresh_cluster.wait_until(lambda: not fresh_cluster.exists("prometheusrule", "-n", TEAM, "short-lived-slo"),
+                             timeout=60, what="rule garbage-collected")
+
+
+def test_reapplying_the_same_manifests_changes_nothing(fresh_cluster, installed, operator):
+    """What Argo CD does on every sync: client-side and server-side re-applies are no-ops."""
+    fresh_cluster.wait_until(lambda: _ready(fresh_cluster, "checkout"), timeout=60, what="Ready")
+    manifest = yaml.safe_dump(slo("checkout"))
+    before = get_json(fresh_cluster, "slo", "-n", TEAM, "checkout")["metadata"]["resourceVersion"]
+    out = fresh_cluster.kubectl("apply", "-f", "-", input=manifest).stdout
+    assert "unchanged" in out
+    diff = fresh_cluster.kubectl("diff", "--server-side", "--field-manager=kubectl-client-side-apply",
+                                 "--force-conflicts", "-f", "-", input=manifest, check=False)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    time.sleep(2)  # a spurious reconcile would bump the version within this time
+    assert get_json(fresh_cluster, "slo", "-n", TEAM, "checkout")["metadata"]["resourceVersion"] == before
+    rest = [d for d in installed if d["kind"] not in ("CustomResourceDefinition", "Secret")]
+    chart_diff = fresh_cluster.kubectl("diff", "--server-side", "--field-manager=helm-test", "-f", "-",
+                                       input=dump(rest), check=False)
+    assert chart_diff.returncode == 0, chart_diff.stdout + chart_diff.stderr
+
+
+def test_the_operator_met_no_forbidden_request(operator):
+    time.sleep(1)
+    log = operator.output()
+    assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, log[-3000:]
+
+
+# --- what the ServiceAccount may and may not do -------------------------------------------------
+
+def _can(cluster: TestCluster, *args: str) -> bool:
+    proc = cluster.kubectl("auth", "can-i", *args, f"--as={SA_USER}", check=False)
+    return proc.stdout.strip() == "yes"
+
+
+@pytest.mark.parametrize("request_", [
+    "get secrets -n sloguard-system", "list secrets -A", "watch secrets -n team-a",
+    "create deployments -n team-a", "update deployments -n team-a", "delete deployments -n team-a",
+    "patch deployments/scale -n team-a", "create pods -n team-a", "create pods/exec -n team-a",
+    "delete prometheusrules.monitoring.coreos.com -n team-a", "update servicelevelobjectives.sloguard.io -n team-a",
+    "create clusterroles", "create clusterrolebindings", "create serviceaccounts/token -n sloguard-system",
+    "delete validatingwebhookconfigurations", "patch validatingwebhookconfigurations/someone-elses",
+    "impersonate users", "delete namespaces", "create customresourcedefinitions.apiextensions.k8s.io",
+])
+def test_the_service_account_is_refused(fresh_cluster, installed, request_):
+    assert not _can(fresh_cluster, *request_.split()), request_
+
+
+@pytest.mark.parametrize("request_", [
+    "patch deployments -n team-a", "patch statefulsets -n team-a", "list daemonsets -A",
+    "create validatingadmissionpolicies", "delete validatingadmissionpolicybindings",
+    "create subjectaccessreviews.authorization.k8s.io", "create configmaps -n team-a", "create events -n team-a",
+    "patch servicelevelobjectives.sloguard.io/status -n team-a", "patch slacontracts.sloguard.io/status -n team-a",
+    "patch errorbudgetpolicies.sloguard.io/status -n team-a", "patch validatingwebhookconfigurations/sloguard",
+])
+def test_the_service_account_may_do_what_its_jobs_need(fresh_cluster, installed, request_):
+    assert _can(fresh_cluster, *request_.split()), request_
+
+
+def test_reading_a_secret_with_the_operators_token_is_forbidden(fresh_cluster, installed, sa_kubeconfig):
+    proc = subprocess.run(["kubectl", "--kubeconfig", str(sa_kubeconfig), "get", "secrets", "-n", NS],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "forbidden" in proc.stderr.lower()
+
+
+@pytest.fixture(scope="module")
+def workload(fresh_cluster, installed) -> str:
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "web", "namespace": TEAM, "labels": {"app": "web"}},
+              "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+    fresh_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(deploy))
+    return "web"
+
+
+def _as_operator(sa_kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", "--kubeconfig", str(sa_kubeconfig), *args], input=input,
+                          capture_output=True, text=True, check=False)
+
+
+def test_the_operator_may_put_a_hold_label_on_a_workload(fresh_cluster, sa_kubeconfig, workload):
+    from sloguard.adapters.kube import Kube
+
+    kube = Kube.connect(str(sa_kubeconfig))
+    kube.apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": workload, "namespace": TEAM,
+                             "labels": {"sloguard.io/hold": "true"},
+                             "annotations": {"sloguard.io/hold-reason": "budget exhausted"}}},
+               field_manager="sloguard-holds")
+    got = get_json(fresh_cluster, "deployment", "-n", TEAM, workload)
+    assert got["metadata"]["labels"]["sloguard.io/hold"] == "true"
+    assert got["spec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize("patch", [
+    {"spec": {"replicas": 5}},
+    {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "evil"}]}}}},
+    {"metadata": {"labels": {"app": "hijacked"}}},
+    {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "9"}}},
+], ids=["replicas", "image", "foreign-label", "foreign-annotation"])
+def test_the_operator_may_not_change_anything_else_on_a_workload(fresh_cluster, sa_kubeconfig, workload, patch):
+    proc = _as_operator(sa_kubeconfig, "patch", "deployment", workload, "-n", TEAM, "--type=strategic",
+                        "-p", json.dumps(patch))
+    assert proc.returncode != 0 and "sloguard may" in proc.stderr, proc.stdout + proc.stderr
+    assert get_json(fresh_cluster, "deployment", "-n", TEAM, workload)["spec"]["replicas"] == 1
+
+
+def test_the_workload_guard_binds_no_one_else(fresh_cluster, workload):
+    fresh_cluster.kubectl("patch", "deployment", workload, "-n", TEAM, "-p", '{"metadata":{"labels":{"x":"y"}}}')
+
+
+def test_the_operator_may_write_admission_policies_and_sla_history(fresh_cluster, sa_kubeconfig):
+    from sloguard.adapters.kube import Kube
+
+    kube = Kube.connect(str(sa_kubeconfig))
+    vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+           "metadata": {"name": "sloguard-probe"},
+           "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                                                            "resources": ["deployments"],
+                                                            "operations": ["UPDATE"]}]},
+                    "validations": [{"expression": "true"}]}}
+    kube.apply(vap)
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sla-history", "namespace": TEAM},
+                "data": {"2025-01": "{}"}})
+    proc = _as_operator(sa_kubeconfig, "delete", "validatingadmissionpolicy", "sloguard-probe")
+    assert proc.returncode == 0, proc.stderr
