@@ -29,7 +29,7 @@ stop_bg() {
 
 wait_http() {  # url, what
   for _ in $(seq 1 60); do
-    if curl -fsS -o /dev/null "$1"; then return 0; fi
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
     sleep 1
   done
   echo "timed out waiting for $2 at $1 (see $STATE/*.log)" >&2
@@ -91,7 +91,7 @@ sloguard is running. Try:
   kubectl get slo -A -w                                  # budgets refresh every 15 s
   kubectl get prometheusrule -A
   curl -X POST '127.0.0.1:$TRAFFIC_PORT/incident?service=checkout&errors=0.3'   # inject an incident
-  curl -X POST '127.0.0.1:$TRAFFIC_PORT/incident?service=checkout&errors=0.001' # end it
+  curl -X POST '127.0.0.1:$TRAFFIC_PORT/incident?service=checkout&errors=0.0002' # end it
   sloguard budget --prometheus http://127.0.0.1:$PROM_PORT examples/
   open http://127.0.0.1:$PROM_PORT/alerts
 Stop everything with: make demo-down

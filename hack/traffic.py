@@ -22,7 +22,7 @@ LATENCY = Histogram("http_request_duration_seconds", "Request latency", ["job"],
                     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
 PROBE = Gauge("probe_success", "Synthetic probe result (1 up, 0 down)", ["instance"])
 
-STATE = {"checkout": {"errors": 0.001}, "api": {"slow": 0.01}, "platform": {"down": False}}
+STATE = {"checkout": {"errors": 0.0002}, "api": {"slow": 0.002}, "platform": {"down": False}}
 LOCK = threading.Lock()
 
 

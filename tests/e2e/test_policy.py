@@ -43,7 +43,8 @@ def get_json(cluster: TestCluster, *args: str) -> dict:
 
 def deployment(name: str, image: str = "nginx:1.25", app: str = "checkout") -> dict:
     labels = {"app": app}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS, "labels": labels},
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": NS, "labels": labels},
             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
                                   "spec": {"containers": [{"name": "app", "image": image}]}}}}
@@ -89,16 +90,19 @@ def image_of(cluster: TestCluster, name: str = "checkout") -> str:
 
 
 def eventually_denied(cluster: TestCluster, image: str, *who: str) -> str:
-    """The admission policy takes a moment to reach the API server's informer; retry until it denies."""
-    out: dict[str, str] = {}
+    """Wait (with server-side dry runs, which admission sees too) until the hold is enforced; then the real try.
 
+    A new admission policy takes a moment to reach the API server's informer.
+    """
     def denied() -> bool:
-        proc = set_image(cluster, image, *who)
-        out["stderr"] = proc.stderr
+        proc = cluster.kubectl(*who, "set", "image", "-n", NS, "deployment/checkout", f"app={image}",
+                               "--dry-run=server", check=False)
         return proc.returncode != 0 and "ErrorBudgetPolicy" in proc.stderr
 
     cluster.wait_until(denied, timeout=30, what=f"a denial of {image}")
-    return out["stderr"]
+    proc = set_image(cluster, image, *who)
+    assert proc.returncode != 0, proc.stderr
+    return proc.stderr
 
 
 RBAC = [
@@ -180,7 +184,8 @@ def test_an_exhausted_budget_freezes_the_targets_and_only_them(cluster, setup):
                                                                         [{"kind": "Deployment", "name": "checkout"}])
     assert status["transitions"][-1]["toAction"] == "freeze"
     table = cluster.kubectl("get", "ebp", "-n", NS).stdout.split()
-    assert table[:5] == ["NAME", "LEVEL", "ACTION", "HELD", "AGE"] and table[5:9] == [POLICY, "exhausted", "freeze", "1"]
+    assert table[:5] == ["NAME", "LEVEL", "ACTION", "HELD", "AGE"]
+    assert table[5:9] == [POLICY, "exhausted", "freeze", "1"]
     events = cluster.kubectl("get", "events", "-n", NS, "--field-selector",
                              f"involvedObject.name={POLICY}", "-o", "json").stdout
     assert "PolicyFreeze" in events
@@ -302,3 +307,24 @@ def test_dry_run_mode_only_audits(cluster, setup):
 
     cluster.wait_until(silent, timeout=30, what="a release allowed without a warning")
     assert hold_label(cluster) == "freeze"
+
+
+def test_the_webhook_mechanism_makes_the_same_decisions_and_records_exemptions(cluster, setup):
+    apply(cluster, policy(mechanism="webhook", failurePolicy="Fail"))
+    cluster.wait_until(lambda: cluster.exists("validatingwebhookconfiguration", "sloguard-e2e-policy-holds")
+                       and not cluster.exists("validatingadmissionpolicy", f"sloguard-hold.{NS}.{POLICY}"),
+                       timeout=60, what="the holds webhook in place of the admission policy")
+    config = get_json(cluster, "validatingwebhookconfiguration", "sloguard-e2e-policy-holds")
+    assert {w["timeoutSeconds"] for w in config["webhooks"]} == {3}
+    assert {w["failurePolicy"] for w in config["webhooks"]} == {"Fail"}
+    stderr = eventually_denied(cluster, "nginx:1.40", *BOB)
+    assert ("Deployment e2e-policy/checkout: releases are frozen by ErrorBudgetPolicy e2e-policy/checkout-freeze: "
+            "SLO checkout-availability has -1.0% of its error budget left (level exhausted)") in stderr
+    proc = cluster.kubectl(*BOB, "label", "-n", NS, "deployment/checkout", "sloguard.io/hold-", check=False)
+    assert proc.returncode != 0 and "managed by sloguard" in proc.stderr
+    cluster.kubectl(*BOB, "scale", "-n", NS, "deployment/checkout", "--replicas=2")
+    proc = set_image(cluster, "nginx:1.41", *ALICE)
+    assert proc.returncode == 0 and "by 'override' of alice" in proc.stderr
+    cluster.wait_until(lambda: any(e["user"] == "alice" and e["exemption"] == "override"
+                                   for e in policy_status(cluster).get("exemptions") or []),
+                       timeout=30, what="the override recorded in policy status")

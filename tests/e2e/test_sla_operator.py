@@ -148,10 +148,13 @@ def history_maps(cluster: TestCluster, name: str = CONTRACT) -> list[dict]:
     return sorted(items, key=lambda i: i["metadata"]["name"])
 
 
+CLI = "import sys; from sloguard.cli import main; sys.exit(main())"
+
+
 def cli_json(prometheus: PrometheusServer, tmp: Path, period: str, at_: str | None = None) -> dict:
     path = tmp / "contract.yaml"
     path.write_text(yaml.safe_dump(contract()))
-    args = [sys.executable, "-c", "import sys; from sloguard.cli import main; sys.exit(main())", "sla", "evaluate", "--prometheus", prometheus.url,
+    args = [sys.executable, "-c", CLI, "sla", "evaluate", "--prometheus", prometheus.url,
             "--period", period, "-o", "json", str(path)]
     if at_:
         args[-1:-1] = ["--at", at_]

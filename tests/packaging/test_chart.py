@@ -370,9 +370,11 @@ def _can(cluster: TestCluster, *args: str) -> bool:
 @pytest.mark.parametrize("request_", [
     "get secrets -n sloguard-system", "list secrets -A", "watch secrets -n team-a",
     "create deployments -n team-a", "update deployments -n team-a", "delete deployments -n team-a",
-    "patch deployments/scale -n team-a", "create pods -n team-a", "create pods/exec -n team-a",
+    "patch deployments --subresource=scale -n team-a", "patch deployments --subresource=status -n team-a",
+    "create pods -n team-a",
+    "create pods --subresource=exec -n team-a",
     "delete prometheusrules.monitoring.coreos.com -n team-a", "update servicelevelobjectives.sloguard.io -n team-a",
-    "create clusterroles", "create clusterrolebindings", "create serviceaccounts/token -n sloguard-system",
+    "create clusterroles", "create clusterrolebindings", "create serviceaccounts --subresource=token -n sloguard-system",
     "delete validatingwebhookconfigurations", "patch validatingwebhookconfigurations/someone-elses",
     "impersonate users", "delete namespaces", "create customresourcedefinitions.apiextensions.k8s.io",
 ])
@@ -384,8 +386,10 @@ def test_the_service_account_is_refused(fresh_cluster, installed, request_):
     "patch deployments -n team-a", "patch statefulsets -n team-a", "list daemonsets -A",
     "create validatingadmissionpolicies", "delete validatingadmissionpolicybindings",
     "create subjectaccessreviews.authorization.k8s.io", "create configmaps -n team-a", "create events -n team-a",
-    "patch servicelevelobjectives.sloguard.io/status -n team-a", "patch slacontracts.sloguard.io/status -n team-a",
-    "patch errorbudgetpolicies.sloguard.io/status -n team-a", "patch validatingwebhookconfigurations/sloguard",
+    "patch servicelevelobjectives.sloguard.io --subresource=status -n team-a",
+    "patch slacontracts.sloguard.io --subresource=status -n team-a",
+    "patch errorbudgetpolicies.sloguard.io --subresource=status -n team-a",
+    "update servicelevelobjectives.sloguard.io --subresource=finalizers -n team-a", "patch validatingwebhookconfigurations/sloguard",
 ])
 def test_the_service_account_may_do_what_its_jobs_need(fresh_cluster, installed, request_):
     assert _can(fresh_cluster, *request_.split()), request_

@@ -297,7 +297,7 @@ class BudgetReader:
 
         if len(chunks) == 1:
             run_chunk(chunks[0])
-        else:
+        elif chunks:  # none at all when there is nothing to ask (e.g. no raw fallbacks needed)
             with ThreadPoolExecutor(max_workers=min(self.workers, len(chunks))) as pool:
                 for f in [pool.submit(run_chunk, c) for c in chunks]:
                     f.result()

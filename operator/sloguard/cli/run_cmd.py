@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--prometheus", default=env.get("SLOGUARD_PROMETHEUS_URL"), metavar="URL",
                    help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
     p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
+    p.add_argument("--evaluate-at", default=env.get("SLOGUARD_EVALUATE_AT"), metavar="RFC3339",
+                   help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
     p.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
     p.add_argument("--peering", default=None, metavar="NAME", help="kopf peering name for several replicas")
     p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", metavar="URL",
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         refresh_interval=args.refresh_interval,
         prometheus_url=args.prometheus,
         log_format=args.log_format,
+        evaluate_at=args.evaluate_at,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,
             service_name=svc_name or None, service_namespace=svc_ns or None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +51,9 @@ class Settings:
     log_format: Literal["plain", "json"] = "plain"
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     configuration_name: str = "sloguard"  # name of the webhook configuration we own
+    #: Evaluate budgets at this fixed instant instead of now: reproducing a past state, and tests
+    #: over synthetic history (which must lie in the past). RFC3339; None means the wall clock.
+    evaluate_at: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -71,6 +75,7 @@ class Settings:
             log_format="json" if env.get("SLOGUARD_LOG_FORMAT") == "json" else "plain",
             webhook=wh,
             configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
+            evaluate_at=env.get("SLOGUARD_EVALUATE_AT") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -91,8 +96,16 @@ class Settings:
             "SLOGUARD_WEBHOOK_CERT_DIR": str(wh.cert_dir),
             "SLOGUARD_WEBHOOK_FAILURE_POLICY": wh.failure_policy,
             "SLOGUARD_CONFIGURATION_NAME": self.configuration_name,
+            "SLOGUARD_EVALUATE_AT": self.evaluate_at or "",
         }
         return env
+
+
+    def now(self) -> datetime:
+        """The instant budgets are evaluated at: the wall clock unless pinned."""
+        if self.evaluate_at:
+            return datetime.fromisoformat(self.evaluate_at.replace("Z", "+00:00"))
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -105,7 +118,13 @@ class Context:
 
 
 def context(memo: Any) -> Context:
-    ctx = memo.get("sloguard") if hasattr(memo, "get") else None
+    """The context in ``memo``; created from SLOGUARD_* env on first use (``kopf run``, tests).
+
+    ``sloguard run`` puts one built from its flags into the memo before kopf starts; startup
+    handlers run in registration order, so whichever runs first creates it when missing.
+    """
+    ctx = memo.get("sloguard")
     if ctx is None:
-        raise RuntimeError("the operator context is missing: was the startup handler run?")
+        ctx = Context(Settings.from_env(), Kube.connect())
+        memo["sloguard"] = ctx
     return ctx  # type: ignore[no-any-return]

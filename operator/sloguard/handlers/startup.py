@@ -8,10 +8,10 @@ from typing import Any
 import kopf
 
 from ..adapters.certs import ensure_webhook_certs
-from ..adapters.kube import Kube, KubeError
+from ..adapters.kube import KubeError
 from ..adapters.webhooks import validating_configuration
 from ..core import conventions as c
-from .context import Context, Settings
+from .context import context
 from .slo import register_webhooks
 
 
@@ -23,10 +23,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
-    ctx: Context | None = memo.get("sloguard")
-    if ctx is None:
-        ctx = Context(Settings.from_env(), Kube.connect())
-        memo["sloguard"] = ctx
+    ctx = context(memo)
     s = ctx.settings
     # Keep our bookkeeping off users' objects as much as kopf allows: progress in status,
     # the last-handled spec in one annotation under our own prefix.

@@ -1,0 +1,147 @@
+"""Seconds and HTTP requests per budget refresh cycle, for 100 and 1,000 SLOs, against a real
+Prometheus holding 31 days of one-minute history.
+
+    python bench/budget_refresh.py [--sizes 100,1000] [--cycles 3] [--services 10]
+
+Targets (issue 4): 1,000 SLOs refreshed in under 10 s with at most 20 HTTP requests.
+
+The data: ``--services`` services (5), each with ``http_requests_total{code="200"|"500"}`` and a
+4-bucket latency histogram, one sample a minute for 31 days (imported with promtool, then
+compacted by Prometheus as a long-running server's would be). The SLOs: a realistic mix over
+those services (availability and latency, 30d / 28d / 7d rolling windows, calendar months,
+5-minute Timeslices), each with an extra never-matching matcher (``instance!="bench-<i>"``)
+so no two SLOs share a query: the cost measured is that of 1,000 *different* SLIs, with no help
+from the reader's de-duplication of identical expressions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "operator"))
+
+from tests.integration.promfixture import OpenMetricsWriter, PrometheusServer  # noqa: E402
+
+from sloguard.adapters.prometheus import BudgetReader  # noqa: E402
+from sloguard.core.model import Alerting, LatencySLI, Objective, RatioSLI, Timeslice  # noqa: E402
+from sloguard.core.windows import default_tiers, parse_window  # noqa: E402
+
+END = datetime(2025, 3, 31, tzinfo=UTC)
+DAYS = 31
+AT = END - timedelta(minutes=1)
+BUCKETS = ("0.1", "0.25", "1.0", "+Inf")
+
+
+def history(services: int) -> OpenMetricsWriter:
+    w = OpenMetricsWriter()
+    req = w.family("http_requests", "counter", ("service", "code"))
+    lat = w.family("http_request_duration_seconds", "histogram", ("service",))
+    start = int((END - timedelta(days=DAYS)).timestamp())
+    for s in range(services):
+        name = f"svc{s}"
+        ok = err = 0
+        buckets = [0, 0, 0, 0]
+        for i, ts in enumerate(range(start, int(END.timestamp()) + 1, 60)):
+            n = int(1000 - 600 * math.cos(2 * math.pi * (ts % 86400) / 86400)) if i else 0
+            e = (n // 10 if (i + 97 * s) % 5000 < 20 else (1 if i % 7 == 0 else 0)) if i else 0
+            ok, err = ok + n - e, err + e
+            req.add((name, "200"), ts, ok)
+            req.add((name, "500"), ts, err)
+            for b, share in enumerate((0.8, 0.99, 0.999, 1.0)):
+                buckets[b] += math.floor(n * share)
+                lat.add((name, BUCKETS[b]), ts, buckets[b], suffix="_bucket")
+    return w
+
+
+def objectives(n: int, services: int) -> list[Objective]:
+    out = []
+    for i in range(n):
+        svc = f"svc{i % services}"
+        unique = f'instance!="bench-{i}"'
+        kind = i % 10
+        window = parse_window(("30d", "30d", "28d", "7d", "month")[i % 5])
+        target = (0.999, 0.995, 0.99, 0.9995)[i % 4]
+        sli: RatioSLI | LatencySLI
+        if kind < 7:
+            sli = RatioSLI(
+                errors=f'http_requests_total{{service="{svc}",code="500",{unique}}}',
+                total=f'http_requests_total{{service="{svc}",{unique}}}',
+            )
+        else:
+            sli = LatencySLI(
+                histogram=f'http_request_duration_seconds_bucket{{service="{svc}",{unique}}}', threshold=0.25
+            )
+        timeslices = kind == 9
+        if timeslices:
+            window = parse_window("7d")
+        out.append(
+            Objective(
+                namespace=f"team{i % 20}",
+                name=f"slo-{i}",
+                service=svc,
+                objective=target,
+                window=window,
+                sli=sli,
+                alerting=Alerting(name="ErrorBudgetBurn", tiers=default_tiers(window)),
+                budgeting_method="Timeslices" if timeslices else "Occurrences",
+                timeslice=Timeslice("5m", 0.99) if timeslices else None,
+            )
+        )
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100,1000")
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--services", type=int, default=5)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="sloguard-bench-") as tmp:
+        t0 = time.monotonic()
+        server = PrometheusServer.from_lines(history(args.services).lines(), Path(tmp), compact=True)
+        print(
+            f"history: {args.services * (2 + len(BUCKETS))} series x {DAYS} days, blocks in "
+            f"{time.monotonic() - t0:.1f}s",
+            file=sys.stderr,
+        )
+        with server:
+            blocks = server.wait_compacted()
+            print(f"prometheus compacted to {blocks} blocks", file=sys.stderr)
+            print(f"| SLOs | HTTP requests / cycle | seconds / cycle (median of {args.cycles}) | min | max |")
+            print("|---:|---:|---:|---:|---:|")
+            for size in (int(x) for x in args.sizes.split(",")):
+                slos = objectives(size, args.services)
+                reader = BudgetReader(server.url, timeout=120)
+                times, reqs = [], []
+                for _ in range(args.cycles):
+                    before = reader.requests_sent
+                    t = time.monotonic()
+                    refresh = reader.refresh(slos, AT)
+                    times.append(time.monotonic() - t)
+                    reqs.append(reader.requests_sent - before)
+                    if not refresh.reachable:
+                        print(f"refresh failed: {refresh.message}", file=sys.stderr)
+                        return 1
+                    unknown = sum(1 for s in refresh.statuses.values() if s.state == "unknown")
+                    if unknown:
+                        print(f"{unknown} SLOs unknown: {next(iter(refresh.statuses.values())).hints}", file=sys.stderr)
+                        return 1
+                reader.close()
+                print(
+                    f"| {size} | {max(reqs)} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} |"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

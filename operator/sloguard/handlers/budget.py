@@ -1,0 +1,191 @@
+"""Live error budgets: every refresh interval, all SLOs are measured in batches and patched.
+
+One loop for all SLOs (not a kopf timer per SLO) because Prometheus is asked in batches —
+many SLOs per HTTP request — so a cycle costs a handful of requests, not one per SLO and window.
+The loop reads a registry of SLOs kept current by a cheap ``on.event`` handler.
+
+Status is patched only when a figure changed beyond rounding (``api.slo_status``), with a
+heartbeat of ``lastEvaluated`` every ten cycles so staleness stays visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import kopf
+
+from ..adapters.kube import KubeError, post_event
+from ..adapters.prometheus import BudgetReader
+from ..api.loader import validate_slo_body
+from ..api.slo_status import budget_fields, differs, evaluated_at
+from ..core import conventions as c
+from ..core.budget import BudgetStatus
+from ..core.conditions import get_condition, set_condition
+from ..core.model import Objective
+from .context import Context, context
+
+SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
+HEARTBEAT_CYCLES = 10
+#: States in order of severity, for Event types (worse -> Warning).
+_SEVERITY = {c.STATE_HEALTHY: 0, c.STATE_WARNING: 1, c.STATE_CRITICAL: 2, c.STATE_EXHAUSTED: 3}
+
+
+@dataclass
+class Entry:
+    objective: Objective
+    body: dict[str, Any]  # latest apiVersion/kind/metadata/status seen
+
+
+@dataclass
+class Registry:
+    """SLOs currently in the cluster (valid ones), by ``namespace/name``; thread-safe."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    last_known: dict[str, BudgetStatus] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, key: str, entry: Entry | None) -> None:
+        with self.lock:
+            if entry is None:
+                self.entries.pop(key, None)
+                self.last_known.pop(key, None)
+            else:
+                self.entries[key] = entry
+
+    def snapshot(self) -> dict[str, Entry]:
+        with self.lock:
+            return dict(self.entries)
+
+
+def registry(ctx: Context) -> Registry:
+    reg = ctx.extras.get("budget_registry")
+    if reg is None:
+        reg = ctx.extras["budget_registry"] = Registry()
+    return reg  # type: ignore[no-any-return]
+
+
+@kopf.on.event(*SLO)
+def track_slo(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Keep the registry in step with the cluster (deletions included, no finalizer needed)."""
+    ctx = context(memo)
+    meta = body.get("metadata", {})
+    key = f"{meta.get('namespace')}/{meta.get('name')}"
+    if event.get("type") == "DELETED":
+        registry(ctx).put(key, None)
+        return
+    objective, _ = validate_slo_body(dict(body))
+    snapshot = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
+                "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")},
+                "status": dict(body.get("status") or {})}
+    registry(ctx).put(key, Entry(objective, snapshot) if objective else None)
+
+
+@kopf.on.startup()
+async def start_budget_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    ctx = context(memo)
+    if not ctx.settings.prometheus_url:
+        logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
+        return
+    reader = BudgetReader(ctx.settings.prometheus_url)
+    ctx.extras["budget_task"] = asyncio.create_task(_loop(ctx, reader, logger))
+
+
+@kopf.on.cleanup()
+async def stop_budget_loop(memo: kopf.Memo, **_: Any) -> None:
+    task = context(memo).extras.pop("budget_task", None)
+    if task is not None:
+        task.cancel()
+
+
+async def _loop(ctx: Context, reader: BudgetReader, logger: logging.Logger) -> None:
+    cycle = 0
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sloguard-status")
+    while True:
+        try:
+            await asyncio.to_thread(refresh_once, ctx, reader, logger, cycle % HEARTBEAT_CYCLES == 0, pool)
+        except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
+            logger.exception(f"budget refresh failed: {e}")
+        cycle += 1
+        await asyncio.sleep(ctx.settings.refresh_interval)
+
+
+def refresh_once(ctx: Context, reader: BudgetReader, logger: logging.Logger, heartbeat: bool,
+                 pool: ThreadPoolExecutor | None = None) -> int:
+    """One cycle: measure every SLO, patch those whose figures changed. Returns patches made."""
+    reg = registry(ctx)
+    entries = reg.snapshot()
+    if not entries:
+        return 0
+    now = ctx.settings.now()
+    result = reader.refresh([e.objective for e in entries.values()], now, dict(reg.last_known))
+    with reg.lock:
+        reg.last_known.update(result.statuses)
+    if not result.reachable:
+        logger.warning(f"Prometheus unreachable, budgets kept as last known: {result.message}")
+    jobs = []
+    for key, entry in entries.items():
+        status = result.statuses.get(key)
+        if status is not None:
+            jobs.append((entry, status))
+
+    def patch(job: tuple[Entry, BudgetStatus]) -> bool:
+        entry, status = job
+        return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger)
+
+    done = list(pool.map(patch, jobs)) if pool else [patch(j) for j in jobs]
+    n = sum(done)
+    logger.debug(f"budget refresh: {len(jobs)} SLOs, {result.requests} HTTP requests, {n} status patches")
+    return n
+
+
+def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool, message: str | None,
+               now: datetime, heartbeat: bool, logger: logging.Logger) -> bool:
+    current = entry.body.get("status") or {}
+    fields = budget_fields(status)
+    conditions = list(current.get("conditions") or [])
+    new_conditions = set_condition(
+        conditions, c.COND_PROMETHEUS_REACHABLE, reachable,
+        "QueriesSucceeded" if reachable else "Unreachable",
+        "Prometheus answered" if reachable else f"last known values kept: {message}", now)
+    known = status.known
+    new_conditions = set_condition(
+        new_conditions, c.COND_BUDGET_KNOWN, known,
+        "Measured" if known and not status.stale else ("Stale" if known else "NoData"),
+        ("budget measured" if not status.stale else "budget figures are stale: Prometheus unreachable")
+        if known else (status.hints[0] if status.hints else "no traffic in the window: the SLI is unknown"), now)
+    conditions_changed = _strip_times(new_conditions) != _strip_times(conditions)
+    if not (differs(fields, current) or conditions_changed or heartbeat):
+        return False
+    patch = {**fields, "conditions": new_conditions, "lastEvaluated": evaluated_at(status)}
+    meta = entry.body["metadata"]
+    try:
+        ctx.kube.patch_status(c.API_VERSION, c.KIND_SLO, meta["name"], meta["namespace"], patch)
+    except KubeError as e:
+        if e.status != 404:  # deleted meanwhile: nothing to do
+            logger.warning(str(e))
+        return False
+    old_state = current.get("state")
+    entry.body["status"] = {**current, **patch}
+    if old_state != status.state and old_state is not None and status.state in _SEVERITY and old_state in _SEVERITY:
+        worse = _SEVERITY[status.state] > _SEVERITY[old_state]
+        remaining = fields["budget"]["remainingPercent"]
+        try:
+            post_event(ctx.kube, entry.body, reason="BudgetStateChanged", type_="Warning" if worse else "Normal",
+                       message=f"error budget {old_state} -> {status.state}: {remaining}% remaining, "
+                       f"burn rate 1h {fields['burnRate1h']}x")
+        except KubeError as e:
+            logger.warning(str(e))
+    return True
+
+
+def _strip_times(conditions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((x.get("type"), x.get("status"), x.get("reason"), x.get("message")) for x in conditions)
+
+
+__all__ = ["Registry", "get_condition", "refresh_once", "registry"]

@@ -1,0 +1,229 @@
+"""Error budget policy decisions: levels, hysteresis and admission, exact and table-driven."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sloguard.api.loader import Document
+from sloguard.api.policy import ErrorBudgetPolicySpec, validate_documents
+from sloguard.core.policy import (
+    Decision,
+    Hold,
+    PolicyRules,
+    PolicyState,
+    Request,
+    SLOBudget,
+    decide,
+    denial_message,
+    evaluate,
+    is_release,
+    transition,
+)
+
+NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+EARLIER = NOW - timedelta(hours=3)
+RULES = PolicyRules("shop", "checkout-freeze")
+
+
+def state_for(*budgets: SLOBudget, previous: PolicyState | None = None) -> tuple[str, str, str]:
+    s = evaluate(RULES, budgets, previous, NOW)
+    return s.level, s.action, s.slo
+
+
+@pytest.mark.parametrize(("remaining", "burn_1h", "expected"), [
+    (80.0, 1.0, ("healthy", "none", "a")),
+    (25.0, 1.0, ("healthy", "none", "a")),          # "below 25" is strict
+    (24.9, 1.0, ("warning", "scrutiny", "a")),
+    (9.99, 1.0, ("critical", "restrict", "a")),
+    (0.0, 1.0, ("critical", "restrict", "a")),      # exhausted is below 0
+    (-0.1, 1.0, ("exhausted", "freeze", "a")),
+    (50.0, 14.4, ("healthy", "none", "a")),         # burn must exceed 14.4
+    (50.0, 14.5, ("fast-burn", "emergency", "a")),
+    (-5.0, 20.0, ("fast-burn", "emergency", "a")),  # emergency outranks freeze
+])
+def test_the_seed_table_maps_one_slo_to_a_level(remaining, burn_1h, expected):
+    assert state_for(SLOBudget("a", remaining, {"1h": burn_1h})) == expected
+
+
+def test_the_worst_slo_decides():
+    assert state_for(SLOBudget("a", 50.0), SLOBudget("b", -2.0), SLOBudget("c", 5.0)) == ("exhausted", "freeze", "b")
+
+
+def test_among_equal_actions_the_lowest_budget_is_named():
+    s = evaluate(RULES, [SLOBudget("a", 5.0), SLOBudget("b", 2.0)], None, NOW)
+    assert (s.action, s.slo, s.remaining_percent) == ("restrict", "b", 2.0)
+    assert s.reason == "SLO b has 2.0% of its error budget left (level critical: below 10%)"
+
+
+FROZEN = PolicyState("exhausted", "freeze", "a", -1.0, "x", EARLIER)
+
+
+@pytest.mark.parametrize(("remaining", "expected_action", "expected_level"), [
+    (-1.0, "freeze", "exhausted"),
+    (5.0, "freeze", "exhausted"),    # would be restrict, but the freeze holds
+    (10.0, "freeze", "exhausted"),   # "back above 10%": 10 is not above
+    (10.1, "scrutiny", "warning"),
+    (60.0, "none", "healthy"),
+])
+def test_a_freeze_lifts_only_above_unfreeze_above(remaining, expected_action, expected_level):
+    s = evaluate(RULES, [SLOBudget("a", remaining)], FROZEN, NOW)
+    assert (s.action, s.level) == (expected_action, expected_level)
+
+
+def test_the_hysteresis_reason_says_when_it_lifts():
+    s = evaluate(RULES, [SLOBudget("a", 5.0)], FROZEN, NOW)
+    assert s.reason == "SLO a has 5.0% of its error budget left; the freeze holds until it is back above 10%"
+    assert s.since == EARLIER
+
+
+def test_since_moves_only_when_the_action_changes():
+    assert evaluate(RULES, [SLOBudget("a", -3.0)], FROZEN, NOW).since == EARLIER
+    assert evaluate(RULES, [SLOBudget("a", 12.0)], FROZEN, NOW).since == NOW
+    assert evaluate(RULES, [SLOBudget("a", 90.0)], FROZEN, NOW).since is None
+
+
+def test_unknown_budgets_keep_the_previous_state_and_never_lift_a_hold():
+    assert evaluate(RULES, [SLOBudget("a", None)], FROZEN, NOW) == FROZEN
+    fresh = evaluate(RULES, [SLOBudget("a", None)], None, NOW)
+    assert (fresh.action, fresh.reason) == ("none", "no SLO budget is known yet")
+
+
+def test_transitions_are_recorded_once_and_bounded():
+    healthy = PolicyState()
+    hist = transition([], healthy, FROZEN, "t1")
+    assert hist == [{"at": "t1", "fromLevel": "healthy", "toLevel": "exhausted", "fromAction": "none",
+                     "toAction": "freeze", "slo": "a", "reason": "x"}]
+    assert transition(hist, FROZEN, FROZEN, "t2") == hist
+    many = [{"at": str(i)} for i in range(25)]
+    assert len(transition(many, healthy, FROZEN, "t3")) == 20
+
+
+# --- Admission --------------------------------------------------------------------------------
+
+def hold(action: str) -> Hold:
+    return Hold("checkout-freeze", "shop", action, {"freeze": "exhausted", "restrict": "critical"}.get(action, "x"),
+                "checkout-availability", -3.25)
+
+
+T1 = {"spec": {"containers": [{"name": "app", "image": "shop:1"}]}}
+T2 = {"spec": {"containers": [{"name": "app", "image": "shop:2"}]}}
+HELD_LABELS = {"app": "checkout", "sloguard.io/hold": "freeze"}
+HELD_ANN = {"sloguard.io/hold-policy": "checkout-freeze"}
+
+
+def update(**kw: object) -> Request:
+    base: dict[str, object] = dict(operation="UPDATE", kind="Deployment", namespace="shop", name="checkout",
+                                   old_template=T1, new_template=T2, old_labels=HELD_LABELS, new_labels=HELD_LABELS,
+                                   old_annotations=HELD_ANN, new_annotations=HELD_ANN, user="bob")
+    base.update(kw)
+    return Request(**base)  # type: ignore[arg-type]
+
+
+def with_class(cls: str) -> dict[str, str]:
+    return {**HELD_ANN, "sloguard.io/exception": cls}
+
+
+@pytest.mark.parametrize(("action", "request_", "allowed", "exemption"), [
+    # freeze / emergency: only a class or override
+    ("freeze", update(), False, ""),
+    ("freeze", update(new_annotations=with_class("security-fix")), True, "security-fix"),
+    ("freeze", update(new_annotations=with_class("feature")), False, ""),
+    ("freeze", update(can_override=True), True, "override"),
+    ("freeze", update(can_approve=True), False, ""),
+    ("emergency", update(can_approve=True), False, ""),
+    ("emergency", update(new_annotations=with_class("rollback")), True, "rollback"),
+    ("freeze", update(operation="CREATE", old_template=None, old_labels={}, old_annotations={}), False, ""),
+    # restrict: class, approve or override
+    ("restrict", update(), False, ""),
+    ("restrict", update(can_approve=True), True, "approve"),
+    ("restrict", update(can_override=True), True, "override"),
+    ("restrict", update(new_annotations=with_class("reliability-fix")), True, "reliability-fix"),
+    # scrutiny: allowed with a warning
+    ("scrutiny", update(), True, ""),
+    # always allowed: scaling, status, metadata-only
+    ("freeze", update(new_template=T1), True, ""),
+    ("freeze", update(subresource="scale"), True, ""),
+    ("freeze", update(subresource="status"), True, ""),
+    ("freeze", update(new_template=T1, new_labels={**HELD_LABELS, "team": "payments"}), True, ""),
+    ("none", update(), True, ""),
+])
+def test_admission_decisions(action, request_, allowed, exemption):
+    d = decide(hold(action), request_)
+    assert (d.allowed, d.exemption) == (allowed, exemption)
+
+
+def test_an_unheld_workload_is_never_judged():
+    assert decide(None, update()) == Decision(True)
+
+
+@pytest.mark.parametrize("change", [
+    {"new_labels": {"app": "checkout"}},                                          # hold label removed
+    {"new_labels": {**HELD_LABELS, "sloguard.io/hold": "scrutiny"}},              # changed
+    {"new_annotations": {}},                                                      # hold-policy removed
+    {"new_labels": {**HELD_LABELS, "sloguard.io/other": "x"}},                    # added
+])
+def test_touching_sloguard_metadata_on_a_held_workload_is_denied_except_to_the_operator(change):
+    req = update(new_template=T1, **change)
+    assert not decide(hold("freeze"), req).allowed
+    assert decide(hold("freeze"), update(new_template=T1, is_operator=True, **change)).allowed
+
+
+def test_the_operator_cannot_release_either():
+    assert not decide(hold("freeze"), update(is_operator=True)).allowed
+
+
+def test_the_denial_message_is_one_readable_sentence_set():
+    d = decide(hold("freeze"), update())
+    assert d.message == (
+        "Deployment shop/checkout: releases are frozen by ErrorBudgetPolicy shop/checkout-freeze: "
+        "SLO checkout-availability has -3.2% of its error budget left (level exhausted). "
+        "Allowed: scaling and metadata-only changes; a release annotated sloguard.io/exception: <class> with one "
+        "of security-fix, reliability-fix, rollback; or by a user RBAC grants 'override' on "
+        "errorbudgetpolicies/checkout-freeze in shop.")
+    assert denial_message(hold("restrict")).startswith("releases are restricted by ErrorBudgetPolicy")
+    assert "'approve' or 'override'" in denial_message(hold("restrict"))
+
+
+def test_a_wrong_class_is_named_in_the_denial():
+    d = decide(hold("freeze"), update(new_annotations=with_class("feature")))
+    assert d.message.endswith("('feature' is not an allowed exception class.)")
+
+
+def test_scrutiny_warns():
+    assert decide(hold("scrutiny"), update()).warnings == (
+        "release under increased scrutiny by ErrorBudgetPolicy shop/checkout-freeze: SLO checkout-availability "
+        "has -3.2% of its error budget left (level x)",)
+
+
+def test_a_release_is_a_template_change_or_a_creation():
+    assert is_release(update())
+    assert not is_release(update(new_template=T1))
+    assert is_release(update(operation="CREATE"))
+    assert not is_release(update(operation="DELETE"))
+
+
+# --- API --------------------------------------------------------------------------------------
+
+def test_the_spec_defaults_to_the_seed_table():
+    spec = ErrorBudgetPolicySpec.model_validate(
+        {"slos": ["a"], "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "x"}}}]})
+    assert spec.to_core("shop", "p") == PolicyRules("shop", "p")
+    assert (spec.enforcement.mode, spec.enforcement.mechanism, spec.enforcement.failure_policy) == (
+        "enforce", "admissionPolicy", "Ignore")
+
+
+def test_validate_reports_field_paths():
+    def doc(name: str, spec: dict) -> Document:
+        return Document("p.yaml", 0, {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
+                                      "metadata": {"name": name}, "spec": spec})
+
+    target = {"kind": "Deployment", "selector": {"matchLabels": {"app": "x"}}}
+    diags = validate_documents([doc("bad-kind", {"slos": ["a"], "targets": [{"kind": "Pod", "selector": {}}]}),
+                                doc("two-sources", {"slos": ["a"], "sloSelector": {}, "targets": [target]}),
+                                doc("fine", {"slos": ["a"], "targets": [target]})])
+    assert [(d.object, d.severity, d.path) for d in diags] == [
+        ("default/bad-kind", "error", "spec.targets[0].kind"), ("default/two-sources", "error", "spec")]
+    assert str(diags[1]) == ("p.yaml: ErrorBudgetPolicy default/two-sources: spec: give exactly one of slos or "
+                             "sloSelector")
