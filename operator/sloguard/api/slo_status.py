@@ -30,8 +30,8 @@ def budget_fields(status: BudgetStatus) -> dict[str, Any]:
             "remainingPercent": None if status.remaining is None else _round(status.remaining * 100),
             "remainingSeconds": None if status.remaining_seconds is None else round(status.remaining_seconds),
         },
-        "burnRates": {w: _round(b, 3) for w, b in status.burn_rates.items()},
-        "burnRate1h": _round(status.burn_rates.get("1h"), 3),
+        "burnRates": {w: _round(b) for w, b in status.burn_rates.items()},
+        "burnRate1h": _round(status.burn_rates.get("1h")),
         "state": status.state,
         "healthScore": status.health_score,
         "timeToExhaustionSeconds": None if status.time_to_exhaustion_seconds is None

@@ -237,7 +237,8 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
     history = core.transition(status.get("transitions") or [], prev, state, at)
     if (prev.level, prev.action) != (state.level, state.action):
         kind = "Warning" if core.ACTION_RANK[state.action] > core.ACTION_RANK[prev.action] else "Normal"
-        kopf.event(body, type=kind, reason=f"Policy{state.action.capitalize()}",
+        reason = "HoldLifted" if state.action == "none" else f"Policy{state.action.capitalize()}"
+        kopf.event(body, type=kind, reason=reason,
                    message=f"{prev.level}/{prev.action} -> {state.level}/{state.action}: {state.reason}; "
                            f"{len(held)} workload(s) held")
         logger.info(f"ErrorBudgetPolicy {ns}/{name}: {prev.action} -> {state.action} ({state.reason})")

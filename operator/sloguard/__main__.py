@@ -1,0 +1,7 @@
+"""`python -m sloguard` is `sloguard`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m sloguard.cli` is `sloguard`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

