@@ -374,7 +374,8 @@ def _can(cluster: TestCluster, *args: str) -> bool:
     "create pods -n team-a",
     "create pods --subresource=exec -n team-a",
     "delete prometheusrules.monitoring.coreos.com -n team-a", "update servicelevelobjectives.sloguard.io -n team-a",
-    "create clusterroles", "create clusterrolebindings", "create serviceaccounts --subresource=token -n sloguard-system",
+    "create clusterroles", "create clusterrolebindings",
+    "create serviceaccounts --subresource=token -n sloguard-system",
     "delete validatingwebhookconfigurations", "patch validatingwebhookconfigurations/someone-elses",
     "impersonate users", "delete namespaces", "create customresourcedefinitions.apiextensions.k8s.io",
 ])
@@ -389,7 +390,8 @@ def test_the_service_account_is_refused(fresh_cluster, installed, request_):
     "patch servicelevelobjectives.sloguard.io --subresource=status -n team-a",
     "patch slacontracts.sloguard.io --subresource=status -n team-a",
     "patch errorbudgetpolicies.sloguard.io --subresource=status -n team-a",
-    "update servicelevelobjectives.sloguard.io --subresource=finalizers -n team-a", "patch validatingwebhookconfigurations/sloguard",
+    "update servicelevelobjectives.sloguard.io --subresource=finalizers -n team-a",
+    "patch validatingwebhookconfigurations/sloguard",
 ])
 def test_the_service_account_may_do_what_its_jobs_need(fresh_cluster, installed, request_):
     assert _can(fresh_cluster, *request_.split()), request_

@@ -59,7 +59,7 @@ def test_panels_have_unique_ids_refids_and_fit_the_grid(dashboards):
             refs = [t["refId"] for t in p["targets"]]
             assert len(refs) == len(set(refs)) and refs
             g = p["gridPos"]
-            assert 0 <= g["x"] and g["x"] + g["w"] <= 24 and g["h"] > 0
+            assert g["x"] >= 0 and g["x"] + g["w"] <= 24 and g["h"] > 0
 
 
 def test_every_query_parses_as_promql(dashboards):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import sync_chart  # hack/, put on sys.path by conftest
 import yaml
 
 from .conftest import REPO_ROOT
-
-import sync_chart  # noqa: E402,I001  (hack/, put on sys.path by conftest)
 
 MANIFESTS = REPO_ROOT / "manifests"
 
