@@ -16,8 +16,10 @@ the operator finalizes must equal what ``sloguard sla evaluate -o json`` prints 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -163,6 +165,21 @@ def cli_json(prometheus: PrometheusServer, tmp: Path, period: str, at_: str | No
     return json.loads(proc.stdout)
 
 
+class _PassCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+        self.lock_ = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.lock_:
+            self.messages.append(record.getMessage())
+
+    def count(self, text: str) -> int:
+        with self.lock_:
+            return sum(text in m for m in self.messages)
+
+
 class Operator:
     """The operator under test; a restart is a new KopfRunner on the same settings."""
 
@@ -175,6 +192,10 @@ class Operator:
         }.items():
             monkeypatch.setenv(k, v)
         self.runner: KopfRunner | None = None
+        # KopfRunner runs kopf in a thread of this process and only hands its output over once it
+        # exits, so the passes are counted from the object log as it happens.
+        self.log = _PassCounter()
+        logging.getLogger("kopf.objects").addHandler(self.log)
 
     def start(self) -> None:
         self.runner = KopfRunner(["run", "--standalone", "--verbose", "--namespace", NS, "-m", "sloguard.handlers",
@@ -187,9 +208,11 @@ class Operator:
         assert self.runner.exception is None, self.runner.exception
 
     def passes(self, name: str = CONTRACT) -> int:
-        """Completed evaluation passes over ``name`` in this run (from the operator's debug log)."""
-        assert self.runner is not None
-        return self.runner.stdout.count(f"SLA pass for {NS}/{name} done")
+        """Completed evaluation passes over ``name`` (from the operator's debug log)."""
+        return self.log.count(f"SLA pass for {NS}/{name} done")
+
+    def close(self) -> None:
+        logging.getLogger("kopf.objects").removeHandler(self.log)
 
     def wait_passes(self, cluster: TestCluster, n: int, name: str = CONTRACT) -> None:
         start = self.passes(name)
@@ -213,6 +236,7 @@ def operator(cluster: TestCluster, prometheus: PrometheusServer) -> Iterator[Ope
             yield op
         finally:
             op.stop()
+            op.close()
 
 
 @pytest.fixture(scope="module")
