@@ -7,22 +7,25 @@ export PYTHONUNBUFFERED := 1
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install: ## install sloguard and its dev tools (editable)
-	$(PYTHON) -m pip install -q -e '.[dev]'
+install: ## install sloguard and its dev tools (editable); the same script the Dockerfile uses
+	bash hack/install.sh dev
 
-crds: ## regenerate crds/ (and the chart's copies) from the API models
+crds: ## regenerate crds/, the charts' copies, kustomize manifests and docs/reference.md from the models
 	$(PYTHON) -m sloguard.api.crdgen crds
+	$(PYTHON) hack/sync_chart.py
+	$(PYTHON) hack/gen-reference.py
 
 golden: ## regenerate tests/golden/*.out.yaml from tests/golden/*.in.yaml
 	SLOGUARD_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/golden
 
-lint: ## ruff, mypy (strict on the core), import-linter (layering)
-	ruff check operator tests bench
+lint: ## ruff, mypy (strict on the core), import-linter (layering), hadolint
+	ruff check operator tests bench hack
 	mypy
 	lint-imports
+	hadolint --failure-threshold info Dockerfile
 
-k8s-bin: ## build (once) kube-apiserver, kube-controller-manager and etcd into ~/.cache/sloguard
-	bash hack/build-k8s.sh
+k8s-bin: ## build (once) kube-apiserver, kube-controller-manager, etcd and helm into ~/.cache/sloguard
+	bash hack/build-k8s.sh all
 
 test-fast: ## unit, golden and promtool tests (no cluster, no Prometheus server)
 	$(PYTHON) -m pytest -q tests/unit tests/golden tests/rules
@@ -38,3 +41,6 @@ demo-down: ## stop everything the demo started
 
 bench: ## benchmarks; figures go to docs/PERFORMANCE.md
 	$(PYTHON) bench/generate.py
+	$(PYTHON) bench/budget_refresh.py
+	$(PYTHON) bench/operator_scale.py
+	$(PYTHON) bench/admission.py

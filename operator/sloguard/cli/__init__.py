@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .. import __version__
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("generate", "validate", "budget_cmd", "sla_cmd", "impact_cmd", "run_cmd", "dev_cmd")
+COMMANDS = ("generate", "validate", "budget_cmd", "sla_cmd", "impact_cmd", "dashboards_cmd", "run_cmd", "dev_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

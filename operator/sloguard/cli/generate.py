@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..adapters.dashboards import all_dashboards, configmap
 from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
 from ..api.loader import load
 from .common import report
@@ -22,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "instead of stdout")
     p.add_argument("--rule-label", action="append", default=[], metavar="KEY=VALUE",
                    help="label for the PrometheusRule (what your Prometheus ruleSelector matches); repeatable")
+    p.add_argument("--dashboards", action="store_true",
+                   help='also emit Grafana dashboards (per SLO and an overview) as ConfigMaps labelled '
+                   'grafana_dashboard: "1" for the Grafana sidecar')
     p.set_defaults(func=run)
 
 
@@ -53,12 +57,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    docs = [prometheus_rule(o, labels) for o in result.objectives]
+    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in result.objectives]
+    if args.dashboards:
+        named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
+                  for stem, d in all_dashboards(result.objectives)]
     if args.output_dir:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for o, doc in zip(result.objectives, docs, strict=True):
-            (out / f"{o.namespace}.{o.name}.yaml").write_text(dump_yaml(doc))
+        for stem, doc in named:
+            (out / f"{stem}.yaml").write_text(dump_yaml(doc))
     else:
-        sys.stdout.write(dump_all(docs))
+        sys.stdout.write(dump_all(doc for _, doc in named))
     return 0

@@ -36,6 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--webhook-service", default=env.get("SLOGUARD_WEBHOOK_SERVICE"), metavar="NAMESPACE/NAME",
                    help="Service in front of the webhook (in a cluster)")
     p.add_argument("--webhook-cert-dir", default=env.get("SLOGUARD_WEBHOOK_CERT_DIR", "/tmp/sloguard-webhook"))
+    p.add_argument("--configuration-name", default=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
+                   help="name of the ValidatingWebhookConfiguration this operator owns (one per release)")
+    p.add_argument("--enforcement", choices=("admissionPolicy", "webhook", "none"),
+                   default=env.get("SLOGUARD_ENFORCEMENT", "admissionPolicy"),
+                   help="'none' keeps budget policies out of the admission path (report and label only)")
     p.add_argument("--webhook-failure-policy", choices=("Ignore", "Fail"),
                    default=env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY", "Ignore"))
     p.set_defaults(func=run)
@@ -59,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         prometheus_url=args.prometheus,
         log_format=args.log_format,
         evaluate_at=args.evaluate_at,
+        enforcement=args.enforcement,
+        configuration_name=args.configuration_name,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,
             service_name=svc_name or None, service_namespace=svc_ns or None,

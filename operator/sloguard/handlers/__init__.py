@@ -1,5 +1,19 @@
-"""kopf handlers. Importing this package registers them (``kopf run -m sloguard.handlers``)."""
+"""kopf handlers. Importing this package registers them (``kopf run -m sloguard.handlers``).
+
+Feature switches (the chart's ``features.*``) decide which kinds are watched at all: a disabled
+feature registers no handler, so the operator needs no RBAC for it.
+"""
+
+import os
 
 from . import budget, slo, startup  # noqa: F401
-from . import sla as _sla  # noqa: F401  (registers the SLAContract handlers)
-from .policy import policy_startup as _policy  # noqa: F401  (registers the ErrorBudgetPolicy handlers)
+
+
+def _enabled(name: str) -> bool:
+    return os.environ.get(name, "true").strip().lower() not in ("false", "0", "no")
+
+
+if _enabled("SLOGUARD_POLICIES"):
+    from .policy import policy_startup as _policy  # noqa: F401  (registers the ErrorBudgetPolicy handlers)
+if _enabled("SLOGUARD_SLA"):
+    from . import sla as _sla  # noqa: F401  (registers the SLAContract handlers)

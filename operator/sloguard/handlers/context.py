@@ -54,6 +54,9 @@ class Settings:
     #: Evaluate budgets at this fixed instant instead of now: reproducing a past state, and tests
     #: over synthetic history (which must lie in the past). RFC3339; None means the wall clock.
     evaluate_at: str | None = None
+    #: "none" keeps policies out of the admission path (report and label only); otherwise each
+    #: policy's own enforcement.mechanism applies.
+    enforcement: str = "admissionPolicy"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -62,8 +65,9 @@ class Settings:
             listen_addr=env.get("SLOGUARD_WEBHOOK_LISTEN", "0.0.0.0"),
             port=int(env.get("SLOGUARD_WEBHOOK_PORT", "9443")),
             host=env.get("SLOGUARD_WEBHOOK_HOST") or None,
-            service_name=env.get("SLOGUARD_WEBHOOK_SERVICE") or None,
-            service_namespace=env.get("SLOGUARD_WEBHOOK_SERVICE_NAMESPACE") or None,
+            service_name=env.get("SLOGUARD_WEBHOOK_SERVICE", "").rpartition("/")[2] or None,
+            service_namespace=env.get("SLOGUARD_WEBHOOK_SERVICE_NAMESPACE")
+            or env.get("SLOGUARD_WEBHOOK_SERVICE", "").rpartition("/")[0] or None,
             cert_dir=Path(env.get("SLOGUARD_WEBHOOK_CERT_DIR", "/tmp/sloguard-webhook")),
             failure_policy="Fail" if env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY") == "Fail" else "Ignore",
         )
@@ -76,6 +80,7 @@ class Settings:
             webhook=wh,
             configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
             evaluate_at=env.get("SLOGUARD_EVALUATE_AT") or None,
+            enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -97,6 +102,7 @@ class Settings:
             "SLOGUARD_WEBHOOK_FAILURE_POLICY": wh.failure_policy,
             "SLOGUARD_CONFIGURATION_NAME": self.configuration_name,
             "SLOGUARD_EVALUATE_AT": self.evaluate_at or "",
+            "SLOGUARD_ENFORCEMENT": self.enforcement,
         }
         return env
 

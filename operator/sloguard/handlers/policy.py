@@ -212,6 +212,10 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
     hold = core.Hold(name, ns, state.action, state.level, state.slo, state.remaining_percent,
                      rules.exception_classes)
     enforcement = spec.enforcement
+    if ctx.settings.enforcement == "none":
+        # The platform switched enforcement off (chart value enforcement.mechanism=none): report,
+        # label and post Events, but install nothing in the admission path.
+        enforcement = enforcement.model_copy(update={"mechanism": "none"})
     since = rfc3339(state.since) if state.since else ""
 
     # Enforcement first when holding (no window without it), labels first when releasing.
