@@ -3,23 +3,48 @@
 Batching: every figure of every SLO is one PromQL *sub-expression* reduced to a single series;
 sub-expressions are tagged with ``label_replace(..., "sloguard_q", "<n>", "", "")`` and unioned
 with ``or`` (a balanced tree, so the parser and evaluator never see a deep chain), and sent as a
-handful of POSTed instant queries evaluated at the same ``time``. Identical sub-expressions (two
-SLOs over the same SLI and window) are asked once. A refresh costs two rounds:
-
-1. the window so far from the *raw* SLI (right immediately for a new SLO and for any past
-   instant: recordings only exist since their rule was created), Timeslices' bad/total slices
-   (subqueries aligned to the slice length), and burn rates from the recorded
-   ``sloguard:sli_error_ratio:rate<W>`` series;
-2. burn rates from the raw SLI, only for the (SLO, window) pairs round 1 found no recording for.
-
-Each round is split into chunks of bounded size sent in parallel, so 1,000 SLOs cost a
-dozen or so HTTP requests, not 10,000. A chunk the server rejects (a bad query in one SLO) is
+handful of POSTed queries. Identical sub-expressions (two SLOs over the same SLI and window) are
+asked once. Each batch is split into chunks of bounded size sent in parallel, so 1,000 SLOs cost
+a dozen or so HTTP requests, not 10,000. A chunk the server rejects (a bad query in one SLO) is
 bisected so one broken SLO does not blank the others; its SLO gets ``Measurements.error``.
+
+The window cache (the default). Reading a 30-day window from raw samples every 30 s costs a
+month of samples per SLO per cycle. Instead, the reader keeps, per SLO, the counts of whole
+hours (*buckets*: ``(e - 1h, e]`` for every hour ``e`` of the window, bad/total events, seconds
+for time-based SLIs, bad/total slices for Timeslices) and each cycle only reads what moved.
+The window ``(s, at]`` is cut exactly into
+
+* a head ``(s, a]``, ``a`` the first hour at or after ``s``: read at ``a`` with an ``offset``
+  subquery (``last_over_time((expr)[1s:1h] offset <at - a>)``, evaluated once, at ``a``);
+* the cached buckets ending at ``a + 1h ... c``, ``c`` the last hour at least ``settle_seconds``
+  before ``at`` (late samples still arriving are never frozen into a bucket);
+* a tail ``(c, at]`` read at ``at``.
+
+Missing buckets (a new SLO, a changed SLO, a new hour, after an outage, another ``at``) are read
+with ONE range query per batch (``step`` = 1h, evaluated at the bucket ends); buckets that leave
+the window are dropped. So the first cycle reads each window once, as before, and the steady
+state reads at most two hours per SLO and window, plus, once an hour, one new bucket. Burn-rate
+windows of whole hours from 2h up (``2h``, ``6h``, ``1d``, ``3d``, alert windows) are summed the
+same way from the same buckets; shorter ones are read raw. Recorded
+``sloguard:sli_error_ratio:rate<W>`` series, when present, are preferred for burn rates (all
+SLOs' recordings of a window in one ``max by (slo, slo_namespace)`` expression). Everything of a
+cycle goes out in one round: the instant batch at ``at`` and, when buckets are missing, the
+range batches, in parallel.
+
+Range boundaries: counters use exact ranges (``rate(x[1h])``), as the uncached reader does, so
+buckets telescope; time-based SLIs (averages) and Timeslices use ranges 1 ms short, so a sample
+or slice end on a boundary belongs to exactly one side, ``(t - d, t]``, under Prometheus 2's
+closed and 3's left-open range rules alike.
+
+``BudgetReader(window_cache=False)`` reads every window from raw samples at each call (one
+round for the window and recorded burn rates, a second for raw burn rates where no recording
+exists): the reference the cache is tested against.
 
 Errors from the outside world become :class:`PrometheusUnavailable` (cannot reach, 5xx, not a
 Prometheus API) or :class:`PrometheusQueryError` (the server refused a query) with a message a
 person can act on. :meth:`BudgetReader.refresh` never raises: when Prometheus cannot be read it
-returns the last known statuses marked stale and says why, never invented figures.
+returns the last known statuses marked stale and says why, never invented figures; the cache is
+only updated from complete answers.
 """
 
 from __future__ import annotations
@@ -30,7 +55,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import requests
 from prometheus_api_client import PrometheusConnect
@@ -47,10 +72,16 @@ from sloguard.core.budget import (
 )
 from sloguard.core.conventions import LABEL_NAMESPACE, LABEL_SLO, RECORD_ERROR_RATIO_PREFIX
 from sloguard.core.model import Objective
-from sloguard.core.sli import queries
-from sloguard.core.windows import format_duration
+from sloguard.core.sli import is_time_based, queries
+from sloguard.core.windows import format_duration, parse_duration
 
 TAG_LABEL = "sloguard_q"
+#: Length of a cached bucket; buckets end on multiples of it (whole hours, UTC epoch).
+BUCKET_SECONDS: Final = 3600
+#: Burn windows of whole buckets at least this long are summed from the buckets.
+MIN_CACHED_BURN_SECONDS: Final = 2 * BUCKET_SECONDS
+#: Prometheus refuses range queries of more than 11,000 points per series.
+_MAX_RANGE_STEPS: Final = 10_000
 
 
 class PrometheusError(Exception):
@@ -69,7 +100,7 @@ class PrometheusQueryError(PrometheusError):
         self.kind = kind  # Prometheus' errorType: bad_data | execution | timeout | ...
 
 
-# --- query plan -------------------------------------------------------------------------------
+# --- query plan (uncached reader) --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -89,6 +120,17 @@ def _ratio(sli_errors: str, sli_total: str) -> str:
     return f"(sum({sli_errors}) / (sum({sli_total}) > 0))"
 
 
+def _slice_is_bad(slo: Objective) -> str:
+    """1 for a bad slice, 0 for a good one, no sample for a slice without traffic."""
+    assert slo.timeslice is not None
+    q = queries(slo.sli, slo.timeslice.window)
+    return f"((1 - {_ratio(q.errors, q.total)}) < bool {slo.timeslice.target!r})"
+
+
+def _is_timeslices(slo: Objective) -> bool:
+    return slo.budgeting_method == "Timeslices" and slo.timeslice is not None
+
+
 def window_asks(slo: Objective, at: datetime) -> list[_Ask]:
     """Round 1 for one SLO: the window so far (raw), slices, and recorded burn rates."""
     asks: list[_Ask] = []
@@ -96,11 +138,10 @@ def window_asks(slo: Objective, at: datetime) -> list[_Ask]:
     span = slo.window.seconds if not slo.window.is_calendar else int((at - start).total_seconds())
     if span > 0:
         rng = format_duration(span)
-        if slo.budgeting_method == "Timeslices" and slo.timeslice is not None:
+        if _is_timeslices(slo):
+            assert slo.timeslice is not None
             step = slo.timeslice.window
-            q = queries(slo.sli, step)
-            # A slice is bad when its good ratio is below the target; no traffic: no sample.
-            bad = f"((1 - {_ratio(q.errors, q.total)}) < bool {slo.timeslice.target!r})"
+            bad = _slice_is_bad(slo)
             if span > 1:
                 # (at - span, at]: the range is one second short so the slice ending exactly at the
                 # window's start (which belongs to the previous window) is never counted.
@@ -112,10 +153,16 @@ def window_asks(slo: Objective, at: datetime) -> list[_Ask]:
             asks.append(_Ask(slo.key, "bad", f"sum({q.errors})"))
             asks.append(_Ask(slo.key, "total", f"sum({q.total})"))
     for w in burn_windows(slo):
-        matchers = f"{LABEL_SLO}={_quote(slo.name)},{LABEL_NAMESPACE}={_quote(slo.namespace)}"
-        sel = f"{RECORD_ERROR_RATIO_PREFIX}{w}{{{matchers}}}"
-        asks.append(_Ask(slo.key, f"burn:{w}", f"max({sel})"))
+        asks.append(_Ask(slo.key, f"burn:{w}", f"max({_recorded(w)}{{{_slo_matchers(slo)}}})"))
     return asks
+
+
+def _recorded(window: str) -> str:
+    return f"{RECORD_ERROR_RATIO_PREFIX}{window}"
+
+
+def _slo_matchers(slo: Objective) -> str:
+    return f"{LABEL_SLO}={_quote(slo.name)},{LABEL_NAMESPACE}={_quote(slo.namespace)}"
 
 
 def raw_burn_ask(slo: Objective, window: str) -> _Ask:
@@ -135,6 +182,138 @@ def _tagged(index: int, expr: str) -> str:
     return f'label_replace({expr}, "{TAG_LABEL}", "{index}", "", "")'
 
 
+# --- query plan (window cache) -----------------------------------------------------------------
+
+#: measure name -> (PromQL giving the measure over a piece ``(t - d, t]`` at ``t``, scale)
+_Exprs = dict[str, tuple[str, float]]
+
+
+def _short(seconds: int) -> str:
+    """A range 1 ms short of ``seconds``: ``(t - seconds, t]`` under either engine's boundary rule."""
+    whole = seconds - 1
+    return (format_duration(whole) if whole > 0 else "") + "999ms"
+
+
+def piece_exprs(slo: Objective, seconds: int) -> _Exprs:
+    """What the cache keeps for ``slo`` over a piece of ``seconds``: bad/total events, seconds
+    (time-based SLIs: the average over the piece times its length), or slices (Timeslices: the
+    slices *ending* in the piece)."""
+    if _is_timeslices(slo):
+        assert slo.timeslice is not None
+        sub = f"[{_short(seconds)}:{slo.timeslice.window}]"
+        bad = _slice_is_bad(slo)
+        return {
+            "slices_bad": (f"sum(sum_over_time({bad}{sub}))", 1.0),
+            "slices_total": (f"sum(count_over_time({bad}{sub}))", 1.0),
+        }
+    return event_exprs(slo, seconds)
+
+
+def event_exprs(slo: Objective, seconds: int) -> _Exprs:
+    """Bad and total events (seconds for time-based SLIs) over a piece of ``seconds``."""
+    rng = _short(seconds) if is_time_based(slo.sli) else format_duration(seconds)
+    q = queries(slo.sli, rng)
+    return {"bad": (f"sum({q.errors})", float(seconds)), "total": (f"sum({q.total})", float(seconds))}
+
+
+def shifted(expr: str, end: int, at: int) -> str:
+    """``expr`` as it was at ``end`` (a bucket boundary), in a query evaluated at ``at``.
+
+    A subquery of step one bucket over the last second holds exactly one point, at ``end``
+    (subquery steps are aligned to multiples of the step): one evaluation, no interpolation.
+    """
+    if end == at:
+        return expr
+    assert end % BUCKET_SECONDS == 0 and end < at, (end, at)
+    return f"last_over_time(({expr})[1s:{format_duration(BUCKET_SECONDS)}] offset {format_duration(at - end)})"
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """``(end - length, end]``."""
+
+    end: int
+    length: int
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A window ``(start, at]`` cut into a head piece, whole buckets ``(lo, hi]`` and a tail piece."""
+
+    pieces: tuple[_Piece, ...]
+    buckets: tuple[int, int] | None  # first and last bucket end, inclusive
+
+
+def cut(start: int, at: int, settle: int, bucket: int = BUCKET_SECONDS) -> _Cut:
+    """Cut ``(start, at]`` exactly: ``(start, a] + (a, c] in whole buckets + (c, at]``.
+
+    ``a`` is the first bucket boundary at or after ``start``, ``c`` the last one at least
+    ``settle`` seconds before ``at``. When there is no whole bucket between them, the window is
+    one piece ending at ``at``.
+    """
+    a = -(-start // bucket) * bucket
+    c = (at - settle) // bucket * bucket
+    if start >= at:
+        return _Cut((), None)
+    if a > c:
+        return _Cut((_Piece(at, at - start),), None)
+    pieces = []
+    if a > start:
+        pieces.append(_Piece(a, a - start))
+    if at > c:
+        pieces.append(_Piece(at, at - c))
+    return _Cut(tuple(pieces), (a + bucket, c) if c > a else None)
+
+
+Values = dict[str, float | None]
+
+
+@dataclass
+class _Entry:
+    """What the reader remembers of one SLO: whole buckets and immutable pieces."""
+
+    slo: Objective
+    buckets: dict[int, Values] = field(default_factory=dict)  # bucket end -> measure -> value
+    pieces: dict[_Piece, Values] = field(default_factory=dict)  # pieces that can no longer change
+    last_used: int = 0
+
+
+@dataclass
+class _Plan:
+    """One SLO in one cycle."""
+
+    slo: Objective
+    entry: _Entry
+    window: _Cut | None  # None: the calendar period has not started
+    burns: dict[str, _Cut]  # burn windows summed from the buckets
+    raw_burns: list[str]  # burn windows read raw
+    needed: tuple[int, int] | None  # bucket ends the cycle needs, inclusive
+    missing: tuple[int, int] | None  # ... of which not cached (a range to read)
+    pieces: dict[_Piece, _Exprs]  # pieces to read (not cached)
+    cached_pieces: dict[_Piece, Values]
+
+
+def _sum(parts: Iterable[Values], bad: str, total: str) -> tuple[float | None, float | None]:
+    """Sums of ``bad`` and ``total`` over buckets and pieces; ``None`` when nothing had data.
+
+    A part with a total but no ``bad`` (a latency threshold that is not a bucket bound) makes
+    ``bad`` unknown, as it would be over the whole window.
+    """
+    b = t = 0.0
+    any_b = any_t = b_missing = False
+    for v in parts:
+        vb, vt = v.get(bad), v.get(total)
+        if vt is not None:
+            any_t = True
+            t += vt
+            if vb is None:
+                b_missing = True
+        if vb is not None:
+            any_b = True
+            b += vb
+    return (b if any_b and not b_missing else None), (t if any_t else None)
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 
 
@@ -152,15 +331,29 @@ class _CountingSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-class _Client(PrometheusConnect):  # type: ignore[misc]
-    """prometheus-api-client with instant queries POSTed as a form (no URL length limit)."""
+#: One result series: its labels and its points ``(unix seconds, value)``.
+_Row = tuple[dict[str, str], list[tuple[float, float]]]
 
-    def query_form(self, query: str, at: datetime, timeout: float) -> list[dict[str, Any]]:
+
+class _Client(PrometheusConnect):  # type: ignore[misc]
+    """prometheus-api-client with queries POSTed as a form (no URL length limit)."""
+
+    def query_form(self, query: str, at: datetime, timeout: float) -> list[_Row]:
+        data = {"query": query, "time": f"{at.timestamp():.3f}", "timeout": f"{timeout:.0f}s"}
+        rows = self._post("query", data, timeout, "vector")
+        return [(r.get("metric", {}), [(float(r["value"][0]), float(r["value"][1]))]) for r in rows]
+
+    def query_range_form(self, query: str, start: int, end: int, step: int, timeout: float) -> list[_Row]:
+        data = {"query": query, "start": str(start), "end": str(end), "step": str(step), "timeout": f"{timeout:.0f}s"}
+        rows = self._post("query_range", data, timeout, "matrix")
+        return [(r.get("metric", {}), [(float(t), float(v)) for t, v in r.get("values", [])]) for r in rows]
+
+    def _post(self, endpoint: str, data: dict[str, str], timeout: float, kind: str) -> list[dict[str, Any]]:
         try:
             response = self._session.request(
                 method="POST",
-                url=f"{self.url}/api/v1/query",
-                data={"query": query, "time": f"{at.timestamp():.3f}", "timeout": f"{timeout:.0f}s"},
+                url=f"{self.url}/api/v1/{endpoint}",
+                data=data,
                 verify=self._session.verify,
                 headers=self.headers,
                 auth=self.auth,
@@ -173,7 +366,7 @@ class _Client(PrometheusConnect):  # type: ignore[misc]
             raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {_reason(e)}") from e
         except requests.exceptions.RequestException as e:
             raise PrometheusUnavailable(f"request to Prometheus at {self.url} failed: {e}") from e
-        return _parse(self.url, response)
+        return _parse(self.url, response, kind)
 
 
 def _reason(e: Exception) -> str:
@@ -184,7 +377,7 @@ def _reason(e: Exception) -> str:
     return text[:300]
 
 
-def _parse(url: str, response: requests.Response) -> list[dict[str, Any]]:
+def _parse(url: str, response: requests.Response, kind: str = "vector") -> list[dict[str, Any]]:
     try:
         body = response.json()
     except ValueError:
@@ -198,19 +391,35 @@ def _parse(url: str, response: requests.Response) -> list[dict[str, Any]]:
         message = f"{body.get('errorType', 'error')}: {body.get('error', 'unknown error')}"
         if response.status_code >= 500 and body.get("errorType") not in ("execution", "timeout"):
             raise PrometheusUnavailable(f"Prometheus at {url} failed (HTTP {response.status_code}): {message}")
-        kind = str(body.get("errorType", "bad_data"))
-        if kind == "timeout":
+        error_type = str(body.get("errorType", "bad_data"))
+        if error_type == "timeout":
             raise PrometheusQueryError(
                 f"Prometheus at {url} timed out evaluating a batch ({message}): raise its --query.timeout "
                 "or lower the reader's max_chunk_bytes",
-                kind,
+                error_type,
             )
-        raise PrometheusQueryError(f"Prometheus at {url} refused the query: {message}", kind)
+        raise PrometheusQueryError(f"Prometheus at {url} refused the query: {message}", error_type)
     data = body.get("data") or {}
-    if data.get("resultType") != "vector":
-        raise PrometheusQueryError(f"expected an instant vector, got {data.get('resultType')!r}")
+    if data.get("resultType") != kind:
+        raise PrometheusQueryError(
+            f"expected a {'range' if kind == 'matrix' else 'instant'} vector, got {data.get('resultType')!r}"
+        )
     result: list[dict[str, Any]] = data.get("result", [])
     return result
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Expressions evaluated together: at ``at`` (instant), or at ``start, start + step .. at``."""
+
+    exprs: Sequence[str]
+    at: int
+    start: int | None = None
+    step: int = 0
+
+
+#: Per expression index: its result series, and errors by index for expressions refused.
+_Result = tuple[dict[int, list[_Row]], dict[int, str]]
 
 
 # --- the reader -------------------------------------------------------------------------------
@@ -236,8 +445,11 @@ class Refresh:
 class BudgetReader:
     """Measures SLOs in Prometheus in batches and computes their budgets.
 
-    Create once at startup and reuse (keeps the HTTP connection pool). ``requests_sent`` counts
-    every HTTP request made, for benchmarks and the operator's own metrics.
+    Create once at startup and reuse (keeps the HTTP connection pool and the window cache).
+    ``requests_sent`` counts every HTTP request made, for benchmarks and the operator's own
+    metrics. ``settle_seconds``: how old a whole hour must be before it is cached for good
+    (samples scraped late, remote-write lag). ``window_cache=False`` reads every window from raw
+    samples at every call.
     """
 
     url: str
@@ -246,8 +458,13 @@ class BudgetReader:
     max_chunk_bytes: int = 200_000
     workers: int = 4
     verify_tls: bool = True
+    window_cache: bool = True
+    settle_seconds: int = 300
     _session: _CountingSession = field(init=False, repr=False)
     _client: _Client = field(init=False, repr=False)
+    _cache: dict[str, _Entry] = field(init=False, repr=False, default_factory=dict)
+    _cache_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _calls: int = field(init=False, repr=False, default=0)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -267,18 +484,27 @@ class BudgetReader:
     def close(self) -> None:
         self._session.close()
 
+    def forget(self) -> None:
+        """Drop the window cache (the next call reads every window afresh)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     # ---- querying ----
 
-    def _run(self, exprs: Sequence[str], at: datetime) -> tuple[dict[int, float], dict[int, str]]:
-        """Values by expression index, and errors by index for expressions the server refused."""
-        chunks = self._chunks(exprs)
-        values: dict[int, float] = {}
-        errors: dict[int, str] = {}
+    def _execute(self, batches: Sequence[_Batch]) -> list[_Result]:
+        """Every batch, chunked, all chunks in parallel; a refused chunk is bisected."""
+        results: list[_Result] = [({}, {}) for _ in batches]
 
-        def run_chunk(indices: list[int]) -> None:
-            query = _union([_tagged(i, exprs[i]) for i in indices])
+        def run_chunk(b: int, indices: list[int]) -> None:
+            batch = batches[b]
+            rows_by, errors = results[b]
+            query = _union([_tagged(i, batch.exprs[i]) for i in indices])
             try:
-                rows = self._client.query_form(query, at, self.timeout)
+                if batch.start is None:
+                    at = datetime.fromtimestamp(batch.at, UTC)
+                    rows = self._client.query_form(query, at, self.timeout)
+                else:
+                    rows = self._client.query_range_form(query, batch.start, batch.at, batch.step, self.timeout)
             except PrometheusQueryError as e:
                 if e.kind == "timeout":
                     raise  # halving a chunk that timed out would only double the load
@@ -286,22 +512,27 @@ class BudgetReader:
                     errors[indices[0]] = str(e)
                     return
                 mid = len(indices) // 2
-                run_chunk(indices[:mid])
-                run_chunk(indices[mid:])
+                run_chunk(b, indices[:mid])
+                run_chunk(b, indices[mid:])
                 return
-            for row in rows:
-                tag = row.get("metric", {}).get(TAG_LABEL)
-                if tag is None:
-                    continue
-                values[int(tag)] = float(row["value"][1])
+            for labels, points in rows:
+                tag = labels.get(TAG_LABEL)
+                if tag is not None:
+                    rows_by.setdefault(int(tag), []).append((labels, points))
 
-        if len(chunks) == 1:
-            run_chunk(chunks[0])
-        elif chunks:  # none at all when there is nothing to ask (e.g. no raw fallbacks needed)
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(chunks))) as pool:
-                for f in [pool.submit(run_chunk, c) for c in chunks]:
+        jobs = [(b, c) for b, batch in enumerate(batches) for c in self._chunks(batch.exprs)]
+        if len(jobs) == 1:
+            run_chunk(*jobs[0])
+        elif jobs:  # none at all when there is nothing to ask
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
+                for f in [pool.submit(run_chunk, b, c) for b, c in jobs]:
                     f.result()
-        return values, errors
+        return results
+
+    def _run(self, exprs: Sequence[str], at: datetime) -> tuple[dict[int, float], dict[int, str]]:
+        """Values by expression index, and errors by index for expressions the server refused."""
+        [(rows, errors)] = self._execute([_Batch(exprs, int(at.timestamp()))])
+        return {i: r[-1][1][-1][1] for i, r in rows.items()}, errors
 
     def _chunks(self, exprs: Sequence[str]) -> list[list[int]]:
         """Index chunks under ``max_chunk_bytes``, and at least ``workers`` of them when large."""
@@ -344,6 +575,12 @@ class BudgetReader:
         Raises :class:`PrometheusUnavailable` when the server cannot be read at all.
         """
         at = _whole_seconds(at)
+        if self.window_cache:
+            with self._cache_lock:
+                return self._measure_cached({s.key: s for s in objectives}, int(at.timestamp()))
+        return self._measure_raw(objectives, at)
+
+    def _measure_raw(self, objectives: Sequence[Objective], at: datetime) -> dict[str, Measurements]:
         slos = {s.key: s for s in objectives}
         first, failed = self._ask((a for s in slos.values() for a in window_asks(s, at)), at)
         missing = [
@@ -375,6 +612,175 @@ class BudgetReader:
                 total_slices=first.get((key, "slices_total")),
             )
         return result
+
+    # ---- the window cache ----
+
+    def _plan(self, slo: Objective, at: int) -> _Plan:
+        entry = self._cache.get(slo.key)
+        if entry is None or entry.slo != slo:  # new or changed: nothing remembered holds
+            entry = self._cache[slo.key] = _Entry(slo)
+        entry.last_used = self._calls
+        settle = max(0, int(self.settle_seconds))
+        start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
+        window = cut(int(start.timestamp()), at, settle) if int(start.timestamp()) < at else None
+        burns: dict[str, _Cut] = {}
+        raw_burns: list[str] = []
+        for w in burn_windows(slo):
+            seconds = parse_duration(w)
+            if _is_timeslices(slo) or seconds < MIN_CACHED_BURN_SECONDS or seconds % BUCKET_SECONDS:
+                raw_burns.append(w)  # Timeslices buckets hold slices, not events
+            else:
+                burns[w] = cut(at - seconds, at, settle)
+        ranges = [c.buckets for c in (window, *burns.values()) if c is not None and c.buckets is not None]
+        needed = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        # Evict what left the window (or lies after a past ``at``), then see what is missing.
+        if needed is None:
+            entry.buckets.clear()
+            missing = None
+        else:
+            lo, hi = needed
+            entry.buckets = {e: v for e, v in entry.buckets.items() if lo <= e <= hi}
+            absent = [e for e in range(lo, hi + 1, BUCKET_SECONDS) if e not in entry.buckets]
+            missing = (absent[0], absent[-1]) if absent else None
+        want: dict[_Piece, _Exprs] = {}
+        cached: dict[_Piece, Values] = {}
+        for c in (window, *burns.values()):
+            for p in c.pieces if c is not None else ():
+                if p in entry.pieces:
+                    cached[p] = entry.pieces[p]
+                elif p not in want:
+                    want[p] = piece_exprs(slo, p.length)
+        entry.pieces = {p: v for p, v in entry.pieces.items() if p in cached}
+        return _Plan(slo, entry, window, burns, raw_burns, needed, missing, want, cached)
+
+    def _measure_cached(self, slos: Mapping[str, Objective], at: int) -> dict[str, Measurements]:
+        self._calls += 1
+        plans = {key: self._plan(slo, at) for key, slo in slos.items()}
+        # Entries no call has used for a while (SLOs deleted, or only ever asked once).
+        for key in [k for k, e in self._cache.items() if self._calls - e.last_used > 20]:
+            del self._cache[key]
+
+        # The instant batch, at ``at``: pieces, raw burn rates, recorded burn rates.
+        instant = _Builder()
+        for plan in plans.values():
+            for p, exprs in plan.pieces.items():
+                for m, (expr, _) in exprs.items():
+                    instant.add(shifted(expr, p.end, at), (plan.slo.key, "piece", p, m))
+            for w in plan.raw_burns:
+                q = queries(plan.slo.sli, w)
+                instant.add(_ratio(q.errors, q.total), (plan.slo.key, "raw", w))
+        for w in sorted({w for s in slos.values() for w in burn_windows(s)}):
+            instant.add(f"max by ({LABEL_NAMESPACE}, {LABEL_SLO}) ({_recorded(w)})", ("", "recorded", w))
+        # Range batches for the missing buckets: one per distinct range (in steady state one, for
+        # the hour that just ended, or none).
+        ranges: dict[tuple[int, int], _Builder] = {}
+        for plan in plans.values():
+            if plan.missing is None:
+                continue
+            lo, hi = plan.missing
+            step_lo = lo
+            while step_lo <= hi:
+                step_hi = min(hi, step_lo + (_MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
+                builder = ranges.setdefault((step_lo, step_hi), _Builder())
+                for m, (expr, _) in piece_exprs(plan.slo, BUCKET_SECONDS).items():
+                    builder.add(expr, (plan.slo.key, "bucket", m))
+                step_lo = step_hi + BUCKET_SECONDS
+        batches = [_Batch(instant.exprs, at)]
+        batches += [_Batch(b.exprs, hi, lo, BUCKET_SECONDS) for (lo, hi), b in ranges.items()]
+        results = self._execute(batches)  # raises when Prometheus cannot be read: the cache is untouched
+
+        failed: dict[str, str] = {}
+        pieces: dict[str, dict[_Piece, Values]] = {}
+        raw: dict[tuple[str, str], float] = {}
+        recorded: dict[tuple[str, str], float] = {}
+        fresh: dict[str, dict[int, Values]] = {}
+        for builder, (lo, _), (rows, errors) in zip(
+            [instant, *ranges.values()], [(at, at), *ranges], results, strict=True
+        ):
+            for i, wants in enumerate(builder.wants):
+                for want in wants:
+                    key, what = want[0], want[1]
+                    if i in errors:
+                        failed.setdefault(key, errors[i])
+                        continue
+                    series = rows.get(i, [])
+                    if what == "recorded":
+                        for labels, points in series:
+                            slo_key = f"{labels.get(LABEL_NAMESPACE)}/{labels.get(LABEL_SLO)}"
+                            recorded[(slo_key, want[2])] = points[-1][1]
+                        continue
+                    value = series[-1][1][-1][1] if series else None
+                    if what == "piece":
+                        _, _, p, m = want
+                        scale = plans[key].pieces[p][m][1]
+                        pieces.setdefault(key, {}).setdefault(p, {})[m] = None if value is None else value * scale
+                    elif what == "raw":
+                        if value is not None:
+                            raw[(key, want[2])] = value
+                    else:  # a bucket: one point per bucket end with data
+                        m = want[2]
+                        plan = plans[key]
+                        assert plan.missing is not None
+                        buckets = fresh.setdefault(key, {})
+                        miss_lo, miss_hi = plan.missing
+                        hi = min(miss_hi, lo + (_MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
+                        for e in range(max(lo, miss_lo), hi + 1, BUCKET_SECONDS):
+                            buckets.setdefault(e, {})[m] = None
+                        scale = piece_exprs(plan.slo, BUCKET_SECONDS)[m][1]
+                        for _, points in series:
+                            for t, point in points:
+                                e = int(round(t))
+                                if e in buckets:
+                                    buckets[e][m] = point * scale
+
+        result: dict[str, Measurements] = {}
+        for key, plan in plans.items():
+            if key in failed:
+                result[key] = Measurements(error=failed[key])
+                continue
+            entry = plan.entry
+            entry.buckets.update(fresh.get(key, {}))
+            known = {**plan.cached_pieces, **pieces.get(key, {})}
+            for p, v in pieces.get(key, {}).items():
+                if p.end <= at - self.settle_seconds:  # a past piece: it will not change any more
+                    entry.pieces[p] = v
+            result[key] = self._measurements(plan, known, raw, recorded)
+        return result
+
+    def _measurements(
+        self,
+        plan: _Plan,
+        pieces: Mapping[_Piece, Values],
+        raw: Mapping[tuple[str, str], float],
+        recorded: Mapping[tuple[str, str], float],
+    ) -> Measurements:
+        slo, buckets = plan.slo, plan.entry.buckets
+
+        def parts(c: _Cut) -> list[Values]:
+            out = [pieces[p] for p in c.pieces]
+            if c.buckets is not None:
+                lo, hi = c.buckets
+                out += [buckets[e] for e in range(lo, hi + 1, BUCKET_SECONDS)]
+            return out
+
+        ratios: dict[str, float | None] = {}
+        for w in burn_windows(slo):
+            ratio = recorded.get((slo.key, w))
+            if ratio is None and w in plan.burns:
+                bad, total = _sum(parts(plan.burns[w]), "bad", "total")
+                ratio = bad / total if bad is not None and total is not None and total > 0 else None
+            elif ratio is None:
+                ratio = raw.get((slo.key, w))
+            ratios[w] = ratio
+        if plan.window is None:
+            return Measurements(error_ratios=ratios)
+        if _is_timeslices(slo):
+            bad_slices, total_slices = _sum(parts(plan.window), "slices_bad", "slices_total")
+            return Measurements(error_ratios=ratios, bad_slices=bad_slices, total_slices=total_slices)
+        bad, total = _sum(parts(plan.window), "bad", "total")
+        return Measurements(bad=bad, total=total, error_ratios=ratios)
+
+    # ---- the public calls ----
 
     def evaluate(
         self,
@@ -420,6 +826,23 @@ class BudgetReader:
         )
 
 
+class _Builder:
+    """Expressions of one batch, de-duplicated, each with who wants it."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.exprs: list[str] = []
+        self.wants: list[list[tuple[Any, ...]]] = []
+
+    def add(self, expr: str, want: tuple[Any, ...]) -> None:
+        i = self.index.get(expr)
+        if i is None:
+            i = self.index[expr] = len(self.exprs)
+            self.exprs.append(expr)
+            self.wants.append([])
+        self.wants[i].append(want)
+
+
 def _whole_seconds(at: datetime) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -442,12 +865,17 @@ def evaluate(
 
 
 __all__ = [
+    "BUCKET_SECONDS",
     "BudgetReader",
     "PrometheusError",
     "PrometheusQueryError",
     "PrometheusUnavailable",
     "Refresh",
+    "cut",
     "evaluate",
+    "event_exprs",
+    "piece_exprs",
     "raw_burn_ask",
+    "shifted",
     "window_asks",
 ]

@@ -36,6 +36,7 @@ import kopf
 from ..adapters.kube import KubeError
 from ..adapters.sla_history import HistoryExists, HistoryRecord, SLAHistory, history_config_map
 from ..adapters.sla_reader import SLAPrometheusUnavailable, SLAReader, SLAReadError
+from ..adapters.sla_report import render_markdown
 from ..api.sla import ReevaluationStatus, history_entry, period_status
 from ..api.sla_loader import validate_sla_body
 from ..core import conventions as c
@@ -334,7 +335,7 @@ def _finalize(store: SLAHistory, reader: SLAReader, contract: Contract, obj: Map
     body = history_config_map(
         namespace=meta["namespace"], contract=meta["name"], contract_id=contract.contract_id,
         period=period.name, revision=revision, result=result.as_dict(), finalized_at=now, request=request,
-        contract_uid=meta.get("uid"),
+        contract_uid=meta.get("uid"), report=render_markdown(result),
     )
     try:
         record = store.create(body)

@@ -21,10 +21,24 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
+def _reset_webhook_handlers() -> None:
+    """Forget admission handlers a previous operator run in this process registered.
+
+    Our admission handlers are registered at startup and only when the webhook is served (kopf
+    refuses admission handlers without a server). kopf has no public way to unregister, and
+    several operator runs share one process in tests (KopfRunner), so a run without the webhook
+    would inherit the previous run's handlers and fail. Handlers of other code are left alone.
+    """
+    webhooks = kopf.get_default_registry()._webhooks
+    webhooks._handlers = [h for h in webhooks._handlers
+                          if not getattr(h.fn, "__module__", "").startswith("sloguard.")]
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     ctx = context(memo)
     s = ctx.settings
+    _reset_webhook_handlers()
     # Keep our bookkeeping off users' objects as much as kopf allows: progress in status,
     # the last-handled spec in one annotation under our own prefix.
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
