@@ -342,3 +342,41 @@ def test_json_has_exactly_the_contract_keys_with_objective_in_percent_and_fracti
 def test_a_status_knows_its_slo_key() -> None:
     s: BudgetStatus = compute(slo(), Measurements(bad=0, total=1), NOW)
     assert s.key == "shop/checkout-availability" and s.known
+
+
+# --- the reader's window cache: cutting a window into pieces and whole hours ------------------
+
+
+@pytest.mark.parametrize(
+    "start, at, settle",
+    [
+        (0, 7 * 3600, 300),  # aligned both ends
+        (1_000, 30 * 86400 + 1_000, 300),  # a rolling window between hours
+        (3_599, 3 * 3600 + 200, 300),  # a tail shorter than the settle time
+        (3_600 * 5 + 1800, 3_600 * 6 + 100, 300),  # shorter than an hour, across a boundary
+        (100, 200, 0),  # inside one hour
+        (0, 3600, 0),  # exactly one bucket, nothing to settle
+        (1_800, 12 * 3600 + 1_800, 0),
+    ],
+)
+def test_a_window_is_cut_exactly_into_a_head_whole_hours_and_a_tail(start: int, at: int, settle: int) -> None:
+    from sloguard.adapters.prometheus import BUCKET_SECONDS, cut
+
+    c = cut(start, at, settle)
+    spans = [(p.end - p.length, p.end) for p in c.pieces]
+    if c.buckets is not None:
+        lo, hi = c.buckets
+        assert lo % BUCKET_SECONDS == 0 and hi % BUCKET_SECONDS == 0 and hi <= at - settle
+        spans += [(e - BUCKET_SECONDS, e) for e in range(lo, hi + 1, BUCKET_SECONDS)]
+    spans.sort()
+    assert spans[0][0] == start and spans[-1][1] == at  # (start, at] ...
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))  # ... without gap or overlap
+    assert all(p.length > 0 for p in c.pieces)
+    assert all(p.end == at or p.end % BUCKET_SECONDS == 0 for p in c.pieces)  # shifted pieces end on an hour
+
+
+def test_pieces_read_in_the_past_are_shifted_to_their_end_in_one_evaluation() -> None:
+    from sloguard.adapters.prometheus import shifted
+
+    assert shifted("sum(x)", 7200, 7200) == "sum(x)"
+    assert shifted("sum(x)", 3600, 7230) == "last_over_time((sum(x))[1s:1h] offset 1h30s)"

@@ -147,3 +147,48 @@ def post_event(kube: Kube, involved: Mapping[str, Any], *, reason: str, message:
         client.CoreV1Api(kube.api).create_namespaced_event(meta["namespace"], body)
     except ApiException as e:
         raise _translate(e, f"post Event {reason} on {meta['namespace']}/{meta['name']}") from None
+
+
+def hold_lease(kube: Kube, name: str, namespace: str, identity: str, duration_seconds: int) -> bool:
+    """Acquire or renew a coordination.k8s.io Lease; True while ``identity`` holds it.
+
+    Used so that only one replica runs cluster-wide loops (the budget refresh) when several
+    replicas run with kopf peering: kopf pauses its own handlers on the standby replica, but
+    not tasks of ours. A lease expired for ``duration_seconds`` is taken over.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    api = client.CoordinationV1Api(kube.api)
+    now = datetime.now(UTC)
+    spec = client.V1LeaseSpec(holder_identity=identity, lease_duration_seconds=duration_seconds,
+                              acquire_time=now, renew_time=now)
+    try:
+        lease = api.read_namespaced_lease(name, namespace)
+    except ApiException as e:
+        if e.status != 404:
+            raise _translate(e, f"read Lease {namespace}/{name}") from None
+        try:
+            api.create_namespaced_lease(namespace, client.V1Lease(
+                metadata=client.V1ObjectMeta(name=name, namespace=namespace), spec=spec))
+            return True
+        except ApiException as e2:
+            if e2.status == 409:
+                return False  # another replica created it first
+            raise _translate(e2, f"create Lease {namespace}/{name}") from None
+    held = lease.spec.holder_identity == identity
+    renewed = lease.spec.renew_time or lease.spec.acquire_time
+    expired = renewed is None or renewed + timedelta(seconds=lease.spec.lease_duration_seconds or 0) < now
+    if not (held or expired):
+        return False
+    lease.spec.holder_identity = identity
+    lease.spec.lease_duration_seconds = duration_seconds
+    lease.spec.renew_time = now
+    if not held:
+        lease.spec.acquire_time = now
+    try:
+        api.replace_namespaced_lease(name, namespace, lease)  # resourceVersion guards the race
+    except ApiException as e:
+        if e.status == 409:
+            return False
+        raise _translate(e, f"renew Lease {namespace}/{name}") from None
+    return True

@@ -178,6 +178,23 @@ def _union(parts: Sequence[str]) -> str:
     return f"({_union(parts[:mid])} or {_union(parts[mid:])})"
 
 
+def _grouped(parts: Sequence[str], step: int) -> str:
+    """The union of ``parts``, in groups of about sqrt(n), each group inside a one-point subquery.
+
+    Prometheus 2's evaluator nests a tracing context per node it evaluates and walks that chain
+    on every node, so a query of n nodes costs O(n^2): 4,000 tagged ``rate()`` sub-expressions
+    take 4 s to evaluate unioned, 0.2 s grouped. A subquery is evaluated by an evaluator of its
+    own, so grouping keeps every chain short. ``[500ms:<step>]`` holds exactly one point per
+    evaluation time: the query's time (whole seconds) or each step of a range query (whole
+    buckets), so values and labels are unchanged.
+    """
+    size = max(16, math.isqrt(len(parts)))
+    if len(parts) <= size:
+        return _union(parts)
+    groups = [_union(parts[i : i + size]) for i in range(0, len(parts), size)]
+    return _union([f"last_over_time({g}[500ms:{format_duration(step)}])" for g in groups])
+
+
 def _tagged(index: int, expr: str) -> str:
     return f'label_replace({expr}, "{TAG_LABEL}", "{index}", "", "")'
 
@@ -455,7 +472,7 @@ class BudgetReader:
     url: str
     headers: dict[str, str] | None = None
     timeout: float = 60.0
-    max_chunk_bytes: int = 200_000
+    max_chunk_bytes: int = 600_000
     workers: int = 4
     verify_tls: bool = True
     window_cache: bool = True
@@ -498,7 +515,7 @@ class BudgetReader:
         def run_chunk(b: int, indices: list[int]) -> None:
             batch = batches[b]
             rows_by, errors = results[b]
-            query = _union([_tagged(i, batch.exprs[i]) for i in indices])
+            query = _grouped([_tagged(i, batch.exprs[i]) for i in indices], batch.step or 1)
             try:
                 if batch.start is None:
                     at = datetime.fromtimestamp(batch.at, UTC)

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         log_format=args.log_format,
         evaluate_at=args.evaluate_at,
         enforcement=args.enforcement,
+        peering=None if args.standalone else args.peering,
         configuration_name=args.configuration_name,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,

@@ -57,6 +57,10 @@ class Settings:
     #: "none" keeps policies out of the admission path (report and label only); otherwise each
     #: policy's own enforcement.mechanism applies.
     enforcement: str = "admissionPolicy"
+    #: With several replicas (kopf peering), cluster-wide loops run only in the Lease holder.
+    peering: str | None = None
+    identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or os.uname().nodename)
+    lease_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE") or "default")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -81,6 +85,7 @@ class Settings:
             configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
             evaluate_at=env.get("SLOGUARD_EVALUATE_AT") or None,
             enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
+            peering=env.get("SLOGUARD_PEERING") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -103,6 +108,7 @@ class Settings:
             "SLOGUARD_CONFIGURATION_NAME": self.configuration_name,
             "SLOGUARD_EVALUATE_AT": self.evaluate_at or "",
             "SLOGUARD_ENFORCEMENT": self.enforcement,
+            "SLOGUARD_PEERING": self.peering or "",
         }
         return env
 
