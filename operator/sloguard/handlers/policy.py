@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,7 @@ POLICY = (c.GROUP, c.VERSION, c.PLURAL_POLICY)
 TIMER_INTERVAL = 10.0
 EXEMPTIONS_LIMIT = 20
 VALIDATE_HOLD_ID = "validate-hold"
+PERMISSION_TTL = 10.0
 _APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
 
@@ -67,6 +69,8 @@ class PolicyState:
         self.active: dict[tuple[str, str], _Active] = {}
         self.exemptions: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.operator_user = ""
+        #: (user, groups, verb, namespace, policy) -> (expires at, allowed): SubjectAccessReview cache
+        self.permissions: dict[tuple[Any, ...], tuple[float, bool]] = {}
 
     def policy_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self.lock:
@@ -374,7 +378,20 @@ def admit_hold(body: kopf.Body, old: kopf.Body | None, operation: str, subresour
     groups = list(userinfo.get("groups") or [])
 
     def may(verb: str) -> bool:
-        return vap.may(ctx.kube, user, groups, verb, ns, hold.policy, extra=userinfo.get("extra"))
+        # A SubjectAccessReview per denial costs an API round trip; the answer is cached for
+        # PERMISSION_TTL seconds (an RBAC change takes at most that long to count here).
+        key = (user, tuple(sorted(groups)), verb, ns, hold.policy)
+        now = time.monotonic()
+        with st.lock:
+            cached = st.permissions.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+        allowed = vap.may(ctx.kube, user, groups, verb, ns, hold.policy, extra=userinfo.get("extra"))
+        with st.lock:
+            if len(st.permissions) > 10_000:
+                st.permissions.clear()
+            st.permissions[key] = (now + PERMISSION_TTL, allowed)
+        return allowed
 
     req = core.Request(
         operation="CREATE" if operation == "CREATE" else "UPDATE", kind=kind, namespace=ns,

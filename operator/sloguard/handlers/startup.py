@@ -50,6 +50,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
     settings.watching.server_timeout = 300
     settings.peering.mandatory = False
+    # One access-log line per AdmissionReview costs more than the decision at hundreds per second.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if s.webhook.enabled:
         register_webhooks()
         wh = s.webhook
