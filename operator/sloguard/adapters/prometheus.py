@@ -49,6 +49,7 @@ only updated from complete answers.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,7 +72,7 @@ from sloguard.core.budget import (
     mark_stale,
 )
 from sloguard.core.conventions import LABEL_NAMESPACE, LABEL_SLO, RECORD_ERROR_RATIO_PREFIX
-from sloguard.core.model import Objective
+from sloguard.core.model import Objective, RatioQuerySLI
 from sloguard.core.sli import is_time_based, queries
 from sloguard.core.windows import format_duration, parse_duration
 
@@ -80,6 +81,7 @@ TAG_LABEL = "sloguard_q"
 BUCKET_SECONDS: Final = 3600
 #: Burn windows of whole buckets at least this long are summed from the buckets.
 MIN_CACHED_BURN_SECONDS: Final = 2 * BUCKET_SECONDS
+_seconds = functools.lru_cache(maxsize=256)(parse_duration)
 #: Prometheus refuses range queries of more than 11,000 points per series.
 _MAX_RANGE_STEPS: Final = 10_000
 
@@ -230,7 +232,9 @@ def event_exprs(slo: Objective, seconds: int) -> _Exprs:
     """Bad and total events (seconds for time-based SLIs) over a piece of ``seconds``."""
     rng = _short(seconds) if is_time_based(slo.sli) else format_duration(seconds)
     q = queries(slo.sli, rng)
-    return {"bad": (f"sum({q.errors})", float(seconds)), "total": (f"sum({q.total})", float(seconds))}
+    if isinstance(slo.sli, RatioQuerySLI):  # a user's query may keep labels; the others are aggregated
+        return {"bad": (f"sum({q.errors})", float(seconds)), "total": (f"sum({q.total})", float(seconds))}
+    return {"bad": (q.errors, float(seconds)), "total": (q.total, float(seconds))}
 
 
 def shifted(expr: str, end: int, at: int) -> str:
@@ -302,6 +306,7 @@ class _Plan:
     slo: Objective
     entry: _Entry
     window: _Cut | None  # None: the calendar period has not started
+    windows: list[str]  # every burn window reported
     burns: dict[str, _Cut]  # burn windows summed from the buckets
     raw_burns: list[str]  # burn windows read raw
     needed: tuple[int, int] | None  # bucket ends the cycle needs, inclusive
@@ -642,8 +647,9 @@ class BudgetReader:
         window = cut(int(start.timestamp()), at, settle) if int(start.timestamp()) < at else None
         burns: dict[str, _Cut] = {}
         raw_burns: list[str] = []
-        for w in burn_windows(slo):
-            seconds = parse_duration(w)
+        windows = burn_windows(slo)
+        for w in windows:
+            seconds = _seconds(w)
             if _is_timeslices(slo) or seconds < MIN_CACHED_BURN_SECONDS or seconds % BUCKET_SECONDS:
                 raw_burns.append(w)  # Timeslices buckets hold slices, not events
             else:
@@ -668,7 +674,7 @@ class BudgetReader:
                 elif p not in want:
                     want[p] = piece_exprs(slo, p.length)
         entry.pieces = {p: v for p, v in entry.pieces.items() if p in cached}
-        return _Plan(slo, entry, window, burns, raw_burns, needed, missing, want, cached)
+        return _Plan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached)
 
     def _measure_cached(self, slos: Mapping[str, Objective], at: int) -> dict[str, Measurements]:
         self._calls += 1
@@ -686,7 +692,7 @@ class BudgetReader:
             for w in plan.raw_burns:
                 q = queries(plan.slo.sli, w)
                 instant.add(_ratio(q.errors, q.total), (plan.slo.key, "raw", w))
-        for w in sorted({w for s in slos.values() for w in burn_windows(s)}):
+        for w in sorted({w for plan in plans.values() for w in plan.windows}):
             instant.add(f"max by ({LABEL_NAMESPACE}, {LABEL_SLO}) ({_recorded(w)})", ("", "recorded", w))
         # Range batches for the missing buckets: one per distinct range (in steady state one, for
         # the hour that just ended, or none).
@@ -781,7 +787,7 @@ class BudgetReader:
             return out
 
         ratios: dict[str, float | None] = {}
-        for w in burn_windows(slo):
+        for w in plan.windows:
             ratio = recorded.get((slo.key, w))
             if ratio is None and w in plan.burns:
                 bad, total = _sum(parts(plan.burns[w]), "bad", "total")
