@@ -7,15 +7,11 @@ what it must not do is refused by the API server.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +19,10 @@ import pytest
 import yaml
 
 from ..e2e.conftest import TestCluster
-from .chartkit import by_kind, container, dump, one, render, render_error
+from .chartkit import NS, SA, Operator, by_kind, container, dump, install, one, render, render_error
+from .chartkit import sa_kubeconfig as make_sa_kubeconfig
 from .conftest import CHART, CRDS_CHART, REPO_ROOT
 
-NS = "sloguard-system"
-SA = "sloguard"
 SA_USER = f"system:serviceaccount:{NS}:{SA}"
 TEAM = "team-a"
 #: The installed release: two replicas, so peering (the larger set of permissions) is exercised.
@@ -152,33 +147,10 @@ def test_the_cluster_roles_hold_no_wildcards_secrets_or_escalation(helm):
 
 # --- install on the real control plane ---------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _apply(cluster: TestCluster, docs: list[dict], *extra: str) -> subprocess.CompletedProcess[str]:
-    return cluster.kubectl("apply", "--server-side", "--field-manager=helm-test", *extra, "-f", "-",
-                           input=dump(docs))
-
-
 @pytest.fixture(scope="module")
 def installed(fresh_cluster: TestCluster, helm: str) -> list[dict]:
-    cluster = fresh_cluster
-    docs = render(helm, INSTALL_VALUES, namespace=NS)
-    crds = by_kind(docs, "CustomResourceDefinition")
-    rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
-    cluster.kubectl("create", "namespace", NS)
-    cluster.kubectl("label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted")
-    cluster.kubectl("create", "namespace", TEAM)
-    # CRDs first (in Argo CD: an earlier sync wave), then everything else; each dry-run first.
-    _apply(cluster, crds, "--dry-run=server")
-    _apply(cluster, crds)
-    cluster.kubectl("wait", "--for=condition=established", "--timeout=60s",
-                    *[f"crd/{d['metadata']['name']}" for d in crds])
-    _apply(cluster, rest, "--dry-run=server")
-    _apply(cluster, rest)
+    docs = install(fresh_cluster, helm, INSTALL_VALUES, namespace=NS)
+    fresh_cluster.kubectl("create", "namespace", TEAM)
     return docs
 
 
@@ -203,64 +175,9 @@ def test_the_pod_meets_the_restricted_pod_security_standard(fresh_cluster, insta
     assert refused.returncode != 0 and "restricted" in refused.stderr  # the check above means something
 
 
-def _sa_kubeconfig(cluster: TestCluster, path: Path) -> Path:
-    token = cluster.kubectl("create", "token", SA, "-n", NS, "--duration=2h").stdout.strip()
-    admin = json.loads(cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
-    config = {
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": admin["clusters"],
-        "users": [{"name": SA_USER, "user": {"token": token}}],
-        "contexts": [{"name": "sa", "context": {"cluster": admin["clusters"][0]["name"], "user": SA_USER}}],
-        "current-context": "sa",
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-class Operator:
-    """``sloguard run`` with the chart's args and env, as the chart's ServiceAccount."""
-
-    def __init__(self, docs: list[dict], kubeconfig: Path, tmp: Path):
-        c = container(docs)
-        self.health_port, self.webhook_port = _free_port(), _free_port()
-        # Container-local details change (ports, the mounted Secret's path); the rest is verbatim.
-        cert_dir = tmp / "webhook-certs"
-        cert_dir.mkdir()
-        for name, value in one(docs, "Secret", "sloguard-webhook-tls")["data"].items():
-            (cert_dir / name).write_bytes(base64.b64decode(value))
-        local = {"--liveness": f"http://127.0.0.1:{self.health_port}/healthz",
-                 "--webhook-port": str(self.webhook_port), "--webhook-cert-dir": str(cert_dir)}
-        self.args = [f"{a.split('=')[0]}={local[a.split('=')[0]]}" if a.split("=")[0] in local else a
-                     for a in c["args"]]
-        env = {e["name"]: e["value"] for e in c["env"] if "value" in e}
-        env.update(POD_NAMESPACE=NS, KUBECONFIG=str(kubeconfig), PYTHONUNBUFFERED="1")
-        self.log = tmp / "operator.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from sloguard.cli import main; sys.exit(main())", "run", *self.args],
-            env={**os.environ, **env}, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as rsp:
-                return rsp.status == 200
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def sa_kubeconfig(fresh_cluster, installed, tmp_path_factory) -> Path:
-    return _sa_kubeconfig(fresh_cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
+    return make_sa_kubeconfig(fresh_cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from ..core.model import Objective
 from ..core.sli import queries
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
-from .slo import SLOSpec
+from .slo import SLISpec, SLOSpec
 from .yamlio import SafeLoader
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -123,14 +123,17 @@ def is_sloguard(doc: Document) -> bool:
     return isinstance(doc.body, dict) and str(doc.body.get("apiVersion", "")).startswith(c.GROUP + "/")
 
 
-def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
-    """What the schema cannot see: PromQL that does not parse, missing templates, fractions."""
-    out: list[Diagnostic] = []
-    sli = spec.sli
+def sli_diagnostics(sli: SLISpec, path: str) -> list[Diagnostic]:
+    """PromQL in an SLI that does not parse, templates without ``{{.window}}``, odd histograms.
 
-    def err(path: str, message: str | None) -> None:
+    Shared by every kind that embeds an SLI (SLO specs, SLA contract terms); ``path`` is where
+    the SLI sits, e.g. ``spec.sli`` or ``spec.terms[0].sli``.
+    """
+    out: list[Diagnostic] = []
+
+    def err(field: str, message: str | None) -> None:
         if message:
-            out.append(Diagnostic("error", message, f"spec.sli.{path}"))
+            out.append(Diagnostic("error", message, f"{path}.{field}"))
 
     if sli.ratio:
         for name in ("errors", "good", "total"):
@@ -146,11 +149,18 @@ def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
         err("latency.histogram", selector_error(sli.latency.histogram, forbid_labels=("le",)))
         if not sli.latency.histogram.split("{")[0].strip().endswith("_bucket"):
             out.append(Diagnostic("warning", "a classic histogram's series end in _bucket; is this the "
-                                  "bucket series?", "spec.sli.latency.histogram"))
+                                  "bucket series?", f"{path}.latency.histogram"))
     if sli.raw:
         err("raw.errorRatioQuery", template_error(sli.raw.error_ratio_query))
     if sli.bool_gauge:
         err("boolGauge.selector", selector_error(sli.bool_gauge.selector))
+    return out
+
+
+def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
+    """What the schema cannot see: PromQL that does not parse, missing templates, fractions."""
+    out = sli_diagnostics(spec.sli, "spec.sli")
+    sli = spec.sli
 
     if spec.objective is not None and spec.objective < 1:
         out.append(Diagnostic("warning", f"{spec.objective} looks like a fraction; objective is in percent "

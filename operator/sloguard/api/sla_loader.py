@@ -13,36 +13,14 @@ from pydantic import ValidationError
 from ..core import conventions as c
 from ..core.sla import Contract
 from .common import Diagnostic, diagnostics_from_validation_error
-from .loader import Document, check_envelope, is_sloguard, read_documents
-from .promql import selector_error, template_error
+from .loader import Document, check_envelope, is_sloguard, read_documents, sli_diagnostics
 from .sla import SLAContractSpec, TermSpec
 
 
 def _term_diagnostics(term: TermSpec, path: str) -> list[Diagnostic]:
     """PromQL that does not parse, tiers that cannot apply: what the schema cannot see."""
-    out: list[Diagnostic] = []
     sli = term.sli
-
-    def err(field: str, message: str | None) -> None:
-        if message:
-            out.append(Diagnostic("error", message, f"{path}.sli.{field}"))
-
-    if sli.ratio:
-        for name in ("errors", "good", "total"):
-            value = getattr(sli.ratio, name)
-            if value is not None:
-                err(f"ratio.{name}", selector_error(value))
-    if sli.ratio_query:
-        for attr, wire in (("error_query", "errorQuery"), ("good_query", "goodQuery"), ("total_query", "totalQuery")):
-            value = getattr(sli.ratio_query, attr)
-            if value is not None:
-                err(f"ratioQuery.{wire}", template_error(value))
-    if sli.latency:
-        err("latency.histogram", selector_error(sli.latency.histogram, forbid_labels=("le",)))
-    if sli.raw:
-        err("raw.errorRatioQuery", template_error(sli.raw.error_ratio_query))
-    if sli.bool_gauge:
-        err("boolGauge.selector", selector_error(sli.bool_gauge.selector))
+    out = sli_diagnostics(sli, f"{path}.sli")
 
     if term.objective < 1:
         out.append(Diagnostic("warning", f"{term.objective} looks like a fraction; objective is in percent "
