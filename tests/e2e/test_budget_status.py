@@ -13,14 +13,14 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.integration.conftest import END, build_history, write_history
+from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
 from .conftest import TestCluster
@@ -44,12 +44,7 @@ SLOS = [slo("checkout", 99.9, CHECKOUT), slo("checkout-lenient", 90, CHECKOUT), 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    w = write_history(build_history())
-    cutoff = int((END - timedelta(days=2)).timestamp())
-    for fam in w.families.values():
-        for key, samples in fam.series.items():
-            fam.series[key] = [(ts, v) for ts, v in samples if ts >= cutoff]
-    server = PrometheusServer.from_lines(w.lines(), tmp_path_factory.mktemp("prom"))
+    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom"))
     server.start()
     yield server
     server.stop()

@@ -23,13 +23,13 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.integration.conftest import END, build_history, write_history
+from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
 from .conftest import TestCluster
@@ -135,12 +135,7 @@ RBAC = [
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     """The last two days of the synthetic history (the outage included), served read-only."""
-    w = write_history(build_history())
-    cutoff = int((END - timedelta(days=2)).timestamp())
-    for fam in w.families.values():
-        for key, samples in fam.series.items():
-            fam.series[key] = [(ts, v) for ts, v in samples if ts >= cutoff]
-    server = PrometheusServer.from_lines(w.lines(), tmp_path_factory.mktemp("prom-live"))
+    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom-live"))
     server.start()
     yield server
     server.stop()

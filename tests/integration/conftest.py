@@ -178,15 +178,23 @@ def prometheus(history: History, tmp_path_factory: pytest.TempPathFactory) -> It
     server.stop()
 
 
-@pytest.fixture
-def small_prometheus(history: History, tmp_path: Path) -> Iterator[PrometheusServer]:
-    """A Prometheus of its own with the last two days only, for tests that stop and start it."""
+def recent_history_server(history: History, workdir: Path, days: int = 2) -> PrometheusServer:
+    """A Prometheus (not started) over the last ``days`` of the history: small and quick to load.
+
+    Used where a test needs a Prometheus of its own (to stop and start it, or beside a cluster).
+    """
     w = write_history(history)
-    cutoff = int((END - timedelta(days=2)).timestamp())
+    cutoff = int((END - timedelta(days=days)).timestamp())
     for fam in w.families.values():
         for key, samples in fam.series.items():
             fam.series[key] = [(ts, v) for ts, v in samples if ts >= cutoff]
-    server = PrometheusServer.from_lines(w.lines(), tmp_path / "prom")
+    return PrometheusServer.from_lines(w.lines(), workdir)
+
+
+@pytest.fixture
+def small_prometheus(history: History, tmp_path: Path) -> Iterator[PrometheusServer]:
+    """A Prometheus of its own with the last two days only, for tests that stop and start it."""
+    server = recent_history_server(history, tmp_path / "prom")
     server.start()
     yield server
     server.stop()

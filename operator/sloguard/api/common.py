@@ -81,3 +81,14 @@ def diagnostics_from_validation_error(err: ValidationError, prefix: str = "spec"
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         out.append(Diagnostic("error", msg, join_path(prefix, loc)))
     return out
+
+
+def known_timezone(value: str) -> str:
+    """An IANA timezone name, or a ValueError a person can act on (field validators call this)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Berlin)") from None
+    return value

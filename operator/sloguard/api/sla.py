@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
@@ -28,7 +27,7 @@ from ..core.sla import (
     Term,
 )
 from ..core.windows import DURATION_PATTERN, parse_duration
-from .common import CamelModel
+from .common import CamelModel, known_timezone
 from .crdgen import Column, CRDSpec
 from .slo import Condition, SLISpec
 
@@ -166,11 +165,7 @@ class SLAContractSpec(CamelModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/Berlin)") from None
-        return v
+        return known_timezone(v)
 
     @field_validator("terms")
     @classmethod

@@ -34,7 +34,7 @@ from ..core.windows import (
     parse_duration,
     parse_window,
 )
-from .common import CamelModel
+from .common import CamelModel, known_timezone
 
 _PROMQL = "A PromQL expression"
 
@@ -231,13 +231,7 @@ class SLOSpec(CamelModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/Berlin)") from None
-        return v
+        return known_timezone(v)
 
     @model_validator(mode="after")
     def _cross_fields(self) -> SLOSpec:
