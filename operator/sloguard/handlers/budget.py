@@ -40,6 +40,7 @@ _SEVERITY = {c.STATE_HEALTHY: 0, c.STATE_WARNING: 1, c.STATE_CRITICAL: 2, c.STAT
 class Entry:
     objective: Objective
     body: dict[str, Any]  # latest apiVersion/kind/metadata/status seen
+    generation: int | None = None  # of the spec the objective was parsed from
 
 
 @dataclass
@@ -79,11 +80,19 @@ def track_slo(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any)
     if event.get("type") == "DELETED":
         registry(ctx).put(key, None)
         return
-    objective, _ = validate_slo_body(dict(body))
+    reg = registry(ctx)
+    generation = meta.get("generation")
+    with reg.lock:
+        known = reg.entries.get(key)
+    # Most events are status writes: re-validate (PromQL parsing) only when the spec changed.
+    if known is not None and known.generation == generation and known.body["metadata"]["uid"] == meta.get("uid"):
+        objective: Objective | None = known.objective
+    else:
+        objective, _ = validate_slo_body(dict(body))
     snapshot = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
                 "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")},
                 "status": dict(body.get("status") or {})}
-    registry(ctx).put(key, Entry(objective, snapshot) if objective else None)
+    reg.put(key, Entry(objective, snapshot, generation) if objective else None)
 
 
 @kopf.on.startup()

@@ -129,6 +129,8 @@ def slo_budget_changed(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, 
             slos[name] = info
     if info is not None and before == info:
         return
+    if before is None and info is not None and info.budget.remaining_percent is None and not info.budget.burn_rates:
+        return  # a new SLO without a budget yet cannot change any decision: spare the API a LIST
     for policy in _list_policies(ctx, ns):
         _reconcile_safely(ctx, policy, logger)
 
