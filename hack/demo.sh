@@ -82,13 +82,21 @@ YAML
   kubectl apply -f examples/00-namespaces.yaml >/dev/null
   kubectl apply -f examples/
   kubectl wait --for=condition=Ready slo --all -A --timeout=60s >/dev/null
-  say "kubectl get slo -A"
+  for _ in $(seq 1 60); do  # until the first budget refresh has filled the columns
+    n=$(kubectl get slo -A -o jsonpath='{range .items[*]}{.status.lastEvaluated}{"\n"}{end}' | grep -c . || true)
+    [ "$n" -ge "$(kubectl get slo -A --no-headers | wc -l)" ] && break
+    sleep 1
+  done
+  say "kubectl get slo,ebp,sla -A"
   kubectl get slo -A
+  echo
+  kubectl get ebp,sla -A
   cat <<TXT
 
 sloguard is running. Try:
   export KUBECONFIG=$STATE/cluster/kubeconfig
   kubectl get slo -A -w                                  # budgets refresh every 15 s
+  kubectl get ebp -A; kubectl get deploy -n shop --show-labels   # holds appear when budgets run low
   kubectl get prometheusrule -A
   curl -X POST '127.0.0.1:$TRAFFIC_PORT/incident?service=checkout&errors=0.3'   # inject an incident
   curl -X POST '127.0.0.1:$TRAFFIC_PORT/incident?service=checkout&errors=0.0002' # end it
