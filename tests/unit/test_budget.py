@@ -380,3 +380,16 @@ def test_pieces_read_in_the_past_are_shifted_to_their_end_in_one_evaluation() ->
 
     assert shifted("sum(x)", 7200, 7200) == "sum(x)"
     assert shifted("sum(x)", 3600, 7230) == "last_over_time((sum(x))[1s:1h] offset 1h30s)"
+
+
+def test_a_calendar_month_across_a_dst_change_is_as_long_as_real_time_says() -> None:
+    from sloguard.core.budget import window_span
+
+    march = Objective(
+        namespace="shop", name="berlin", service="checkout", objective=0.999,
+        window=parse_window("month", "Europe/Berlin"), sli=RatioSLI(total="t", errors="e"),
+        alerting=Alerting(name="ErrorBudgetBurn", tiers=()),
+    )
+    length, elapsed = window_span(march, datetime(2026, 3, 31, 12, tzinfo=UTC))
+    assert length == 743 * 3600  # the clocks went forward an hour on 29 March
+    assert elapsed == (30 * 24 + 13) * 3600  # since 1 March 00:00 CET, i.e. 23:00Z on 28 February

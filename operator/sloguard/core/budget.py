@@ -154,7 +154,10 @@ def window_span(slo: Objective, now: datetime) -> tuple[float, float]:
     start, end = slo.window.bounds(now)
     if not slo.window.is_calendar:
         return float(slo.window.seconds), float(slo.window.seconds)
-    return (end - start).total_seconds(), max((now - start).total_seconds(), 0.0)
+    # Subtract in UTC: two datetimes sharing one ZoneInfo subtract as wall-clock times, which
+    # would make March in Europe/Berlin 744 hours long instead of 743.
+    length = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+    return length, max((now.astimezone(UTC) - start.astimezone(UTC)).total_seconds(), 0.0)
 
 
 def state_for(remaining: float | None, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str:
