@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
     p.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
     p.add_argument("--peering", default=None, metavar="NAME", help="kopf peering name for several replicas")
+    p.add_argument("--priority", type=int, default=None, metavar="N",
+                   help="kopf peering priority; the highest live one works, the others stand by. Default with "
+                   "--peering: random, so identical replicas never tie (kopf pauses every operator on a tie)")
     p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", metavar="URL",
                    help="liveness endpoint (kopf), empty to disable")
     p.add_argument("--webhook", action="store_true", default=env.get("SLOGUARD_WEBHOOK", "") == "true",
@@ -76,9 +79,15 @@ def run(args: argparse.Namespace) -> int:
     import sloguard.handlers  # noqa: F401  (registers the handlers)
 
     memo = kopf.Memo(sloguard=Context(settings, Kube.connect()))
+    priority = args.priority
+    if priority is None and args.peering and not args.standalone:
+        import secrets
+
+        priority = 1 + secrets.randbelow(2**31 - 1)
     kopf.run(
         standalone=args.standalone or None,
         peering_name=args.peering,
+        priority=priority,
         clusterwide=not settings.namespaces,
         namespaces=settings.namespaces,
         liveness_endpoint=args.liveness or None,
