@@ -26,7 +26,7 @@ from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
 from ..core import conventions as c
 from ..core.budget import BudgetStatus
-from ..core.conditions import get_condition, set_condition
+from ..core.conditions import set_condition
 from ..core.model import Objective
 from .context import Context, context
 
@@ -207,4 +207,4 @@ def _strip_times(conditions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted((x.get("type"), x.get("status"), x.get("reason"), x.get("message")) for x in conditions)
 
 
-__all__ = ["Registry", "get_condition", "refresh_once", "registry"]
+__all__ = ["Registry", "refresh_once", "registry"]
