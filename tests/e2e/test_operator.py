@@ -63,6 +63,7 @@ def start_operator(tmp: Path, monkeypatch: pytest.MonkeyPatch, port: int) -> Kop
         "SLOGUARD_WEBHOOK_PORT": str(port),
         "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "webhook-certs"),
         "SLOGUARD_CONFIGURATION_NAME": "sloguard-e2e",
+        "SLOGUARD_DASHBOARDS": "true",
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -120,6 +121,17 @@ def test_an_slo_becomes_a_prometheusrule_owned_by_it_with_ready_status(cluster, 
     assert status["prometheusRule"]["name"] == "checkout-availability-slo"
     assert status["objective"] == 99.9
     assert condition({"status": status}, "RulesGenerated")["reason"] == "Applied"
+
+
+def test_a_grafana_dashboard_configmap_is_kept_beside_the_slo(cluster, operator):
+    cm = get_json(cluster, "configmap", "-n", NS, "checkout-availability-slo-dashboard")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["ownerReferences"][0]["name"] == "checkout-availability"
+    [(key, text)] = cm["data"].items()
+    dashboard = json.loads(text)
+    assert key == f"{dashboard['uid']}.json" and dashboard["panels"]
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert exprs and all('slo="checkout-availability"' in e or "ALERTS" in e for e in exprs), exprs
 
 
 def test_the_spec_is_never_written_by_the_operator(cluster, operator):

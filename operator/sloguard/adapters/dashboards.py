@@ -164,6 +164,14 @@ def configmap(dashboard: Mapping[str, Any], name: str, namespace: str | None = N
             "data": {f"{dashboard['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True)}}
 
 
+def dashboard_configmap(obj: Objective, owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The operator's per-SLO dashboard ConfigMap, next to the SLO and deleted with it."""
+    doc = configmap(slo_dashboard(obj), f"{obj.name}-slo-dashboard", obj.namespace)
+    if owner:
+        doc["metadata"]["ownerReferences"] = [dict(owner)]
+    return doc
+
+
 def all_dashboards(objectives: Iterable[Objective]) -> list[tuple[str, dict[str, Any]]]:
     """(file stem, dashboard) for the overview and each SLO."""
     objs = list(objectives)

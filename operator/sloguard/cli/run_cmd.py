@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
     p.add_argument("--evaluate-at", default=env.get("SLOGUARD_EVALUATE_AT"), metavar="RFC3339",
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
+    p.add_argument("--dashboards", action="store_true", default=env.get("SLOGUARD_DASHBOARDS", "") == "true",
+                   help='keep a Grafana dashboard ConfigMap (label grafana_dashboard: "1") beside each SLO')
     p.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
     p.add_argument("--peering", default=None, metavar="NAME", help="kopf peering name for several replicas")
     p.add_argument("--priority", type=int, default=None, metavar="N",
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_at=args.evaluate_at,
         enforcement=args.enforcement,
         peering=None if args.standalone else args.peering,
+        dashboards=args.dashboards,
         configuration_name=args.configuration_name,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,

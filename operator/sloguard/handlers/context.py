@@ -57,6 +57,8 @@ class Settings:
     #: "none" keeps policies out of the admission path (report and label only); otherwise each
     #: policy's own enforcement.mechanism applies.
     enforcement: str = "admissionPolicy"
+    #: Also keep a Grafana dashboard ConfigMap (sidecar label) next to each SLO's rules.
+    dashboards: bool = False
     #: With several replicas (kopf peering), cluster-wide loops run only in the Lease holder.
     peering: str | None = None
     identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or os.uname().nodename)
@@ -86,6 +88,7 @@ class Settings:
             evaluate_at=env.get("SLOGUARD_EVALUATE_AT") or None,
             enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
             peering=env.get("SLOGUARD_PEERING") or None,
+            dashboards=env.get("SLOGUARD_DASHBOARDS", "false").lower() in ("1", "true", "yes"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -109,6 +112,7 @@ class Settings:
             "SLOGUARD_EVALUATE_AT": self.evaluate_at or "",
             "SLOGUARD_ENFORCEMENT": self.enforcement,
             "SLOGUARD_PEERING": self.peering or "",
+            "SLOGUARD_DASHBOARDS": "true" if self.dashboards else "false",
         }
         return env
 

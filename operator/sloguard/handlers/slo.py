@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from ..adapters.dashboards import dashboard_configmap
 from ..adapters.kube import KubeError, owner_reference
 from ..adapters.render import prometheus_rule
 from ..adapters.webhooks import VALIDATE_SLO_ID
@@ -49,9 +50,12 @@ def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
         logger.warning(f"invalid SLO: {message}")
         return  # retrying cannot fix a spec; the next edit triggers us again
 
-    rule = prometheus_rule(objective, labels=dict(ctx.settings.rule_labels), owner=owner_reference(dict(body)))
+    owner = owner_reference(dict(body))
+    rule = prometheus_rule(objective, labels=dict(ctx.settings.rule_labels), owner=owner)
     try:
         ctx.kube.apply(rule)
+        if ctx.settings.dashboards:
+            ctx.kube.apply(dashboard_configmap(objective, owner))
     except KubeError as e:
         conditions = set_condition(conditions, c.COND_RULES_GENERATED, False, "ApplyFailed", str(e), now, generation)
         conditions = set_condition(conditions, c.COND_READY, False, "ApplyFailed", str(e), now, generation)
