@@ -87,6 +87,14 @@ class Kube:
                 return None
             raise _translate(e, f"get {kind} {namespace}/{name}") from None
 
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a kind in ``namespace`` (all namespaces when None)."""
+        res = self.resource(api_version, kind)
+        try:
+            return res.get(namespace=namespace).to_dict().get("items", [])  # type: ignore[no-any-return]
+        except (ApiException, DynamicApiError) as e:
+            raise _translate(e, f"list {kind} in {namespace or 'all namespaces'}") from None
+
     def patch_status(self, api_version: str, kind: str, name: str, namespace: str,
                      status: Mapping[str, Any]) -> None:
         """Merge-patch the status subresource (never the spec)."""

@@ -50,6 +50,13 @@ def evaluated_at(status: BudgetStatus) -> str:
     return rfc3339(status.evaluated_at)
 
 
+def _pruned(value: Any) -> Any:
+    """As stored after a merge patch: ``null`` removes a field, so compare without them."""
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    return value
+
+
 def differs(new: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether any budget field in ``new`` differs from what ``current`` status holds."""
-    return any(current.get(k) != v for k, v in new.items())
+    return any(_pruned(current.get(k)) != _pruned(v) for k, v in new.items())

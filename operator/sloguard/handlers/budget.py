@@ -2,7 +2,7 @@
 
 One loop for all SLOs (not a kopf timer per SLO) because Prometheus is asked in batches —
 many SLOs per HTTP request — so a cycle costs a handful of requests, not one per SLO and window.
-The loop reads a registry of SLOs kept current by a cheap ``on.event`` handler.
+Each cycle lists the SLOs from the API server (cheap next to the Prometheus queries).
 
 Status is patched only when a figure changed beyond rounding (``api.slo_status``), with a
 heartbeat of ``lastEvaluated`` every ten cycles so staleness stays visible.
@@ -71,28 +71,40 @@ def registry(ctx: Context) -> Registry:
     return reg  # type: ignore[no-any-return]
 
 
-@kopf.on.event(*SLO)
-def track_slo(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Keep the registry in step with the cluster (deletions included, no finalizer needed)."""
-    ctx = context(memo)
-    meta = body.get("metadata", {})
-    key = f"{meta.get('namespace')}/{meta.get('name')}"
-    if event.get("type") == "DELETED":
-        registry(ctx).put(key, None)
-        return
+def sync_registry(ctx: Context) -> dict[str, Entry]:
+    """Read the SLOs to refresh from the API server (one LIST per watched namespace, or one).
+
+    Deliberately not fed by kopf's watch: with several replicas kopf pauses its handlers on the
+    standby, while the budget refresh runs wherever the Lease is held — the two need not be the
+    same replica. An SLO is parsed again only when its generation (its spec) changed.
+    """
     reg = registry(ctx)
-    generation = meta.get("generation")
     with reg.lock:
-        known = reg.entries.get(key)
-    # Most events are status writes: re-validate (PromQL parsing) only when the spec changed.
-    if known is not None and known.generation == generation and known.body["metadata"]["uid"] == meta.get("uid"):
-        objective: Objective | None = known.objective
-    else:
-        objective, _ = validate_slo_body(dict(body))
-    snapshot = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
-                "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")},
-                "status": dict(body.get("status") or {})}
-    reg.put(key, Entry(objective, snapshot, generation) if objective else None)
+        known = dict(reg.entries)
+    items: list[dict[str, Any]] = []
+    for namespace in ctx.settings.namespaces or (None,):
+        items.extend(ctx.kube.list(c.API_VERSION, c.KIND_SLO, namespace))
+    entries: dict[str, Entry] = {}
+    for body in items:
+        meta = body.get("metadata", {})
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        generation = meta.get("generation")
+        cached = known.get(key)
+        if cached is not None and cached.generation == generation and cached.body["metadata"]["uid"] == meta.get("uid"):
+            objective: Objective | None = cached.objective
+        else:
+            objective, _ = validate_slo_body(body)
+        if objective is None:
+            continue
+        snapshot = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
+                    "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")},
+                    "status": dict(body.get("status") or {})}
+        entries[key] = Entry(objective, snapshot, generation)
+    with reg.lock:
+        reg.entries = entries
+        for gone in set(reg.last_known) - set(entries):
+            reg.last_known.pop(gone, None)
+    return entries
 
 
 @kopf.on.startup()
@@ -138,7 +150,7 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: logging.Logger, hea
                  pool: ThreadPoolExecutor | None = None) -> int:
     """One cycle: measure every SLO, patch those whose figures changed. Returns patches made."""
     reg = registry(ctx)
-    entries = reg.snapshot()
+    entries = sync_registry(ctx)
     if not entries:
         return 0
     now = ctx.settings.now()
