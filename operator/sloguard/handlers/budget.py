@@ -39,29 +39,17 @@ _SEVERITY = {c.STATE_HEALTHY: 0, c.STATE_WARNING: 1, c.STATE_CRITICAL: 2, c.STAT
 @dataclass
 class Entry:
     objective: Objective
-    body: dict[str, Any]  # latest apiVersion/kind/metadata/status seen
+    body: dict[str, Any]  # apiVersion/kind/metadata/status as listed (status updated after patches)
     generation: int | None = None  # of the spec the objective was parsed from
 
 
 @dataclass
 class Registry:
-    """SLOs currently in the cluster (valid ones), by ``namespace/name``; thread-safe."""
+    """The SLOs of the last cycle (valid ones) by ``namespace/name``, and their last budgets."""
 
     entries: dict[str, Entry] = field(default_factory=dict)
     last_known: dict[str, BudgetStatus] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def put(self, key: str, entry: Entry | None) -> None:
-        with self.lock:
-            if entry is None:
-                self.entries.pop(key, None)
-                self.last_known.pop(key, None)
-            else:
-                self.entries[key] = entry
-
-    def snapshot(self) -> dict[str, Entry]:
-        with self.lock:
-            return dict(self.entries)
 
 
 def registry(ctx: Context) -> Registry:
