@@ -6,6 +6,8 @@ import sys
 from collections.abc import Iterable
 
 from ..api.common import Diagnostic
+from ..api.loader import load
+from ..core.model import Objective
 
 
 def report(diagnostics: Iterable[Diagnostic]) -> int:
@@ -14,3 +16,15 @@ def report(diagnostics: Iterable[Diagnostic]) -> int:
     for d in diags:
         print(str(d), file=sys.stderr)
     return sum(1 for d in diags if d.severity == "error")
+
+
+def load_slos_or_none(command: str, paths: list[str]) -> list[Objective] | None:
+    """SLOs from files for a generating command; None (after printing why) when it must stop."""
+    stdin = sys.stdin.read() if "-" in paths else None
+    result = load(paths, stdin)
+    if report(result.diagnostics):
+        return None
+    if not result.objectives:
+        print(f"sloguard {command}: no ServiceLevelObjective found in the given paths", file=sys.stderr)
+        return None
+    return result.objectives

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from ..adapters.dashboards import all_dashboards, configmap
 from ..adapters.render import dump_all, dump_yaml
-from ..api.loader import load
-from .common import report
+from .common import load_slos_or_none
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,14 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    result = load(args.paths, stdin)
-    if report(result.diagnostics):
+    objectives = load_slos_or_none("dashboards", args.paths)
+    if objectives is None:
         return 1
-    if not result.objectives:
-        print("sloguard dashboards: no ServiceLevelObjective found in the given paths", file=sys.stderr)
-        return 1
-    dashboards = all_dashboards(result.objectives)
+    dashboards = all_dashboards(objectives)
     if args.configmap:
         docs = [configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}", args.namespace, args.folder)
                 for stem, d in dashboards]

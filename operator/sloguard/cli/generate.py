@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ..adapters.dashboards import all_dashboards, configmap
 from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
-from ..api.loader import load
-from .common import report
+from .common import load_slos_or_none
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,15 +40,11 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    result = load(args.paths, stdin)
-    if report(result.diagnostics):
-        return 1
-    if not result.objectives:
-        print("sloguard generate: no ServiceLevelObjective found in the given paths", file=sys.stderr)
+    objectives = load_slos_or_none("generate", args.paths)
+    if objectives is None:
         return 1
     if args.format == "rules":
-        text = dump_yaml(rules_file(result.objectives))
+        text = dump_yaml(rules_file(objectives))
         if args.output_dir:
             out = Path(args.output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -57,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in result.objectives]
+    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in objectives]
     if args.dashboards:
         named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
-                  for stem, d in all_dashboards(result.objectives)]
+                  for stem, d in all_dashboards(objectives)]
     if args.output_dir:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
