@@ -178,10 +178,10 @@ class PrometheusSettings(BaseModel):
         elif self.bearer_token_file is not None:
             parts.append(f"bearer token file {self.bearer_token_file}")
         else:
-            parts.append("no credentials")
+            parts.append("no credentials given")
         if self.cert_file is not None:
             parts.append(f"client certificate {self.cert_file}")
-        parts.append(f"headers {', '.join(self.headers)}" if self.headers else "no extra headers")
+        parts.append(f"headers {', '.join(self.headers)}" if self.headers else "no extra headers given")
         return "; ".join(parts)
 
 
@@ -425,7 +425,7 @@ class PrometheusSession(requests.Session):
     def _refused(self, response: requests.Response) -> str:
         reason = response.reason or {401: "Unauthorized", 403: "Forbidden"}.get(response.status_code, "")
         body = " ".join(response.text.split())[:160] if response.text else ""
-        said = f": {body}" if body and "<html" not in body.lower() else ""
+        said = f": {body}" if body and "<html" not in body.lower() and body.lower() != reason.lower() else ""
         return (f"Prometheus at {self.url} refused the request: {response.status_code} {reason}{said} "
                 f"({self.settings.credentials()})")
 
