@@ -171,3 +171,37 @@ def test_every_command_that_reads_prometheus_takes_the_same_flags(command: list[
                                       "7", *paths])
     s = settings_from_args(args)
     assert (s.url, s.bearer_token_file, s.headers, s.timeout) == ("https://p", token, {"X-Scope-OrgID": "t"}, 7.0)
+
+
+def test_the_operator_settings_carry_the_connection_through_its_env(token: Path) -> None:
+    from sloguard.handlers.context import Settings
+
+    prometheus = load_settings({"url": "https://p", "bearer_token_file": str(token), "headers": ["X-Scope-OrgID: t"],
+                                "insecure_skip_verify": True}, use_env=False)
+    settings = Settings(prometheus=prometheus)
+    assert settings.prometheus_url == "https://p"
+    assert Settings.from_env(settings.to_env()).prometheus == prometheus
+
+
+@pytest.mark.parametrize("command", [["budget", "x.yaml"], ["sla", "evaluate", "x.yaml"], ["run"]])
+def test_bad_connection_settings_stop_a_command_with_one_line(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sloguard.cli import main
+
+    (tmp_path / "x.yaml").write_text(
+        "apiVersion: sloguard.io/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: a, namespace: b}\n"
+        "spec: {service: a, objective: 99.9, window: 30d, sli: {ratio: {errors: 'e', total: 't'}}}\n"
+        if command[0] != "sla" else
+        "apiVersion: sloguard.io/v1alpha1\nkind: SLAContract\nmetadata: {name: a, namespace: b}\nspec:\n"
+        "  customer: {id: a}\n  contractId: C-1\n  fee: {monthly: 1, currency: USD}\n"
+        "  terms:\n  - name: up\n    type: uptime\n    objective: 99.9\n"
+        "    sli: {boolGauge: {selector: 'up'}}\n    credits: [{below: 99.9, percent: 10}]\n")
+    argv = [str(tmp_path / a) if a == "x.yaml" else a for a in command]
+    code = main([*argv, "--prometheus", "https://p", "--prometheus-ca-file", str(tmp_path / "missing.pem")])
+    err = capsys.readouterr().err
+    assert code == (1 if command[0] == "sla" else 2)
+    name = " ".join(command[:2]) if command[0] == "sla" else command[0]
+    missing = tmp_path / "missing.pem"
+    flag = "--prometheus-ca-file (SLOGUARD_PROMETHEUS_CA_FILE)"
+    assert err.strip() == f"sloguard {name}: {flag}: {missing}: no such file"
