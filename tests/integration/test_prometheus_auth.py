@@ -146,6 +146,8 @@ class Certs:
     wrong_ca: Path
     server_cert: Path
     server_key: Path
+    client_cert: Path
+    client_key: Path
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -176,29 +178,38 @@ def _ca(name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return cert, key
 
 
+def _leaf(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, name: str, server: bool,
+          ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = _key()
+    now = dt.datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server
+                                              else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if server:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
 def make_certs(d: Path) -> Certs:
     d.mkdir(parents=True, exist_ok=True)
     ca, ca_key = _ca("sloguard test CA")
     wrong, _ = _ca("some other CA")
-    key = _key()
-    now = dt.datetime.now(UTC)
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prometheus")]))
-        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    server, server_key = _leaf(ca, ca_key, "prometheus", server=True)
+    client, client_key = _leaf(ca, ca_key, "sloguard", server=False)
     pem = serialization.Encoding.PEM
     (d / "ca.pem").write_bytes(ca.public_bytes(pem))
     (d / "wrong-ca.pem").write_bytes(wrong.public_bytes(pem))
     (d / "server.pem").write_bytes(server.public_bytes(pem))
-    return Certs(d / "ca.pem", d / "wrong-ca.pem", d / "server.pem", _write_key(key, d / "server-key.pem"))
+    (d / "client.pem").write_bytes(client.public_bytes(pem))
+    return Certs(d / "ca.pem", d / "wrong-ca.pem", d / "server.pem", _write_key(server_key, d / "server-key.pem"),
+                 d / "client.pem", _write_key(client_key, d / "client-key.pem"))
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -259,6 +270,7 @@ def start_prometheus(binary: str, data: Path, workdir: Path, port: int, web_conf
 class Servers:
     tls_url: str
     proxy_url: str
+    mtls_url: str
     certs: Certs
     secrets: Path  # holds password and token files the tests may rewrite
 
@@ -284,6 +296,16 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     auth = (USER, PASSWORD)
     tls.wait_ready(lambda: requests.get(f"https://127.0.0.1:{tls_port}/-/ready", verify=str(certs.ca), auth=auth,
                                         timeout=2).status_code == 200)
+
+    # Prometheus 3 demanding a client certificate signed by the CA (mutual TLS).
+    mtls_web = root / "mtls-web.yml"
+    mtls_web.write_text(f"tls_server_config:\n  cert_file: {certs.server_cert}\n  key_file: {certs.server_key}\n"
+                        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {certs.ca}\n")
+    mtls_port = free_port()
+    mtls = start_prometheus(binary, root / "blocks", root / "mtls", mtls_port, mtls_web)
+    client = (str(certs.client_cert), str(certs.client_key))
+    mtls.wait_ready(lambda: requests.get(f"https://127.0.0.1:{mtls_port}/-/ready", verify=str(certs.ca),
+                                         cert=client, timeout=2).status_code == 200)
 
     # A plain Prometheus 3 behind nginx demanding a bearer token and a tenant.
     plain_port, proxy_port = free_port(), free_port()
@@ -322,9 +344,10 @@ http {{
     proxy.wait_ready(lambda: requests.get(f"http://127.0.0.1:{proxy_port}/-/ready", headers=headers,
                                           timeout=2).status_code == 200)
     try:
-        yield Servers(f"https://127.0.0.1:{tls_port}", f"http://127.0.0.1:{proxy_port}", certs, secrets)
+        yield Servers(f"https://127.0.0.1:{tls_port}", f"http://127.0.0.1:{proxy_port}",
+                      f"https://127.0.0.1:{mtls_port}", certs, secrets)
     finally:
-        for p in (proxy, plain, tls):
+        for p in (proxy, plain, mtls, tls):
             p.stop()
 
 
@@ -469,6 +492,18 @@ def test_a_missing_token_is_401_saying_no_credentials_were_given(servers: Server
                     "no credentials")
     proc = sloguard("sla", "evaluate", *proxy_flags(servers, token=None), "--period", "2026-10", files["contract"])
     _one_clear_line(proc, 1, servers.proxy_url, "401 Unauthorized", "no credentials")
+
+
+def test_a_client_certificate_is_sent_and_its_absence_is_one_line(servers: Servers, files: dict[str, str]) -> None:
+    base = ["--prometheus", servers.mtls_url, "--prometheus-ca-file", str(servers.certs.ca)]
+    proc = sloguard("budget", *base, "--prometheus-cert-file", str(servers.certs.client_cert),
+                    "--prometheus-key-file", str(servers.certs.client_key), "--at", AT.isoformat(), "-o", "json",
+                    files["slo"])
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["errorBudget"]["consumed"] == pytest.approx(expected_budget()[0], rel=0.005)
+    proc = sloguard("budget", *base, "--at", AT.isoformat(), files["slo"])
+    _one_clear_line(proc, 2, f"cannot reach Prometheus at {servers.mtls_url}: the server refused our TLS client "
+                    "certificate (none given; --prometheus-cert-file)")
 
 
 def test_an_unreachable_server_is_one_line(files: dict[str, str], tmp_path: Path) -> None:
