@@ -399,7 +399,9 @@ class PrometheusSession(requests.Session):
                 f"Prometheus at {self.url} did not answer within {kwargs.get('timeout')}s (--prometheus-timeout)"
             ) from None
         except requests.exceptions.ConnectionError as e:
-            raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {_reason(e)}") from None
+            tls = self.url.startswith("https:") and ("SSL" in str(e) or "EOF occurred" in str(e))
+            reason = self._tls_reason(e) if tls else _reason(e)
+            raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {reason}") from None
         except requests.exceptions.RequestException as e:
             raise PrometheusUnavailable(f"request to Prometheus at {self.url} failed: {_reason(e)}") from None
 
@@ -415,12 +417,15 @@ class PrometheusSession(requests.Session):
             return f"TLS certificate not trusted ({where})"
         if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
             return "the server does not speak TLS (an http:// URL?)"
+        client = f"client certificate {s.cert_file}" if s.cert_file else "none given; --prometheus-cert-file"
         if "certificate required" in text or "CERTIFICATE_REQUIRED" in text or "BAD_CERTIFICATE" in text.upper():
-            given = f"client certificate {s.cert_file}" if s.cert_file else "none given; --prometheus-cert-file"
-            return f"the server refused our TLS client certificate ({given})"
+            return f"the server refused our TLS client certificate ({client})"
+        if "EOF occurred" in text or "UNEXPECTED_EOF" in text or "reset by peer" in text:
+            # A server demanding a client certificate may close the connection before its alert is read.
+            return f"the server closed the TLS handshake: does it require a client certificate? ({client})"
         if "PEM" in text or "key values mismatch" in text or "No such file" in text:
-            return f"cannot load the client certificate or key ({s.cert_file}, {s.key_file}): {text[:200]}"
-        return f"TLS handshake failed: {text[:300]}"
+            return f"cannot load the client certificate or key ({s.cert_file}, {s.key_file}): {_innermost(text)}"
+        return f"TLS handshake failed: {_innermost(text)}"
 
     def _refused(self, response: requests.Response) -> str:
         reason = response.reason or {401: "Unauthorized", 403: "Forbidden"}.get(response.status_code, "")
@@ -428,6 +433,12 @@ class PrometheusSession(requests.Session):
         said = f": {body}" if body and "<html" not in body.lower() and body.lower() != reason.lower() else ""
         return (f"Prometheus at {self.url} refused the request: {response.status_code} {reason}{said} "
                 f"({self.settings.credentials()})")
+
+
+def _innermost(text: str) -> str:
+    """``...(Caused by SSLError(SSLError(1, '[SSL: X] reason (_ssl.c:1)')))`` -> the reason."""
+    m = re.search(r"\[SSL: \w+\] ([^(']+)", text) or re.search(r"Caused by \w+\((.*)\)\)?$", text)
+    return (m.group(1) if m else text).strip()[:200]
 
 
 def _reason(e: Exception) -> str:
