@@ -574,3 +574,19 @@ def test_a_rotated_password_file_is_picked_up_without_a_restart(servers: Servers
         assert reader.evaluate(objectives, AT)[0].consumed == pytest.approx(expected_budget()[0], rel=0.005)
     finally:
         reader.close()
+
+
+def test_a_replaced_ca_file_is_used_without_a_restart(servers: Servers, files: dict[str, str]) -> None:
+    ca_file = servers.secrets / "rotating-ca.pem"
+    shutil.copyfile(servers.certs.wrong_ca, ca_file)
+    settings = load_settings({"url": servers.tls_url, "ca_file": str(ca_file), "username": USER,
+                              "password_file": str(secret(servers, "password", PASSWORD))}, use_env=False)
+    objectives, _ = load_objectives([files["slo"]])
+    reader = BudgetReader.connect(settings)
+    try:
+        with pytest.raises(PrometheusUnavailable, match=f"TLS certificate not trusted \\(CA file {ca_file}\\)"):
+            reader.evaluate(objectives, AT)
+        shutil.copyfile(servers.certs.ca, ca_file)  # the ConfigMap got the right bundle
+        assert reader.evaluate(objectives, AT)[0].consumed == pytest.approx(expected_budget()[0], rel=0.005)
+    finally:
+        reader.close()
