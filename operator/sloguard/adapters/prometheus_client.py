@@ -4,20 +4,17 @@ Budgets (:mod:`.prometheus`), SLA and incident impact (:mod:`.sla_reader`) and t
 reach Prometheus (or Thanos, Mimir, Cortex, VictoriaMetrics, anything speaking its HTTP API)
 through :class:`PrometheusSession`, built from one typed :class:`PrometheusSettings`:
 
-===================================  ==========================================  =================
-flag                                 env                                         meaning
-===================================  ==========================================  =================
-``--prometheus URL``                 ``SLOGUARD_PROMETHEUS_URL``                 API base URL
-``--prometheus-bearer-token-file``   ``SLOGUARD_PROMETHEUS_BEARER_TOKEN_FILE``   ``Authorization: Bearer``
-``--prometheus-username``            ``SLOGUARD_PROMETHEUS_USERNAME``            basic auth user
-``--prometheus-password-file``       ``SLOGUARD_PROMETHEUS_PASSWORD_FILE``       basic auth password
-``--prometheus-ca-file``             ``SLOGUARD_PROMETHEUS_CA_FILE``             CA bundle (PEM)
-``--prometheus-cert-file``           ``SLOGUARD_PROMETHEUS_CERT_FILE``           client certificate
-``--prometheus-key-file``            ``SLOGUARD_PROMETHEUS_KEY_FILE``            its private key
-``--prometheus-header 'N: v'``       ``SLOGUARD_PROMETHEUS_HEADERS`` (one a line) e.g. ``X-Scope-OrgID``
-``--prometheus-timeout SECONDS``     ``SLOGUARD_PROMETHEUS_TIMEOUT``             per request (60)
-``--prometheus-insecure-skip-verify`` ``SLOGUARD_PROMETHEUS_INSECURE_SKIP_VERIFY`` no TLS checks
-===================================  ==========================================  =================
+* ``--prometheus URL`` (``SLOGUARD_PROMETHEUS_URL``): the API base URL;
+* ``--prometheus-bearer-token-file`` (``..._BEARER_TOKEN_FILE``): ``Authorization: Bearer``;
+* ``--prometheus-username`` + ``--prometheus-password-file`` (``..._USERNAME``,
+  ``..._PASSWORD_FILE``): basic auth;
+* ``--prometheus-ca-file`` (``..._CA_FILE``): the CA bundle (PEM) that signed the server;
+* ``--prometheus-cert-file`` + ``--prometheus-key-file`` (``..._CERT_FILE``, ``..._KEY_FILE``):
+  a client certificate (mutual TLS);
+* ``--prometheus-header 'Name: value'``, repeatable (``..._HEADERS``, one a line), e.g.
+  ``X-Scope-OrgID`` for Mimir and Cortex;
+* ``--prometheus-timeout SECONDS`` (``..._TIMEOUT``, default 60);
+* ``--prometheus-insecure-skip-verify`` (``..._INSECURE_SKIP_VERIFY``).
 
 A flag wins over its variable. Booleans follow pydantic's one rule (``1/true/yes/on`` and
 ``0/false/no/off``, anything else is an error); an empty variable counts as unset. TLS is
@@ -328,6 +325,8 @@ class PrometheusSession(requests.Session):
         if settings.insecure_skip_verify:
             log.warning("TLS verification is OFF for Prometheus at %s (--prometheus-insecure-skip-verify): "
                         "anyone on the path can read and alter the figures", self.url)
+            # Said once above; urllib3's warning on every request would add nothing.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             self.verify: bool | str = False
         else:
             self.verify = str(settings.ca_file) if settings.ca_file else True
@@ -464,9 +463,6 @@ def settings_for(source: str | PrometheusSettings, **overrides: Any) -> Promethe
     except ValidationError as e:
         raise PrometheusSettingsError(_one_line(e)) from None
 
-
-# Insecure mode is an explicit, logged opt-in: urllib3's per-request warning adds nothing to it.
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 __all__ = [
     "FLAGS",
