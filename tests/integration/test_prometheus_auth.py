@@ -284,3 +284,17 @@ def test_a_replaced_ca_file_is_used_without_a_restart(servers: Servers, files: d
         assert reader.evaluate(objectives, AT)[0].consumed == pytest.approx(expected_budget()[0], rel=0.005)
     finally:
         reader.close()
+
+
+def test_impact_reads_through_the_proxy_with_the_same_flags(servers: Servers, files: dict[str, str]) -> None:
+    start, end = dt.datetime(2026, 10, 2, 7, 30, tzinfo=UTC), AT
+    proc = sloguard("impact", *proxy_flags(servers), "--from", start.isoformat(), "--to", end.isoformat(),
+                    "-o", "json", files["slo"])
+    assert proc.returncode == 0, proc.stderr
+    [slo] = json.loads(proc.stdout)["slos"]
+    bad, total = counts(start, end)
+    assert (bad, total) == (6000, 90_000)
+    assert slo["badEvents"] == pytest.approx(bad, rel=0.005) and slo["totalEvents"] == pytest.approx(total, rel=0.005)
+    proc = sloguard("impact", *proxy_flags(servers, tenant=None), "--from", start.isoformat(), "--to",
+                    end.isoformat(), files["slo"])
+    _one_clear_line(proc, 1, servers.proxy_url, "401 Unauthorized", "no org id")
