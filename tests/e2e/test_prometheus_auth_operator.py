@@ -2,7 +2,7 @@
 
 Servers and history: :mod:`tests.integration.authservers`. The operator starts with a revoked
 token (``SLOGUARD_PROMETHEUS_*`` settings, as the chart's args give them): every SLO says
-``PrometheusReachable=False`` with the very line ``sloguard budget`` prints for the same
+``PrometheusReachable=False`` ending with the very line ``sloguard budget`` prints for the same
 settings. The token file is then rotated in place, as the kubelet does with a Secret: the same
 operator process, never restarted, measures the budget from the history.
 """
@@ -85,7 +85,8 @@ def test_a_refused_token_is_the_clis_line_in_the_condition_and_a_rotated_one_is_
     assert cli.returncode == 2
     line = cli.stderr.strip().removeprefix("sloguard budget: ")
     assert "401 Unauthorized: missing or invalid bearer token" in line and servers.proxy_url in line
-    assert reachable(cluster)["message"] == line
+    # The condition says what it did with the figures, then the CLI's very line.
+    assert reachable(cluster)["message"].endswith(": " + line), reachable(cluster)["message"]
 
     Path(env["SLOGUARD_PROMETHEUS_BEARER_TOKEN_FILE"]).write_text(TOKEN + "\n")  # the Secret rotated
     cluster.wait_until(lambda: reachable(cluster).get("status") == "True", timeout=90, interval=1,
