@@ -315,6 +315,7 @@ http {{
       if ($http_x_scope_orgid != "{TENANT}") {{ return 401 "no org id\\n"; }}
       proxy_pass http://127.0.0.1:{plain_port};
     }}
+    location /gateway-down/ {{ return 502 "bad gateway\n"; }}
   }}
 }}
 """)

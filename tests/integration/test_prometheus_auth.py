@@ -202,6 +202,12 @@ def test_a_client_certificate_is_sent_and_its_absence_is_one_line(servers: Serve
                     "(none given; --prometheus-cert-file)")
 
 
+def test_a_failing_gateway_is_one_line_after_the_retries(servers: Servers, files: dict[str, str]) -> None:
+    url = f"{servers.proxy_url}/gateway-down"
+    proc = sloguard("budget", *proxy_flags(servers)[2:], "--prometheus", url, "--at", AT.isoformat(), files["slo"])
+    _one_clear_line(proc, 2, f"Prometheus at {url} answered HTTP 502 to every try")
+
+
 def test_an_unreachable_server_is_one_line(files: dict[str, str], tmp_path: Path) -> None:
     url = f"https://127.0.0.1:{free_port()}"
     proc = sloguard("budget", "--prometheus", url, "--at", AT.isoformat(), files["slo"])

@@ -401,6 +401,12 @@ class PrometheusSession(requests.Session):
             tls = self.url.startswith("https:") and ("SSL" in str(e) or "EOF occurred" in str(e))
             reason = self._tls_reason(e) if tls else _reason(e)
             raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {reason}") from None
+        except requests.exceptions.RetryError as e:
+            code = re.search(r"too many (\d+) error responses", str(e))
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.url} answered HTTP {code.group(1) if code else '5xx'} to every try "
+                "(the server or a gateway in front of it is failing)"
+            ) from None
         except requests.exceptions.RequestException as e:
             raise PrometheusUnavailable(f"request to Prometheus at {self.url} failed: {_reason(e)}") from None
 
