@@ -133,7 +133,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--warning", type=float, default=0.25, help="remaining share below which state is warning")
     p.add_argument("--critical", type=float, default=0.10, help="remaining share below which state is critical")
-    p.add_argument("--timeout", dest="prometheus_timeout", type=float, help="same as --prometheus-timeout")
+    p.add_argument("--timeout", dest="prometheus_timeout", type=float, metavar="SECONDS",
+                   help="same as --prometheus-timeout")
     add_arguments(p)
     p.add_argument("paths", nargs="+", metavar="FILE|DIR")
     p.set_defaults(func=run)
