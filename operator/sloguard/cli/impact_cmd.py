@@ -1,14 +1,17 @@
-"""``sloguard impact``: what an incident cost, in error budget and SLA minutes, and its severity.
+"""``sloguard impact``: what an incident cost, in error budget, SLA minutes and credits, and its severity.
 
-    sloguard impact --prometheus URL --from T1 --to T2 [-o json|text] FILE|DIR...
+    sloguard impact --prometheus URL --from T1 --to T2 [--now T] [-o json|text] FILE|DIR...
 
 For every ServiceLevelObjective in the files: bad and total events in ``[T1, T2)``, the worst
-5-minute error ratio, and the share of its window's error budget the interval spent (the window
-ending at T2; a calendar window from its start to T2). For every SLAContract term: downtime
-minutes lost (uptime terms, maintenance announced in time excused) against the month's
-allowance, or bad requests against the month-to-date allowance (latency, availability).
-Severity follows the seed's four levels (see ``sloguard.core.sla.SEVERITY_LEVELS``). Exit
-status 1 when files, connection settings or Prometheus made the figures impossible.
+5-minute error ratio, and the share of its error budget the interval spent, with the denominator
+``sloguard budget`` uses at T2 (projected period traffic for calendar windows, the rolling
+window ending at T2 otherwise). For every SLAContract term: downtime minutes lost against the
+month's allowance, or bad requests against the month's; per contract, the credit percent and
+amount the interval moves. ``--to`` may be in the future: the rest of the interval is projected
+at the current burn rate and the output says which part is measured and which projected.
+The figures are computed by :mod:`sloguard.core.impact`; this command parses, calls and prints.
+Severity follows the seed's four levels. Exit status 1 when files, connection settings or
+Prometheus made the figures impossible.
 """
 
 from __future__ import annotations
@@ -16,23 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from ..adapters.impact_reader import measure_impact
 from ..adapters.prometheus_client import add_arguments
 from ..adapters.sla_reader import SLAReader, SLAReadError
 from ..api.loader import load_objectives
 from ..api.sla_loader import load_contracts
-from ..core.sla import (
-    Period,
-    SLAError,
-    allowed_downtime_minutes,
-    assess_maintenance,
-    budget_share_spent,
-    classify_severity,
-    period_containing,
-    sla_minutes_lost,
-)
+from ..core.sla import SLAError
 from .common import prometheus_settings, report
 from .sla_cmd import parse_instant
 
@@ -43,7 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "lost per contract term, and a severity from the seed's four levels.")
     add_arguments(p)
     p.add_argument("--from", dest="start", required=True, metavar="T1", help="start, RFC 3339")
-    p.add_argument("--to", dest="end", required=True, metavar="T2", help="end, RFC 3339")
+    p.add_argument("--to", dest="end", required=True, metavar="T2",
+                   help="end, RFC 3339; after --now the rest is projected at the current burn rate")
+    p.add_argument("--now", dest="now", metavar="T",
+                   help="measure up to this instant, RFC 3339 (default: the clock); for replays and tests")
     p.add_argument("-o", "--output", choices=("json", "text"), default="text", help="output format (default text)")
     p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="SLO and SLAContract files or directories")
     p.set_defaults(func=run)
@@ -61,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--from and --to must be times like 2026-10-03T01:00:00Z")
     if t2 <= t1:
         return _fail("--to must be after --from")
+    try:
+        now = datetime.now(UTC) if args.now is None else parse_instant(args.now)
+    except ValueError:
+        return _fail("--now must be a time like 2026-10-03T01:00:00Z")
+    if now <= t1:
+        return _fail(f"--from is not in the past at {now:%Y-%m-%dT%H:%M:%SZ}: nothing measured to project from")
     objectives, slo_diags = load_objectives(args.paths)
     contracts, sla_diags = load_contracts(args.paths)
     if report([*slo_diags, *sla_diags]):
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return 1
     try:
-        result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2)
+        result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2, now)
     except (SLAError, SLAReadError) as e:
         return _fail(str(e))
     if args.output == "json":
@@ -79,82 +83,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(result))
     return 0
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def measure_impact(
-    reader: SLAReader, objectives: list[Any], contracts: list[Any], t1: datetime, t2: datetime
-) -> dict[str, Any]:
-    a, b = t1.timestamp(), t2.timestamp()
-    slos: list[dict[str, Any]] = []
-    for o in objectives:
-        bad, total = reader.sli_counts(o.sli, a, b, f"SLO {o.key}")
-        w_start, w_end = o.window.bounds(t2)
-        w_b = min(w_end, t2).timestamp()
-        _, window_total = reader.sli_counts(o.sli, w_start.timestamp(), w_b, f"SLO {o.key} window")
-        worst = reader.worst_error_ratio(o.sli, a, b, f"SLO {o.key} worst ratio")
-        share = budget_share_spent(bad, window_total, o.objective)
-        slos.append({
-            "slo": o.key,
-            "service": o.service,
-            "badEvents": round(bad, 3),
-            "totalEvents": round(total, 3),
-            "errorRatio": None if total <= 0 else bad / total,
-            "worstErrorRatio": worst,
-            "budgetSpent": share,
-        })
-    terms: list[dict[str, Any]] = []
-    for c in contracts:
-        month = period_containing(t1, c.timezone)
-        for term in c.terms:
-            row: dict[str, Any] = {"contract": c.contract_id, "customer": c.customer_id, "term": term.name,
-                                   "type": term.type, "period": month.name}
-            if term.type == "uptime":
-                size = term.slice.seconds
-                m0 = month.start.timestamp()
-                s0 = m0 + ((a - m0) // size) * size  # slices aligned as in the monthly evaluation
-                span = Period("interval", datetime.fromtimestamp(s0, UTC),
-                              datetime.fromtimestamp(s0 + -(-(b - s0) // size) * size, UTC), c.timezone)
-                facts = reader.slice_facts(term, span)
-                plan = assess_maintenance(c.maintenance, c.minimum_notice_seconds, span)
-                lost = sla_minutes_lost(term, facts, span.start, span.end, plan)
-                allowance = allowed_downtime_minutes(term.objective, month.minutes)
-                worst = 1.0 - min(facts.good.values(), default=1.0)
-                row |= {"minutesLost": lost, "allowanceMinutes": round(allowance, 3),
-                        "allowanceSpent": lost / allowance if allowance else None,
-                        "breached": lost > allowance, "worstErrorRatio": worst}
-            else:
-                bad, _ = reader.sli_counts(term.sli, a, b, f"term {term.name!r}")
-                _, month_total = reader.sli_counts(term.sli, month.start.timestamp(),
-                                                   min(month.end, t2).timestamp(), f"term {term.name!r} month")
-                allowance = (100.0 - term.objective) / 100.0 * month_total
-                row |= {"badRequests": round(bad, 3), "allowanceRequests": round(allowance, 3),
-                        "allowanceSpent": bad / allowance if allowance else None,
-                        "breached": bool(allowance) and bad > allowance}
-            terms.append(row)
-    ratios = [s["worstErrorRatio"] for s in slos if s["worstErrorRatio"] is not None]
-    ratios += [t["worstErrorRatio"] for t in terms if t.get("worstErrorRatio") is not None]
-    shares = [s["budgetSpent"] for s in slos if s["budgetSpent"] is not None]
-    level = classify_severity(max(ratios, default=0.0), max(shares, default=0.0),
-                              any(t["breached"] for t in terms))
-    return {
-        "from": _iso(t1),
-        "to": _iso(t2),
-        "minutes": int((t2 - t1) / timedelta(minutes=1)),
-        "severity": {
-            "level": level.name,
-            "label": level.label,
-            "definition": level.definition,
-            "responseTime": level.response_time,
-            "escalation": level.escalation,
-            "communication": level.communication,
-        },
-        "slos": slos,
-        "sla": terms,
-    }
 
 
 def _pct(v: float | None) -> str:
@@ -168,12 +96,16 @@ def render_text(r: dict[str, Any]) -> str:
         f"Severity: {sev['level']} ({sev['label']}): {sev['definition']}",
         f"  respond: {sev['responseTime']}; escalate to: {sev['escalation']}; communicate: {sev['communication']}",
     ]
+    if r["projected"]:
+        lines.append(f"Measured {r['measured']['from']} to {r['measured']['to']}; projected at the current burn "
+                     f"rate to {r['projected']['to']}")
     if r["slos"]:
         lines += ["", "Error budget spent:"]
         for s in r["slos"]:
             lines.append(f"  {s['slo']:<40} {_pct(s['budgetSpent']):>9} of the window's budget, "
                          f"{s['badEvents']:g} bad of {s['totalEvents']:g}, worst 5m error ratio "
-                         f"{_pct(s['worstErrorRatio'])}")
+                         f"{_pct(s['worstErrorRatio'])}"
+                         + (f" ({s['projected']['badEvents']:g} bad projected)" if r["projected"] else ""))
     if r["sla"]:
         lines += ["", "SLA impact:"]
         for t in r["sla"]:
@@ -184,4 +116,10 @@ def render_text(r: dict[str, Any]) -> str:
             else:
                 lines.append(f"{head} {t['badRequests']:g} bad requests of {t['allowanceRequests']:g} allowed "
                              f"so far in {t['period']}{'  BREACH' if t['breached'] else ''}")
+    if r["contracts"]:
+        lines += ["", "SLA credit moved:"]
+        for c in r["contracts"]:
+            lines.append(f"  {c['contract']:<30} {c['creditPercentBefore']:g}% -> {c['creditPercentAfter']:g}% of the "
+                         f"fee in {c['period']}: {c['creditAmountMoved']:+.2f} {c['currency']}"
+                         + ("  (projected)" if c["projected"] else ""))
     return "\n".join(lines)
