@@ -45,10 +45,12 @@ def read_slo(reader: SLAReader, slo: Objective, span: Split) -> SLOImpact:
     return slo_impact(slo, span, Counts(bad, total), window_total, worst)
 
 
-def read_contract(reader: SLAReader, contract: Contract, span: Split) -> tuple[list[dict[str, Any]], ContractImpact]:
+def read_contract(
+    reader: SLAReader, contract: Contract, span: Split, now: datetime
+) -> tuple[list[dict[str, Any]], ContractImpact]:
     """Per-term rows (minutes/requests lost against the month's allowance) and the credit moved."""
     month = period_containing(span.start, contract.timezone)
-    month_data = reader.read_contract(contract, month, span.measured_until)
+    month_data = reader.read_contract(contract, month, now)
     a = max(_ts(span.start), _ts(month.start))
     m = min(_ts(span.measured_until), _ts(month.end))
     end = min(_ts(span.end), _ts(month.end))
@@ -83,7 +85,7 @@ def read_contract(reader: SLAReader, contract: Contract, span: Split) -> tuple[l
             p = project(interval, max(m - a, 0.0), max(end - m, 0.0))
             row |= request_term_row(term, bad + p.bad, measured.total + p.total)
         rows.append(row)
-    return rows, contract_impact(contract, month, span, facts)
+    return rows, contract_impact(contract, month, span, facts, now)
 
 
 def measure_impact(
@@ -100,7 +102,7 @@ def measure_impact(
     terms: list[dict[str, Any]] = []
     moved: list[ContractImpact] = []
     for c in contracts:
-        rows, impact = read_contract(reader, c, span)
+        rows, impact = read_contract(reader, c, span, now)
         terms += rows
         moved.append(impact)
     return report(span, slos, terms, moved)

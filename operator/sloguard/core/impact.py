@@ -18,9 +18,11 @@ Definitions (an interval ``[t1, t2)``, measured up to ``m = min(now, t2)``):
   same outage on the 2nd is no bigger. Timeslices SLOs are counted in events here (the interval
   is rarely whole slices); ``basis`` says so.
 * **SLA credit moved** per contract: the contract's month (the one containing ``t1``) is
-  evaluated by :func:`sloguard.core.sla.evaluate_contract` up to ``t2`` twice: *after* with the
-  interval as measured (and projected), *before* as if the interval had been healthy (its
-  slices up, its bad requests good). ``creditAmountMoved = after - before``.
+  evaluated by :func:`sloguard.core.sla.evaluate_contract` up to ``max(now, t2)`` (everything
+  known plus the projection; the whole month once it is over) twice: *after* with the interval
+  as measured (and projected), *before* as if the interval had been healthy (its slices up, its
+  bad requests good, its traffic kept). ``creditAmountMoved = after - before``. An uptime
+  interval is projected slice by slice at the mean good ratio of its observed slices.
 """
 
 from __future__ import annotations
@@ -217,8 +219,12 @@ def contract_impact(
     period: Period,
     span: Split,
     facts: Mapping[str, SliceFacts | RequestTermFacts],
+    now: datetime,
 ) -> ContractImpact:
-    """The contract's month evaluated up to ``span.end`` with and without the interval."""
+    """The contract's month evaluated up to ``max(now, span.end)`` with and without the interval.
+
+    ``facts``: per term, the month's slices (uptime) or counts (latency, availability) up to
+    ``now``, as :meth:`sloguard.adapters.sla_reader.SLAReader.read_contract` reads them."""
     month_end = min(_utc(span.end), _utc(period.end))
     in_month = Split(max(_utc(span.start), _utc(period.start)), min(_utc(span.measured_until), month_end), month_end)
     after: dict[str, Measurement] = {}
@@ -238,11 +244,12 @@ def contract_impact(
                 max(m.excluded_bad - f.interval_excluded_bad, 0.0),
                 m.excluded_total,
             )
+    until = max(_utc(now), _utc(span.end))
     return ContractImpact(
         contract,
         period,
-        before=evaluate_contract(contract, period, before, span.end),
-        after=evaluate_contract(contract, period, after, span.end),
+        before=evaluate_contract(contract, period, before, until),
+        after=evaluate_contract(contract, period, after, until),
         projected=span.projects,
     )
 
