@@ -210,3 +210,41 @@ def test_the_report_keeps_the_original_keys_and_says_what_is_projected() -> None
     assert out["severity"]["level"] == "severity_2"
     assert out["minutes"] == 30
 
+
+
+def test_a_timeslices_slo_is_counted_in_events_and_says_so() -> None:
+    # Same 600 bad of 1,000,000 at 99.9% as above: 60%, basis "events".
+    from dataclasses import replace
+
+    from sloguard.core.model import Timeslice
+
+    sliced = replace(slo("30d"), budgeting_method="Timeslices", timeslice=Timeslice(window="1m", target=0.95))
+    span = split(utc("2026-11-20T10:00:00Z"), utc("2026-11-20T10:10:00Z"), utc("2026-11-21T00:00:00Z"))
+    impact = slo_impact(sliced, span, Counts(600, 10_000), 1_000_000)
+    assert impact.budget_spent == pytest.approx(0.6, rel=1e-12)
+    assert impact.basis == "events"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "2026-11-20T10:00:00Z", "--to", "2026-11-20T10:30:00Z", "--now", "2026-11-20T09:00:00Z"],
+         "--from is not in the past at 2026-11-20T09:00:00Z"),
+        (["--from", "2026-11-20T10:00:00Z", "--to", "2026-11-20T10:30:00Z", "--now", "yesterday"],
+         "--now must be a time like"),
+        (["--from", "2026-11-20T10:00:00Z", "--to", "2026-11-20T09:30:00Z"], "--to must be after --from"),
+    ],
+)
+def test_impossible_times_are_refused_in_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from sloguard.cli import impact_cmd
+
+    parser = argparse.ArgumentParser()
+    impact_cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["impact", "--prometheus", "http://127.0.0.1:9", *argv, "nowhere/"])
+    assert args.func(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("sloguard impact: ") and message in err and "Traceback" not in err
