@@ -248,3 +248,26 @@ def test_impossible_times_are_refused_in_one_line(
     assert args.func(args) == 1
     err = capsys.readouterr().err
     assert err.startswith("sloguard impact: ") and message in err and "Traceback" not in err
+
+
+def test_an_interval_ending_at_midnight_on_the_1st_spends_the_month_it_ends() -> None:
+    # 30 Nov 23:50 to 1 Dec 00:00, 10,000 bad; November's 43,200,000 requests are all measured:
+    # budget 43,200 at 99.9%, 23.148% spent (December, with nothing elapsed, would be unknown).
+    from sloguard.core.impact import budget_window
+
+    end = utc("2026-12-01T00:00:00Z")
+    start, at = budget_window(slo("month"), end)
+    assert start == utc("2026-11-01T00:00:00Z") and at < end
+    span = split(utc("2026-11-30T23:50:00Z"), end, utc("2026-12-02T00:00:00Z"))
+    impact = slo_impact(slo("month"), span, Counts(10_000, 10_000), 43_200_000)
+    assert impact.budget_spent == pytest.approx(10_000 / 43_200, rel=1e-9)
+
+
+def test_only_bad_events_inside_a_calendar_window_spend_its_budget() -> None:
+    # 31 Oct 23:50 to 1 Nov 00:10: 20,000 bad, 10,000 of them in November. On 1 Nov 00:10 ten
+    # minutes of November have passed with 10,000 requests: projected over 43,200 minutes that is
+    # 43,200,000, a budget of 43,200: 10,000 / 43,200 = 23.148%.
+    span = split(utc("2026-10-31T23:50:00Z"), utc("2026-11-01T00:10:00Z"), utc("2026-11-02T00:00:00Z"))
+    impact = slo_impact(slo("month"), span, Counts(20_000, 20_000), 10_000, None, bad_in_window=10_000)
+    assert impact.budget_spent == pytest.approx(10_000 / 43_200, rel=1e-9)
+    assert impact.counts == Counts(20_000, 20_000)

@@ -17,6 +17,7 @@ from ..core.impact import (
     RequestTermFacts,
     SLOImpact,
     Split,
+    budget_window,
     contract_impact,
     facts_with_projection,
     project,
@@ -39,10 +40,13 @@ def read_slo(reader: SLAReader, slo: Objective, span: Split) -> SLOImpact:
     """The interval's measured counts, the window's traffic up to ``measured_until``, worst ratio."""
     a, m = _ts(span.start), _ts(span.measured_until)
     bad, total = reader.sli_counts(slo.sli, a, m, f"SLO {slo.key}")
-    w_start, _ = slo.window.bounds(span.end)
-    _, window_total = reader.sli_counts(slo.sli, _ts(w_start), m, f"SLO {slo.key} window")
+    w_start = _ts(budget_window(slo, span.end)[0])
+    _, window_total = reader.sli_counts(slo.sli, w_start, m, f"SLO {slo.key} window")
+    bad_in_window = None
+    if w_start > a:  # the window began during the interval: only its part spends this budget
+        bad_in_window = reader.sli_counts(slo.sli, w_start, m, f"SLO {slo.key} in window")[0]
     worst = reader.worst_error_ratio(slo.sli, a, m, f"SLO {slo.key} worst ratio")
-    return slo_impact(slo, span, Counts(bad, total), window_total, worst)
+    return slo_impact(slo, span, Counts(bad, total), window_total, worst, bad_in_window)
 
 
 def read_contract(

@@ -15,7 +15,9 @@ Definitions (an interval ``[t1, t2)``, measured up to ``m = min(now, t2)``):
   projected from the traffic so far, ``bad / (B * total(P start, t2) * P / elapsed)``. The window
   traffic after ``now`` is the projected traffic of the interval. So a 10-minute full outage on
   the 20th of a month reads as the same share ``sloguard budget`` shows at that instant, and the
-  same outage on the 2nd is no bigger. Timeslices SLOs are counted in events here (the interval
+  same outage on the 2nd is no bigger. Only bad events inside that window count (an incident
+  across midnight on the 1st spends the new month's budget from midnight on); an interval ending
+  exactly at a period boundary spends the period it ends. Timeslices SLOs are counted in events here (the interval
   is rarely whole slices); ``basis`` says so.
 * **SLA credit moved** per contract: the contract's month (the one containing ``t1``) is
   evaluated by :func:`sloguard.core.sla.evaluate_contract` up to ``max(now, t2)`` (everything
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .budget import Measurements, compute
@@ -137,18 +139,39 @@ class SLOImpact:
         return "events" if self.slo.budgeting_method == "Timeslices" else "budget"
 
 
+def budget_window(slo: Objective, end: datetime) -> tuple[datetime, datetime]:
+    """``(window start, evaluation instant)`` of the budget an interval ending at ``end`` spends.
+
+    The window is the one :func:`sloguard.core.budget.compute` evaluates at ``end``, except that
+    an interval ending exactly where a calendar period starts (``--to 2026-12-01T00:00:00Z``)
+    spent the period it ends, so it is evaluated one microsecond earlier (``sloguard budget``
+    has no traffic yet in the new period at that instant).
+    """
+    start, _ = slo.window.bounds(end)
+    if slo.window.is_calendar and _utc(start) >= _utc(end):
+        end = end - timedelta(microseconds=1)
+        start, _ = slo.window.bounds(end)
+    return start, end
+
+
 def slo_impact(
     slo: Objective,
     span: Split,
     measured: Counts,
     window_measured_total: float,
     worst_error_ratio: float | None = None,
+    bad_in_window: float | None = None,
 ) -> SLOImpact:
-    """Budget ``slo`` spent in ``span``; ``window_measured_total``: traffic of the window ending at
-    ``span.end`` up to ``span.measured_until``."""
+    """Budget ``slo`` spent in ``span``.
+
+    ``window_measured_total``: traffic of :func:`budget_window` up to ``span.measured_until``;
+    ``bad_in_window``: the measured bad events that fell inside that window, when the interval
+    starts before it (a calendar period that began during the incident); by default all of them.
+    """
     projected = project(measured, span.measured_seconds, span.projected_seconds)
     window_total = window_measured_total + projected.total
-    share = budget_share(slo, measured.bad + projected.bad, window_total, span.end)
+    bad = (measured.bad if bad_in_window is None else bad_in_window) + projected.bad
+    share = budget_share(slo, bad, window_total, budget_window(slo, span.end)[1])
     return SLOImpact(slo, measured, projected, window_total, share, worst_error_ratio)
 
 
