@@ -23,7 +23,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -102,6 +111,11 @@ class OperatorMetrics:
         for decision in DECISIONS:
             self.admission_reviews.labels(decision)
         r.register(_StateCollector(self))
+        # The process's CPU, memory and file descriptors, the Python version and GC: as every
+        # prometheus-client program exports them, but in this registry, not the global one.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
