@@ -34,6 +34,17 @@ def slo(name: str, objective: float, ratio: dict[str, str], window: str = "28d",
             "spec": {"service": service or name, "objective": objective, "window": window, "sli": {"ratio": ratio}}}
 
 
+POLICY = "checkout-freeze"
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "checkout", "namespace": NS, "labels": {"app": "checkout"}},
+              "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "checkout"}},
+                       "template": {"metadata": {"labels": {"app": "checkout"}},
+                                    "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}}}}
+# Freezes the checkout Deployment while the checkout SLO's budget is exhausted (it is, at T).
+FREEZE = {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
+          "metadata": {"name": POLICY, "namespace": NS},
+          "spec": {"slos": ["checkout"],
+                   "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}]}}
 SLOS = [slo("checkout", 99.9, CHECKOUT, service="checkout-api"), slo("checkout-lenient", 90, CHECKOUT),
         slo("quiet", 99.9, QUIET), slo("doomed", 99.5, CHECKOUT, window="7d")]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -69,10 +80,12 @@ def operator(cluster: TestCluster, prometheus: PrometheusServer, metrics_url: st
         mp.setenv("SLOGUARD_REFRESH_INTERVAL", "1")
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         mp.setenv("SLOGUARD_NAMESPACES", NS)
+        mp.setenv("SLOGUARD_ENFORCEMENT", "none")  # hold labels and status only: nothing in the admission path
         mp.setenv("SLOGUARD_METRICS_ADDRESS", metrics_url.removeprefix("http://").removesuffix("/metrics"))
         with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
                         timeout=120) as runner:
             cluster.kubectl("apply", "-f", str(slo_file))
+            cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([DEPLOYMENT, FREEZE]))
             yield runner
     assert runner.exception is None, runner.exception
 
@@ -179,3 +192,21 @@ def test_a_deleted_slos_series_are_gone(cluster, measured, metrics_url):
         time.sleep(1.5)
         assert gone()
     assert of_slo(scrape(metrics_url), "sloguard_slo_state", "checkout")  # the others stay
+
+
+def test_held_workloads_follow_the_policy_status_and_go_with_the_policy(cluster, measured, metrics_url):
+    def policy_status() -> dict:
+        return json.loads(cluster.kubectl("get", "ebp", "-n", NS, POLICY, "-o", "json").stdout).get("status", {})
+
+    def held() -> dict:
+        return {k: v for k, v in named(scrape(metrics_url), "sloguard_policy_held_workloads").items()
+                if dict(k)["policy"] == POLICY}
+
+    cluster.wait_until(lambda: policy_status().get("held") == 1, timeout=60, interval=1,
+                       what="the freeze policy holding the checkout Deployment")
+    cluster.wait_until(lambda: bool(held()), timeout=30, interval=0.5, what="the held-workloads gauge")
+    status = policy_status()
+    assert held() == {(("action", status["action"]), ("namespace", NS), ("policy", POLICY)): 1}
+    assert status["action"] == "freeze"  # the checkout budget is exhausted at T
+    cluster.kubectl("delete", "ebp", "-n", NS, POLICY, "--wait=true")
+    cluster.wait_until(lambda: not held(), timeout=60, interval=0.5, what="the deleted policy's series to go")
