@@ -206,12 +206,15 @@ def test_held_workloads_follow_the_policy_status_and_go_with_the_policy(cluster,
         return {k: v for k, v in named(scrape(metrics_url), "sloguard_policy_held_workloads").items()
                 if dict(k)["policy"] == POLICY}
 
-    cluster.wait_until(lambda: policy_status().get("held") == 1, timeout=60, interval=1,
-                       what="the freeze policy holding the checkout Deployment")
-    cluster.wait_until(lambda: bool(held()), timeout=30, interval=0.5, what="the held-workloads gauge")
-    status = policy_status()
-    assert held() == {(("action", status["action"]), ("namespace", NS), ("policy", POLICY)): 1}
     # at T the outage (50% errors) is under way: a 1h burn far above 14.4x is the emergency level
-    assert status["action"] == "emergency"
+    cluster.wait_until(lambda: policy_status().get("held") == 1 and policy_status().get("action") == "emergency",
+                       timeout=60, interval=1, what="the policy holding the checkout Deployment (emergency)")
+
+    def agrees() -> bool:  # the gauge follows the status the watch delivers, a moment later
+        status = policy_status()
+        return held() == {(("action", status["action"]), ("namespace", NS), ("policy", POLICY)): status["held"]}
+
+    cluster.wait_until(agrees, timeout=30, interval=0.5, what="the held-workloads gauge to equal status.held")
+    assert held() == {(("action", "emergency"), ("namespace", NS), ("policy", POLICY)): 1}
     cluster.kubectl("delete", "ebp", "-n", NS, POLICY, "--wait=true")
     cluster.wait_until(lambda: not held(), timeout=60, interval=0.5, what="the deleted policy's series to go")
