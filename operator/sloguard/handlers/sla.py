@@ -101,7 +101,7 @@ def _reader(ctx: Context) -> SLAReader | None:
         return None
     reader = ctx.extras.get(_READER_KEY)
     if reader is None:
-        reader = SLAReader(url)
+        reader = SLAReader(ctx.settings.prometheus)
         ctx.extras[_READER_KEY] = reader
     return reader  # type: ignore[no-any-return]
 
