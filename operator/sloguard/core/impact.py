@@ -16,9 +16,12 @@ Definitions (an interval ``[t1, t2)``, measured up to ``m = min(now, t2)``):
   traffic after ``now`` is the projected traffic of the interval. So a 10-minute full outage on
   the 20th of a month reads as the same share ``sloguard budget`` shows at that instant, and the
   same outage on the 2nd is no bigger. Only bad events inside that window count (an incident
-  across midnight on the 1st spends the new month's budget from midnight on); an interval ending
-  exactly at a period boundary spends the period it ends. Timeslices SLOs are counted in events here (the interval
-  is rarely whole slices); ``basis`` says so.
+  across midnight on the 1st spends the new month's budget from midnight on); an interval
+  ending exactly at a period boundary spends the period it ends. Timeslices SLOs are counted
+  in events here (the interval is rarely whole slices); ``basis`` says so.
+* **SLA terms** (``sla[]``): an uptime term's minutes lost in the interval (projected slices
+  included) against the month's allowance; a latency/availability term's bad requests against
+  ``(100 - objective)%`` of the month's requests up to ``max(now, t2)``.
 * **SLA credit moved** per contract: the contract's month (the one containing ``t1``) is
   evaluated by :func:`sloguard.core.sla.evaluate_contract` up to ``max(now, t2)`` (everything
   known plus the projection; the whole month once it is over) twice: *after* with the interval
