@@ -33,9 +33,11 @@ from .sla_cmd import parse_instant
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("impact", help="error budget and SLA minutes an incident cost, and its severity",
-                       description="Incident impact for an interval: error budget each SLO spent, SLA minutes "
-                       "lost per contract term, and a severity from the seed's four levels.")
+    p = sub.add_parser("impact", help="error budget, SLA minutes and credit an incident cost, and its severity",
+                       description="Incident impact for an interval: error budget each SLO spent (the budget's "
+                       "own denominator), SLA minutes lost per contract term, the credit each contract moves, "
+                       "and a severity from the seed's four levels. A --to in the future projects an ongoing "
+                       "incident at its current burn rate.")
     add_arguments(p)
     p.add_argument("--from", dest="start", required=True, metavar="T1", help="start, RFC 3339")
     p.add_argument("--to", dest="end", required=True, metavar="T2",
