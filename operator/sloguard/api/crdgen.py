@@ -115,6 +115,8 @@ class CRDSpec:
     status_model: type[BaseModel]
     description: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: CEL rules on the whole object (the only place CEL sees ``metadata.name``).
+    root_validations: tuple[dict[str, Any], ...] = ()
 
 
 AGE = Column("Age", "date", ".metadata.creationTimestamp")
@@ -161,6 +163,8 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            **({"x-kubernetes-validations": [dict(r) for r in spec.root_validations]}
+                               if spec.root_validations else {}),
                         }
                     },
                 }
@@ -171,7 +175,7 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
 
 def all_crd_specs() -> list[CRDSpec]:
     """Every kind we serve; kinds whose models are not there yet are left out."""
-    from .slo import SLOSpec, SLOStatus
+    from .slo import ROOT_VALIDATIONS, SLOSpec, SLOStatus
 
     specs = [
         CRDSpec(
@@ -191,6 +195,7 @@ def all_crd_specs() -> list[CRDSpec]:
                 Column("Burn 1h", "number", ".status.burnRate1h", "Burn rate over the last hour"),
                 Column("State", "string", ".status.state"),
             ),
+            root_validations=tuple(ROOT_VALIDATIONS),
         )
     ]
     import importlib

@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="'none' keeps budget policies out of the admission path (report and label only)")
     p.add_argument("--webhook-failure-policy", choices=("Ignore", "Fail"),
                    default=env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY", "Ignore"))
+    p.add_argument("--promtool", default=env.get("SLOGUARD_PROMTOOL"), metavar="PATH",
+                   help="promtool that checks every generated rule before it is applied (default: promtool "
+                   "on PATH); the operator refuses to start without it")
     p.set_defaults(func=run)
 
 
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         enforcement=args.enforcement,
         peering=None if args.standalone else args.peering,
         dashboards=args.dashboards,
+        promtool=args.promtool,
         configuration_name=args.configuration_name,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,

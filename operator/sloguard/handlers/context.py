@@ -63,6 +63,8 @@ class Settings:
     peering: str | None = None
     identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or os.uname().nodename)
     lease_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE") or "default")
+    #: promtool checking every generated rule before it is applied; None: ``promtool`` on PATH.
+    promtool: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -89,6 +91,7 @@ class Settings:
             enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
             peering=env.get("SLOGUARD_PEERING") or None,
             dashboards=env.get("SLOGUARD_DASHBOARDS", "false").lower() in ("1", "true", "yes"),
+            promtool=env.get("SLOGUARD_PROMTOOL") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -113,6 +116,7 @@ class Settings:
             "SLOGUARD_ENFORCEMENT": self.enforcement,
             "SLOGUARD_PEERING": self.peering or "",
             "SLOGUARD_DASHBOARDS": "true" if self.dashboards else "false",
+            "SLOGUARD_PROMTOOL": self.promtool or "",
         }
         return env
 
