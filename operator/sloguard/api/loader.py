@@ -36,7 +36,8 @@ class Document:
 
     @property
     def kind(self) -> str:
-        return str(self.body.get("kind", "")) if isinstance(self.body, dict) else ""
+        kind = self.body.get("kind") if isinstance(self.body, dict) else None
+        return kind if isinstance(kind, str) else ""
 
     @property
     def ref(self) -> str:
@@ -255,7 +256,7 @@ def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Di
             yield doc, check_envelope(doc)
             continue
         if doc.kind not in KNOWN_KINDS:
-            yield doc, [Diagnostic("error", f"unknown kind {doc.kind!r}; sloguard.io kinds are "
+            yield doc, [Diagnostic("error", f"unknown kind {doc.body.get('kind')!r}; sloguard.io kinds are "
                                    f"{', '.join(KNOWN_KINDS)}", "kind", doc.source, doc.kind, doc.ref)]
             continue
         if doc.kind == c.KIND_SLO:
