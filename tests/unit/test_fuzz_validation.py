@@ -22,6 +22,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sloguard.api.common import printable
+from sloguard.api.loader import Document
 from sloguard.cli import main
 from sloguard.handlers.slo import admission_diagnostics
 
@@ -96,24 +98,22 @@ def _dump(docs: list[Any]) -> str:
         return yaml.safe_dump_all(docs)
 
 
-#: file: [Kind ]namespace/name: field.path: message (the kind is absent when the document has none).
-_LOCATED = re.compile(r"^(?P<file>[^:]+\.yaml): (?:(?:(?P<kind>\S+) )?(?P<obj>[^\s:]*/[^:]*): (?P<path>[^:]+): )?.+")
-
-
-def _check_lines(rc: int, lines: list[str], parsed: list[Any]) -> None:
+def _check_lines(rc: int, lines: list[str], parsed: list[Any], file: Path) -> None:
+    """Exit 0/1, one summary, and every finding starts ``file: `` and, for named objects,
+    goes on with ``[Kind ]namespace/name: field.path: message``."""
     assert rc in (0, 1)
     summary = [ln for ln in lines if re.match(r"^\d+ object\(s\) checked", ln)]
     assert len(summary) == 1, lines
     findings = [ln for ln in lines if ln not in summary]
     assert (rc == 1) == any("warning: " not in ln for ln in findings), lines
     named = all(isinstance(d, dict) and isinstance(d.get("metadata"), dict)
-                and isinstance(d["metadata"].get("name"), str) for d in parsed)
+                and isinstance(d["metadata"].get("name"), str) and d["metadata"]["name"] for d in parsed)
+    refs = [printable(Document(str(file), 0, d).ref) for d in parsed]
     for line in findings:
-        m = _LOCATED.match(line)
-        assert m is not None, f"not located in a file: {line!r}"
+        assert line.startswith(f"{file}: "), f"not located in a file: {line!r}"
         if named and "invalid YAML" not in line:
-            # A document with a name: the finding names the object and a field path.
-            assert m["obj"] is not None and m["path"] is not None, f"no object/field path: {line!r}"
+            rest = [line.split(f"{ref}: ", 1)[1] for ref in refs if f"{ref}: " in line]
+            assert rest and ": " in rest[0], f"no object/field path: {line!r}"
 
 
 @settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -123,8 +123,9 @@ def test_validate_never_raises_on_mutated_documents_and_names_file_object_and_fi
         tmp_path: Path, data: st.DataObject) -> None:
     seeds = data.draw(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=3), label="seeds")
     docs = [_mutate(d, data) for d in seeds]
-    rc, lines = _run_validate(tmp_path, _dump(docs))
-    _check_lines(rc, lines, docs)
+    text = _dump(docs)
+    rc, lines = _run_validate(tmp_path, text)
+    _check_lines(rc, lines, list(yaml.safe_load_all(text)), tmp_path / "objects.yaml")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -137,7 +138,8 @@ def test_validate_never_raises_on_damaged_yaml_text(tmp_path: Path, data: st.Dat
     cut = data.draw(st.integers(0, 20), label="cut")
     rc, lines = _run_validate(tmp_path, text[:at] + junk + text[at + cut:])
     assert rc in (0, 1)
-    assert all(_LOCATED.match(ln) or re.match(r"^\d+ object\(s\) checked", ln) for ln in lines), lines
+    file = f"{tmp_path / 'objects.yaml'}: "
+    assert all(ln.startswith(file) or re.match(r"^\d+ object\(s\) checked", ln) for ln in lines), lines
 
 
 @settings(max_examples=100, deadline=None)

@@ -44,7 +44,9 @@ class Document:
         meta = self.body.get("metadata") if isinstance(self.body, dict) else None
         if not isinstance(meta, dict):
             return f"#{self.index + 1}"
-        return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"
+        namespace, name = meta.get("namespace"), meta.get("name")
+        return f"{namespace if isinstance(namespace, str) and namespace else 'default'}/" \
+               f"{name if isinstance(name, str) and name else '?'}"
 
 
 @dataclass
