@@ -67,6 +67,12 @@ def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
         node["additionalProperties"] = to_structural(node["additionalProperties"])
     elif node.get("additionalProperties") is False:
         node.pop("additionalProperties")  # structural schemas prune unknown fields by default
+    elif node.get("additionalProperties") is True:
+        # extra="allow": keep unknown fields *and everything under them*. `additionalProperties:
+        # true` next to `properties` would keep the key but prune its children (kopf's
+        # status.kopf.* bookkeeping came back as `kopf: {}`).
+        node.pop("additionalProperties")
+        node["x-kubernetes-preserve-unknown-fields"] = True
     if "items" in node:
         node["items"] = to_structural(node["items"])
     if node.get("format") == "date-time":

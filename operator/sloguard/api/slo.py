@@ -75,7 +75,7 @@ NAME_MAX = 63
 ROOT_VALIDATIONS = [
     {"rule": f"size(self.metadata.name) <= {NAME_MAX}",
      "message": f"metadata.name: at most {NAME_MAX} characters (it becomes a label value of the generated rules)",
-     "reason": "FieldValueTooLong"},
+     "reason": "FieldValueInvalid"},
 ]
 
 
@@ -261,9 +261,10 @@ class AlertingSpec(CamelModel):
     minimum_traffic: float = Field(0, ge=0, description="Requests per second (over the long window) "
                                    "below which no alert fires; 0 disables the gate.")
     disabled: bool = Field(False, description="Generate recording rules only.")
-    burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, description="Alert tiers; replaces "
-                                                  "the default table (14.4x/1h, 6x/6h, 3x/1d for 30d, scaled "
-                                                  "to other windows) entirely.")
+    burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, max_length=16,
+                                                  description="Alert tiers; replaces the default table "
+                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d, scaled to other windows) "
+                                                  "entirely.")
 
     @field_validator("labels")
     @classmethod
