@@ -8,7 +8,11 @@ applies is refused with 422 Invalid — the same answer as for any request that 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -60,3 +64,27 @@ def test_an_apply_refused_as_invalid_is_reported_and_not_retried(cluster: TestCl
 def test_transient_failures_back_off_up_to_five_minutes() -> None:
     assert [retry_delay(n) for n in range(8)] == [5, 10, 20, 40, 80, 160, 300, 300]
     assert RETRY_MAX == 300
+
+
+def test_the_operator_refuses_to_start_without_promtool(cluster: TestCluster, tmp_path: Path) -> None:
+    missing = tmp_path / "no-promtool"
+    proc = subprocess.run([sys.executable, "-m", "sloguard", "run", "--standalone", "-n", NS, "--liveness=",
+                           "--promtool", str(missing)], capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)})
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"sloguard run: promtool not found ({str(missing)!r}): sloguard checks every generated rule with "
+        "Prometheus' own validation before applying it. Install promtool (the image ships it), put it on PATH, "
+        "or point SLOGUARD_PROMTOOL / --promtool at it.")
+
+
+def test_kopf_run_without_promtool_fails_its_startup_too(cluster: TestCluster, tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SLOGUARD_WEBHOOK", "false")
+        mp.setenv("SLOGUARD_NAMESPACES", NS)
+        mp.setenv("SLOGUARD_PROMTOOL", str(tmp_path / "no-promtool"))
+        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
+                        timeout=60, reraise=False):
+            TestCluster.wait_until(lambda: any("require_promtool' failed permanently" in m for m in caplog.messages),
+                                   timeout=30, what="the startup check to fail")

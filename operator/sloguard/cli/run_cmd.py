@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
     from ..adapters.kube import Kube
     from ..handlers.context import Context, Settings, WebhookSettings, _labels
 
+    from ..adapters.promtool import PromtoolUnavailable, find_promtool
+
+    try:  # before anything starts: no rule may ever be applied unchecked (kopf's startup checks too)
+        find_promtool(args.promtool)
+    except PromtoolUnavailable as e:
+        raise SystemExit(f"sloguard run: {e}") from None
     svc_ns, _, svc_name = (args.webhook_service or "").rpartition("/")
     try:
         labels = _labels(",".join(args.rule_label))
