@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     from ..adapters.kube import Kube
-    from ..handlers.context import Context, Settings, WebhookSettings, _labels
-
     from ..adapters.promtool import PromtoolUnavailable, find_promtool
+    from ..handlers.context import Context, Settings, WebhookSettings, _labels
 
     try:  # before anything starts: no rule may ever be applied unchecked (kopf's startup checks too)
         find_promtool(args.promtool)
