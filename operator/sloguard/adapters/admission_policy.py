@@ -154,7 +154,7 @@ def holds_policy_spec() -> dict[str, Any]:
                            f"{_selector_matches(f'{v}oldTemplateLabels')})"},
             {"name": "templateChanged",
              "expression": f"{v}isUpdate && ({v}isPod ? object.spec != oldObject.spec : "
-                           f"object.spec.?template != oldObject.spec.?template)"},
+                           f"object.spec.?template.orValue({{}}) != oldObject.spec.?template.orValue({{}}))"},
             {"name": "movesOut", "expression": f"{v}matchesOld && !{v}matchesNew"},
             {"name": "release", "expression": f"!{v}isUpdate || {v}templateChanged || {v}movesOut"},
             {"name": "exNew", "expression": _annotation("object", c.ANNOTATION_EXCEPTION)},
