@@ -24,6 +24,7 @@ from sloguard.core.policy import (
     denial_message,
     evaluate,
     is_release,
+    label_denial_message,
     release_exemption,
     transition,
 )
@@ -315,3 +316,38 @@ def test_validate_reports_field_paths():
         ("default/bad-kind", "error", "spec.targets[0].kind"), ("default/two-sources", "error", "spec")]
     assert str(diags[1]) == ("p.yaml: ErrorBudgetPolicy default/two-sources: spec: give exactly one of slos or "
                              "sloSelector")
+
+
+# --- The params of the chart's hold policy ------------------------------------------------------
+
+@pytest.mark.parametrize(("mode", "action", "mechanism", "label"), [
+    ("enforce", "freeze", "admissionPolicy", "Deny"),
+    ("enforce", "restrict", "admissionPolicy", "Deny"),
+    ("enforce", "scrutiny", "admissionPolicy", "Warn"),   # scrutiny only ever warns
+    ("warn", "freeze", "admissionPolicy", "Warn"),
+    ("dryRun", "freeze", "admissionPolicy", "Audit"),
+    ("enforce", "none", "admissionPolicy", "none"),       # not holding: no binding reads it
+    ("enforce", "freeze", "webhook", "none"),             # the webhook decides instead
+    ("enforce", "freeze", "none", "none"),
+])
+def test_the_enforcement_label_picks_the_binding(mode, action, mechanism, label):
+    from sloguard.adapters.admission_policy import enforcement_label
+
+    assert enforcement_label(mode, action, mechanism) == label
+
+
+def test_the_hold_params_carry_the_core_messages_and_the_held_names():
+    from sloguard.adapters.admission_policy import hold_params
+    from sloguard.api.policy import Target
+
+    h = hold("freeze")
+    target = Target.model_validate({"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}})
+    doc = hold_params(h, [target], mode="enforce", mechanism="admissionPolicy", operator_user="system:sa",
+                      owner_uid="u-1")
+    assert doc["spec"]["messages"] == {"release": denial_message(h), "metadata": label_denial_message(h)}
+    assert doc["spec"]["held"] == [{"kind": "Deployment", "name": "checkout"}]
+    assert doc["spec"]["targets"] == [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}]
+    assert doc["metadata"]["ownerReferences"][0] == {"apiVersion": "sloguard.io/v1alpha1",
+                                                     "kind": "ErrorBudgetPolicy", "name": "checkout-freeze",
+                                                     "uid": "u-1"}
+    assert doc["metadata"]["labels"]["sloguard.io/enforcement"] == "Deny"

@@ -45,9 +45,10 @@ EXEMPTIONS_LIMIT = 20
 VALIDATE_HOLD_ID = "validate-hold"
 PERMISSION_TTL = 10.0
 _APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
-#: Kinds the webhook mechanism judges: (group, version, plural).
-_COVERED = [("apps", "v1", p) for p in ("deployments", "statefulsets", "daemonsets", "replicasets")] + [
-    ("", "v1", "pods"), ("argoproj.io", "v1alpha1", "rollouts")]
+#: Kinds the webhook mechanism judges, as kopf resource arguments (core: "v1", plural).
+_COVERED: list[tuple[str, ...]] = [("apps", "v1", p) for p in ("deployments", "statefulsets", "daemonsets",
+                                                                "replicasets")]
+_COVERED += [("v1", "pods"), ("argoproj.io", "v1alpha1", "rollouts")]
 
 
 def _now() -> datetime:
@@ -112,8 +113,8 @@ def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     except KubeError as e:
         logger.error(f"cannot learn the operator's user name; hold labels are protected from it too: {e}")
     if ctx.settings.webhook.enabled:
-        for group, version, plural in _COVERED:
-            kopf.on.validate(group, version, plural, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
+        for resource in _COVERED:
+            kopf.on.validate(*resource, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
 
 
 # --- Budgets in -------------------------------------------------------------------------------
