@@ -268,11 +268,21 @@ def test_an_exception_covers_only_the_change_that_carries_it():
     assert carried_exception("CREATE", {}, {"sloguard.io/exception": "rollback"}) == "rollback"
 
 
-def test_rollout_undo_uses_the_exception_it_removes_and_may_drop_the_hold_metadata():
+def test_rollout_undo_uses_the_armed_exception_it_removes_and_may_drop_the_hold_metadata():
     # kubectl rollout undo replaces spec.template and metadata.annotations wholesale
-    undo = update(old_annotations=with_class("rollback"), new_annotations={}, new_labels=HELD_LABELS)
+    armed = {**with_class("rollback"), "sloguard.io/exception-reason": "INC-7",
+             "sloguard.io/exception-armed": "rollback/INC-7"}
+    undo = update(old_annotations=armed, new_annotations={}, new_labels=HELD_LABELS)
     d = decide(hold("freeze"), undo)
     assert d.allowed and d.exemption == "rollback"
+    # an exception left over from an earlier release is not armed: removing it carries nothing
+    leftover = update(old_annotations={**armed, "sloguard.io/exception-armed": "rollback/INC-6"},
+                      new_annotations={})
+    assert not decide(hold("freeze"), leftover).allowed
+    assert not decide(hold("freeze"), update(old_annotations=with_class("rollback"), new_annotations={})).allowed
+    # users cannot arm an exception themselves
+    assert "managed by sloguard" in decide(hold("freeze"), update(
+        new_template=T1, new_annotations={**armed, "sloguard.io/exception-armed": "x"})).message
     by_alice = update(new_annotations={}, can_override=True)
     assert decide(hold("freeze"), by_alice).exemption == "override"
     # without a way through, dropping the hold metadata is refused as before

@@ -17,7 +17,8 @@ CEL itself, so a frozen release is denied even while the operator is down. The r
   workload only by the operator, or by a release that is let through (``rollout undo``).
 * The params' label ``sloguard.io/enforcement`` picks the binding: ``Deny`` (mode enforce),
   ``Warn`` (mode warn, and scrutiny), ``Audit`` (dryRun); ``none`` for no binding at all.
-* Every release let through leaves an audit annotation ``<policy>/exemption`` (who, what, why).
+* Every release under a hold leaves an audit annotation ``<policy>/exemption`` (who, what, and the
+  exception class or ``override/approve``) in the API server's audit log.
 
 A second chart policy, :func:`params_guard_policy`, lets only the operator write ErrorBudgetHolds.
 """
@@ -163,10 +164,13 @@ def holds_policy_spec() -> dict[str, Any]:
             {"name": "reasonChanged",
              "expression": f"{v}isUpdate && {_annotation('object', c.ANNOTATION_EXCEPTION_REASON)} != "
                            f"{_annotation('oldObject', c.ANNOTATION_EXCEPTION_REASON)}"},
-            # core.carried_exception: set or changed by this change, or removed by it (rollout undo)
+            # core.carried_exception: set or changed by this change, or an armed one removed by it
+            {"name": "armed",
+             "expression": f"{v}isUpdate && {v}exOld != '' && {_annotation('oldObject', c.ANNOTATION_EXCEPTION_ARMED)}"
+                           f" == {v}exOld + '/' + {_annotation('oldObject', c.ANNOTATION_EXCEPTION_REASON)}"},
             {"name": "carried",
              "expression": f"!{v}isUpdate ? {v}exNew : {v}exNew != '' ? "
-                           f"(({v}exNew != {v}exOld || {v}reasonChanged) ? {v}exNew : '') : {v}exOld"},
+                           f"(({v}exNew != {v}exOld || {v}reasonChanged) ? {v}exNew : '') : {v}armed ? {v}exOld : ''"},
             {"name": "classOk",
              "expression": f"{v}carried != '' && {v}carried in params.spec.?exceptionClasses.orValue([])"},
             {"name": "mayOverride",
@@ -188,25 +192,29 @@ def holds_policy_spec() -> dict[str, Any]:
         "validations": [
             {
                 "expression": f"!{v}covered || !{v}protectedChanged || {v}isOperator || {v}letThrough",
-                "messageExpression": f"{v}workload + ' ' + params.spec.messages.metadata",
+                "messageExpression": f"string({v}workload + ' ' + params.spec.messages.metadata)",
                 "reason": "Forbidden",
             },
             {
                 "expression": f"!{v}covered || !{v}release || {v}exemption != ''",
                 "messageExpression": (
-                    f"params.spec.action == 'scrutiny' ? params.spec.messages.release : "
+                    f"string(params.spec.action == 'scrutiny' ? params.spec.messages.release : "
                     f"{v}workload + ': ' + params.spec.messages.release + "
                     f"({v}carried != '' ? \" ('\" + {v}carried + \"' is not an allowed exception class.)\" : "
-                    f"{v}exNew != '' ? {_q(core.STALE_EXCEPTION_NOTE)} : '')"),
+                    f"{v}exNew != '' ? {_q(core.STALE_EXCEPTION_NOTE)} : ''))"),
                 "reason": "Forbidden",
             },
         ],
         "auditAnnotations": [{
             "key": "exemption",
             "valueExpression": (
-                f"{v}covered && {v}exemption != '' ? {v}exemption + ' by ' + request.userInfo.username + "
-                f"' on ' + {v}workload + ' under ' + params.spec.action + ' of ErrorBudgetPolicy ' + "
-                f"request.namespace + '/' + params.spec.policy : null"),
+                # An empty value leaves the annotation out. The authorizer is not available here: a
+                # release without an allowed class got through only by override/approve (RBAC) when
+                # the request was admitted at all.
+                f"string({v}covered && {v}release && params.spec.action != 'scrutiny' ? "
+                f"({v}classOk ? 'exception ' + {v}carried : 'override/approve') + ' by ' + "
+                f"request.userInfo.username + ' on ' + {v}workload + ' under ' + params.spec.action + "
+                f"' of ErrorBudgetPolicy ' + request.namespace + '/' + params.spec.policy : '')"),
         }],
     }
 

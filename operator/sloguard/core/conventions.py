@@ -75,6 +75,9 @@ ANNOTATION_HOLD_REASON: Final = "sloguard.io/hold-reason"
 ANNOTATION_HOLD_SINCE: Final = "sloguard.io/hold-since"
 ANNOTATION_EXCEPTION: Final = "sloguard.io/exception"
 ANNOTATION_EXCEPTION_REASON: Final = "sloguard.io/exception-reason"
+#: Written by the operator when it saw an exception set by a metadata-only change ("<class>/<reason>"):
+#: the next release may then use it by removing it (what ``kubectl rollout undo`` does).
+ANNOTATION_EXCEPTION_ARMED: Final = "sloguard.io/exception-armed"
 #: On an ErrorBudgetHold: which of the chart's hold-policy bindings reads it (Deny, Warn, Audit, none).
 LABEL_ENFORCEMENT: Final = "sloguard.io/enforcement"
 ANNOTATION_REEVALUATE: Final = "sloguard.io/reevaluate"

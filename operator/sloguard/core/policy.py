@@ -28,8 +28,11 @@ What a hold covers, and what counts as a release (both mechanisms):
   workload out of a target (its labels matched a selector before and no longer do).
 * An exception covers only the change that carries it (:func:`carried_exception`): one that sets
   or changes ``sloguard.io/exception`` (or ``sloguard.io/exception-reason``), or a release that
-  removes the annotation (``kubectl rollout undo`` replaces annotations wholesale, so an exception
-  set just before the undo is used up by it). Annotating once does not open later releases.
+  removes an *armed* one. ``kubectl rollout undo`` replaces annotations wholesale, so it cannot
+  carry a class: the class is annotated first (a metadata-only change), the operator's watch arms
+  it (``sloguard.io/exception-armed: <class>/<reason>``), and the undo that removes it uses it up.
+  An exception left over from an earlier release is never armed. Annotating once does not open
+  later releases.
 * A release let through (exception class, ``override``, ``approve``) may also drop or change the
   hold metadata (``rollout undo`` copies the old revision's annotations); the operator re-adds it.
 """
@@ -44,6 +47,7 @@ from typing import Any, Final, Literal
 
 from .conventions import (
     ANNOTATION_EXCEPTION,
+    ANNOTATION_EXCEPTION_ARMED,
     ANNOTATION_EXCEPTION_REASON,
     ANNOTATION_HOLD_POLICY,
     ANNOTATION_HOLD_REASON,
@@ -331,8 +335,8 @@ def carried_exception(operation: str, old: Mapping[str, str], new: Mapping[str, 
 
     * CREATE: the annotation as created.
     * UPDATE: the new value when the class or ``sloguard.io/exception-reason`` differs from before;
-      the old value when the change removes the annotation (what ``rollout undo`` does to an
-      exception annotated just before it); otherwise nothing — an exception is not a standing pass.
+      the old value when the change removes an exception the operator armed (``rollout undo``
+      after annotating); otherwise nothing — an exception is not a standing pass.
     """
     new_cls = new.get(ANNOTATION_EXCEPTION, "")
     if operation != "UPDATE":
@@ -342,7 +346,14 @@ def carried_exception(operation: str, old: Mapping[str, str], new: Mapping[str, 
         changed = (new_cls != old_cls
                    or new.get(ANNOTATION_EXCEPTION_REASON, "") != old.get(ANNOTATION_EXCEPTION_REASON, ""))
         return new_cls if changed else ""
-    return old_cls
+    if old_cls and old.get(ANNOTATION_EXCEPTION_ARMED) == armed_value(old):
+        return old_cls
+    return ""
+
+
+def armed_value(annotations: Mapping[str, str]) -> str:
+    """``<class>/<reason>`` of the exception in ``annotations`` (what the operator writes to arm it)."""
+    return f"{annotations.get(ANNOTATION_EXCEPTION, '')}/{annotations.get(ANNOTATION_EXCEPTION_REASON, '')}"
 
 
 def _matches(hold: Hold, labels: Mapping[str, str]) -> bool:

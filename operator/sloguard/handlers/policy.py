@@ -84,6 +84,8 @@ class PolicyState:
         self.exemptions: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: (namespace, kind, name) -> (template digest, exception annotations): what the watch saw last
         self.seen: dict[tuple[str, str, str], tuple[str, dict[str, str]]] = {}
+        #: (namespace, kind, name) -> "<class>/<reason>": exceptions seen set by a metadata-only change
+        self.armed: dict[tuple[str, str, str], str] = {}
         self.operator_user = ""
         #: (user, groups, verb, namespace, policy) -> (expires at, allowed): SubjectAccessReview cache
         self.permissions: dict[tuple[Any, ...], tuple[float, bool]] = {}
@@ -320,8 +322,12 @@ def _apply_holds(ctx: Context, ns: str, name: str, wanted: list[tuple[str, str]]
     """Label ``wanted`` while holding; unlabel whatever this policy labelled and no longer holds."""
     labels = {c.LABEL_HOLD: state.action}
     annotations = core.hold_annotations(name, state, since)
+    st = _state(ctx)
     for kind, wname in wanted:
-        _apply_hold_metadata(ctx, kind, ns, wname, labels, annotations)
+        with st.lock:
+            armed = st.armed.get((ns, kind, wname))
+        extra = {c.ANNOTATION_EXCEPTION_ARMED: armed} if armed else {}
+        _apply_hold_metadata(ctx, kind, ns, wname, labels, {**annotations, **extra})
     for kind in _APPS:
         for item in vap.list_workloads(ctx.kube, ns, kind, c.LABEL_HOLD):
             item_meta = item["metadata"]
@@ -471,7 +477,8 @@ def _digest(template: Any) -> str:
 
 def _exception_annotations(meta: dict[str, Any]) -> dict[str, str]:
     ann = meta.get("annotations") or {}
-    return {k: str(ann[k]) for k in (c.ANNOTATION_EXCEPTION, c.ANNOTATION_EXCEPTION_REASON) if k in ann}
+    keys = (c.ANNOTATION_EXCEPTION, c.ANNOTATION_EXCEPTION_REASON, c.ANNOTATION_EXCEPTION_ARMED)
+    return {k: str(ann[k]) for k in keys if k in ann}
 
 
 def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: logging.Logger) -> None:
@@ -480,6 +487,8 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
     A held workload (by name, any mechanism, mode enforce) whose pod template differs from what the
     watch saw last was let through its hold: record that (Event + status entry) with the exception
     class its change carried, or override. Put the hold metadata back when a release removed it.
+    An exception the watch saw set by a metadata-only change is armed (``sloguard.io/exception-armed``):
+    the next release may use it by removing it (``kubectl rollout undo``); a release disarms it.
     """
     st = _state(ctx)
     meta = obj.get("metadata") or {}
@@ -490,14 +499,25 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
             st.seen.pop(key, None)
         return
     now_seen = (_digest(_template(obj)), _exception_annotations(meta))
+    released = before_digest = None
     with st.lock:
         before = st.seen.get(key)
         st.seen[key] = now_seen
         holders = [a for k, a in st.active.items() if k[0] == ns and (kind, name) in a.hold.held]
+        if before is not None:
+            before_digest = before[0]
+            released = before_digest != now_seen[0]
+            exception_now = {k: v for k, v in now_seen[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
+            exception_before = {k: v for k, v in before[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
+            if released or not exception_now.get(c.ANNOTATION_EXCEPTION):
+                st.armed.pop(key, None)
+            elif holders and exception_now != exception_before:
+                st.armed[key] = core.armed_value(exception_now)
+        armed = st.armed.get(key)
     for a in holders:
         hold = a.hold
         enforced = a.mode == "enforce" and a.mechanism in ("admissionPolicy", "webhook")
-        if before is not None and before[0] != now_seen[0] and enforced and hold.action != "scrutiny":
+        if released and enforced and hold.action != "scrutiny":
             exemption = core.release_exemption(hold, "UPDATE", before[1], now_seen[1])
             reason = now_seen[1].get(c.ANNOTATION_EXCEPTION_REASON) or before[1].get(c.ANNOTATION_EXCEPTION_REASON)
             entry = {"at": rfc3339(_now()), "kind": kind, "name": name, "generation": meta.get("generation"),
@@ -516,7 +536,8 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
             logger.info(f"ErrorBudgetPolicy {ns}/{hold.policy}: {message}")
             _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
         labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
-        if labels.get(c.LABEL_HOLD) != hold.action or ann.get(c.ANNOTATION_HOLD_POLICY) != hold.policy:
+        if (labels.get(c.LABEL_HOLD) != hold.action or ann.get(c.ANNOTATION_HOLD_POLICY) != hold.policy
+                or ann.get(c.ANNOTATION_EXCEPTION_ARMED) != armed):
             _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
 
 
