@@ -499,14 +499,13 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
             st.seen.pop(key, None)
         return
     now_seen = (_digest(_template(obj)), _exception_annotations(meta))
-    released = before_digest = None
+    released = False
     with st.lock:
         before = st.seen.get(key)
         st.seen[key] = now_seen
         holders = [a for k, a in st.active.items() if k[0] == ns and (kind, name) in a.hold.held]
         if before is not None:
-            before_digest = before[0]
-            released = before_digest != now_seen[0]
+            released = before[0] != now_seen[0]
             exception_now = {k: v for k, v in now_seen[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
             exception_before = {k: v for k, v in before[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
             if released or not exception_now.get(c.ANNOTATION_EXCEPTION):
@@ -518,8 +517,10 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
         hold = a.hold
         enforced = a.mode == "enforce" and a.mechanism in ("admissionPolicy", "webhook")
         if released and enforced and hold.action != "scrutiny":
+            assert before is not None
             exemption = core.release_exemption(hold, "UPDATE", before[1], now_seen[1])
-            reason = now_seen[1].get(c.ANNOTATION_EXCEPTION_REASON) or before[1].get(c.ANNOTATION_EXCEPTION_REASON)
+            reason = ((now_seen[1].get(c.ANNOTATION_EXCEPTION_REASON) or before[1].get(c.ANNOTATION_EXCEPTION_REASON))
+                      if exemption in hold.exception_classes else None)
             entry = {"at": rfc3339(_now()), "kind": kind, "name": name, "generation": meta.get("generation"),
                      "exemption": exemption, "action": hold.action}
             if reason:
