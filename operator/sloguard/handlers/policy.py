@@ -240,6 +240,10 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
         # The platform switched enforcement off (chart value enforcement.mechanism=none): report,
         # label and post Events, but install nothing in the admission path.
         enforcement = enforcement.model_copy(update={"mechanism": "none"})
+    elif ctx.settings.enforcement == "webhook":
+        # The chart installs no hold admission policy then (enforcement.mechanism=webhook): the
+        # operator's webhook enforces every policy, whatever its own mechanism says.
+        enforcement = enforcement.model_copy(update={"mechanism": "webhook"})
     since = rfc3339(state.since) if state.since else ""
 
     mechanism = enforcement.mechanism
