@@ -354,6 +354,24 @@ def test_rollout_undo_by_an_override_user_is_admitted(cluster, frozen):
                        timeout=30, what="the override recorded")
 
 
+def test_an_old_revisions_armed_exception_brought_back_by_an_undo_is_disarmed(cluster, frozen):
+    """On a real cluster the deployment controller copies annotations into ReplicaSets, so an undo
+    can bring back an old ``exception-armed``; the operator removes it before it is used twice."""
+    stale = {"sloguard.io/exception": "rollback", "sloguard.io/exception-reason": "INC-1",
+             "sloguard.io/exception-armed": "rollback/INC-1"}
+    undo_like = [{"op": "replace", "path": "/spec/template", "value": template("nginx:1.20")},
+                 {"op": "replace", "path": "/metadata/annotations", "value": stale}]
+    cluster.kubectl(*ALICE, "patch", "-n", NS, "deployment/checkout", "--type=json", "-p", json.dumps(undo_like))
+    cluster.wait_until(lambda: "sloguard.io/exception-armed" not in (meta_of(cluster).get("annotations") or {})
+                       and meta_of(cluster)["annotations"].get("sloguard.io/hold-policy") == POLICY,
+                       timeout=30, what="the stale armed exception removed, the hold metadata back")
+    assert meta_of(cluster)["annotations"]["sloguard.io/exception"] == "rollback"
+    proc = cluster.kubectl(*BOB, "patch", "-n", NS, "deployment/checkout", "--type=merge",
+                           "-p", _patch("nginx:1.21", {"sloguard.io/exception": None,
+                                                       "sloguard.io/exception-reason": None}), check=False)
+    assert proc.returncode != 0 and FROZEN in proc.stderr, proc.stderr
+
+
 # --- the params: written by the operator only ----------------------------------------------------
 
 def test_the_hold_params_cannot_be_changed_even_with_rbac_on_them(cluster, frozen):

@@ -341,6 +341,18 @@ def delete(kube: Kube, kind: str, name: str) -> None:
                             getattr(e, "status", None)) from None
 
 
+def drop_annotation(kube: Kube, kind: str, namespace: str, name: str, key: str) -> None:
+    """Remove one annotation whoever set it (a merge patch; server-side apply removes only its own)."""
+    res = kube.resource("apps/v1", kind)
+    try:
+        res.patch(name=name, namespace=namespace, body={"metadata": {"annotations": {key: None}}},
+                  content_type="application/merge-patch+json")
+    except (ApiException, DynamicApiError) as e:
+        if getattr(e, "status", None) != 404:
+            raise KubeError(f"cannot remove {key} from {kind} {namespace}/{name}: {getattr(e, 'status', '')} "
+                            f"{getattr(e, 'reason', '')}", getattr(e, "status", None)) from None
+
+
 def whoami(kube: Kube) -> str:
     """The operator's own user name (SelfSubjectReview)."""
     try:

@@ -541,6 +541,13 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
             logger.info(f"ErrorBudgetPolicy {ns}/{hold.policy}: {message}")
             _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
         labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
+        if ann.get(c.ANNOTATION_EXCEPTION_ARMED) and armed is None:
+            # not armed by what this watch saw (an undo restored an old revision's annotations,
+            # or the operator restarted): disarm, so no leftover exception is used twice
+            try:
+                vap.drop_annotation(ctx.kube, kind, ns, name, c.ANNOTATION_EXCEPTION_ARMED)
+            except KubeError as e:
+                logger.error(f"{kind} {ns}/{name}: {e}")
         if (labels.get(c.LABEL_HOLD) != hold.action or ann.get(c.ANNOTATION_HOLD_POLICY) != hold.policy
                 or ann.get(c.ANNOTATION_EXCEPTION_ARMED) != armed):
             _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
