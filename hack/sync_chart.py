@@ -108,9 +108,27 @@ def holds_policy_spec_text() -> str:
     return HEADER.format(source="sloguard.adapters.admission_policy") + dump_yaml(holds_policy_spec())
 
 
+#: The operator's own alerts and dashboard, embedded by the chart's templates (.Files.Get).
+OPERATOR_RULES = CHART / "files" / "sloguard-operator.rules.yaml"
+OPERATOR_DASHBOARD = CHART / "files" / "dashboards" / "sloguard-operator.json"
+
+
+def chart_files() -> dict[Path, str]:
+    """Files the chart's templates read: written before `helm template` renders the manifests."""
+    from sloguard.adapters.dashboards import operator_dashboard
+    from sloguard.core.operator_alerts import operator_alert_groups
+
+    return {
+        OPERATOR_RULES: HEADER.format(source="sloguard.core.operator_alerts") + dump_yaml(
+            {"groups": operator_alert_groups()}),
+        OPERATOR_DASHBOARD: json.dumps(operator_dashboard(), indent=2, sort_keys=True) + "\n",
+        HOLDS_POLICY_SPEC: holds_policy_spec_text(),
+    }
+
+
 def expected_files() -> dict[Path, str]:
     """Every generated file and its content."""
-    files: dict[Path, str] = {HOLDS_POLICY_SPEC: holds_policy_spec_text()}
+    files: dict[Path, str] = dict(chart_files())
     crds = all_crds()
     peering = KOPF_PEERING.read_text()
     for doc in crds:
@@ -190,10 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
     args = parser.parse_args(argv)
-    if not args.check and (not HOLDS_POLICY_SPEC.exists() or HOLDS_POLICY_SPEC.read_text() != holds_policy_spec_text()):
-        # helm template (below) reads it from the chart
-        HOLDS_POLICY_SPEC.parent.mkdir(parents=True, exist_ok=True)
-        HOLDS_POLICY_SPEC.write_text(holds_policy_spec_text())
+    if not args.check:  # the chart reads these: the manifests below are rendered with the new ones
+        for p, text in chart_files().items():
+            if not p.exists() or p.read_text() != text:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
     files = expected_files()
     present = {p for d in generated_dirs() if d.is_dir() for p in d.rglob("*") if p.is_file()}
     stale = sorted(present - set(files))
