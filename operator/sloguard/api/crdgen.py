@@ -214,6 +214,9 @@ def all_crd_specs() -> list[CRDSpec]:
         crd_spec = getattr(mod, "CRD_SPEC", None)
         if crd_spec is not None:
             specs.append(crd_spec)
+        hold_spec = getattr(mod, "HOLD_CRD_SPEC", None)
+        if hold_spec is not None:
+            specs.append(hold_spec)
     return specs
 
 
