@@ -1,0 +1,173 @@
+"""The chart's static ValidatingAdmissionPolicy that governs ErrorBudgetPolicies themselves.
+
+:func:`sloguard.core.governance.weakened` compiled to CEL: an UPDATE of a *holding* policy
+(``oldObject.status.action`` is scrutiny, restrict, freeze or emergency) that weakens it, or a
+DELETE of one, is denied unless the ``authorizer`` says the requester may ``override`` that
+policy. The defaults (levels, burn-rate rules, classes, modes) come from the same models and
+tables as the operator's, and the messages from :func:`weakening_denial` /
+:func:`deletion_denial`, so the webhook and the API server say the same thing.
+
+The policy is static — it reads only the old and new object — so it is installed once by the
+chart (``charts/sloguard/templates/policy-governance.yaml``, written by
+``hack/gen-governance.py`` from :func:`policy_spec`) and needs no operator at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..api import governance as api
+from ..core import conventions as c
+from ..core import governance as core
+from ..core.policy import ACTION_RANK
+
+#: A placeholder in the messages, replaced by CEL expressions (never appears in a real name).
+_NS, _NAME, _ACTION, _PATHS = "\x00ns\x00", "\x00name\x00", "\x00action\x00", "\x00paths\x00"
+
+
+def _q(text: str) -> str:
+    """A CEL string literal (JSON string escaping is valid CEL)."""
+    return json.dumps(text)
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _message(template: str, **parts: str) -> str:
+    """A CEL string concatenation of ``template`` with placeholders replaced by CEL expressions."""
+    pieces: list[str] = []
+    rest = template
+    while rest:
+        hits = [(rest.find(p), p) for p in parts if rest.find(p) >= 0]
+        if not hits:
+            pieces.append(_q(rest))
+            break
+        at, placeholder = min(hits)
+        if at:
+            pieces.append(_q(rest[:at]))
+        pieces.append(parts[placeholder])
+        rest = rest[at + len(placeholder):]
+    return " + ".join(pieces)
+
+
+def _selector_equal(a: str, b: str) -> str:
+    """CEL: two label selectors are the same (absent lists/maps equal empty ones; expression order counts)."""
+    def exprs(s: str) -> str:
+        return (f"{s}.?matchExpressions.orValue([]).map(e, e.key + ' ' + e.operator + ' ' + "
+                "e.?values.orValue([]).join(','))")
+    return f"({a}.?matchLabels.orValue({{}}) == {b}.?matchLabels.orValue({{}}) && {exprs(a)} == {exprs(b)})"
+
+
+def _burn_covered(window: str, above: str, rank: str) -> str:
+    """CEL: some burn-rate rule of the new object covers an old rule (window, above, rank)."""
+    defaults = " || ".join(f"({window} == {_q(r.window)} && {_num(r.above)} <= {above} && "
+                           f"{_num(r.rank)} >= {rank})" for r in core.Governed().burn_rules) or "false"
+    return (f"(has(object.spec.burnRates) ? object.spec.burnRates.exists(n, n.window == {window} && "
+            f"double(n.above) <= {above} && variables.ranks[n.action] >= {rank}) : ({defaults}))")
+
+
+def variables() -> list[dict[str, str]]:
+    """CEL variables: one boolean per governed field (true = weakened), and the list of their paths."""
+    d = core.Governed()
+    ranks = "{" + ", ".join(f"{_q(a)}: {_num(r)}" for a, r in ACTION_RANK.items()) + "}"
+    modes = "{" + ", ".join(f"{_q(m)}: {r}" for m, r in core.MODE_RANK.items()) + "}"
+    default_levels = "[" + ", ".join(f"[{_num(x.remaining_below)}, {_num(x.rank)}]" for x in d.levels) + "]"
+    default_classes = json.dumps(list(d.exception_classes))
+    old_burns = " && ".join(_burn_covered(_q(r.window), _num(r.above), _num(r.rank)) for r in d.burn_rules) or "true"
+
+    def levels(obj: str) -> str:
+        return (f"has({obj}.spec.levels) ? {obj}.spec.levels.map(l, [double(l.remainingBelow), "
+                f"variables.ranks[l.action]]) : {default_levels}")
+
+    def field(obj: str, path: str, default: str) -> str:
+        return f"{obj}.spec.?{path}.orValue({default})"
+
+    def same_target(t: str, u: str) -> str:
+        return f"({u}.kind == {t}.kind && {_selector_equal(f'{t}.selector', f'{u}.selector')})"
+
+    unfreeze = "recovery.?unfreezeAbove"
+    weak: dict[str, str] = {
+        "spec.levels": "!variables.oldLevels.all(o, variables.newLevels.exists(n, n[0] >= o[0] && n[1] >= o[1]))",
+        "spec.burnRates": "!(has(oldObject.spec.burnRates) ? oldObject.spec.burnRates.all(o, "
+                          f"{_burn_covered('o.window', 'double(o.above)', 'variables.ranks[o.action]')}) : "
+                          f"({old_burns}))",
+        "spec.recovery.unfreezeAbove": f"double({field('object', unfreeze, _num(d.unfreeze_above))}) < "
+                                       f"double({field('oldObject', unfreeze, _num(d.unfreeze_above))})",
+        "spec.exceptions.classes": f"{field('object', 'exceptions.?classes', default_classes)}.exists(x, !(x in "
+                                   f"{field('oldObject', 'exceptions.?classes', default_classes)}))",
+        "spec.enforcement.mode": f"variables.modes[{field('object', 'enforcement.?mode', _q(api.DEFAULT_MODE))}] < "
+                                 f"variables.modes[{field('oldObject', 'enforcement.?mode', _q(api.DEFAULT_MODE))}]",
+        "spec.enforcement.mechanism": f"{field('object', 'enforcement.?mechanism', _q(api.DEFAULT_MECHANISM))} != "
+                                      f"{field('oldObject', 'enforcement.?mechanism', _q(api.DEFAULT_MECHANISM))}",
+        "spec.enforcement.failurePolicy":
+            f"{field('oldObject', 'enforcement.?failurePolicy', _q(api.DEFAULT_FAILURE_POLICY))} == 'Fail' && "
+            f"{field('object', 'enforcement.?failurePolicy', _q(api.DEFAULT_FAILURE_POLICY))} != 'Fail'",
+        "spec.targets": f"!oldObject.spec.targets.all(t, object.spec.targets.exists(u, {same_target('t', 'u')}))",
+        "spec.slos": "has(oldObject.spec.slos) && !(has(object.spec.slos) && "
+                     "oldObject.spec.slos.all(s, s in object.spec.slos))",
+        "spec.sloSelector": "has(oldObject.spec.sloSelector) && !(has(object.spec.sloSelector) && "
+                            f"{_selector_equal('oldObject.spec.sloSelector', 'object.spec.sloSelector')})",
+    }
+    assert tuple(weak) == core.GOVERNED_PATHS, "the CEL must govern exactly the fields core.weakened does"
+    out = [
+        {"name": "ranks", "expression": ranks},
+        {"name": "modes", "expression": modes},
+        {"name": "oldLevels", "expression": levels("oldObject")},
+        {"name": "newLevels", "expression": levels("object")},
+    ]
+    names = {}
+    for path, expr in weak.items():
+        last = path.rsplit(".", 1)[-1]
+        names[path] = f"weaker{last[0].upper()}{last[1:]}"  # e.g. weakerLevels, weakerFailurePolicy
+        out.append({"name": names[path], "expression": expr})
+    out.append({"name": "weakened", "expression": " + ".join(
+        f"(variables.{names[p]} ? [{_q(p)}] : [])" for p in weak)})
+    out.append({"name": "mayOverride", "expression": (
+        f"authorizer.group({_q(c.GROUP)}).resource({_q(c.PLURAL_POLICY)}).namespace(request.namespace)"
+        f".name(request.name).check({_q(core.OVERRIDE_VERB)}).allowed()")})
+    return out
+
+
+def policy_spec() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy's ``spec``."""
+    action = "oldObject.status.action"
+    holding = json.dumps(list(core.HOLDING_ACTIONS))
+    return {
+        # A CEL error refuses the change: the safe side for a guard of the guards.
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [{
+                "apiGroups": [c.GROUP], "apiVersions": ["*"], "operations": ["UPDATE", "DELETE"],
+                "resources": [c.PLURAL_POLICY],
+            }],
+        },
+        "matchConditions": [
+            {"name": "holding", "expression": f"oldObject.?status.?action.orValue('none') in {holding}"},
+            {"name": "not-a-namespace-deletion",
+             "expression": f"!(request.operation == 'DELETE' && "
+                           f"request.userInfo.username in {json.dumps(list(core.NAMESPACE_CONTROLLERS))})"},
+        ],
+        "variables": variables(),
+        "validations": [
+            {
+                "expression": "request.operation != 'DELETE' || variables.mayOverride",
+                "messageExpression": _message(core.deletion_denial(_NS, _NAME, _ACTION),
+                                              **{_NS: "request.namespace", _NAME: "request.name", _ACTION: action}),
+                "reason": "Forbidden",
+            },
+            {
+                "expression": "request.operation != 'UPDATE' || size(variables.weakened) == 0 || "
+                              "variables.mayOverride",
+                "messageExpression": _message(core.weakening_denial(_NS, _NAME, _ACTION, [_PATHS]),
+                                              **{_NS: "request.namespace", _NAME: "request.name", _ACTION: action,
+                                                 _PATHS: "variables.weakened.join(', ')"}),
+                "reason": "Forbidden",
+            },
+        ],
+    }
+
+
+def binding_spec(policy_name: str) -> dict[str, Any]:
+    return {"policyName": policy_name, "validationActions": ["Deny"]}

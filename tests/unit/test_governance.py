@@ -1,0 +1,76 @@
+"""Governed policies, the webhook's check: which edits of a holding policy need ``override``."""
+
+from __future__ import annotations
+
+import pytest
+from tests.security.governance_cases import BASE, CASES, Case
+
+from sloguard.api.governance import review
+from sloguard.api.policy import parse_policy
+from sloguard.core.governance import GOVERNED_PATHS
+
+
+def policy(spec: dict, action: str | None = "freeze") -> dict:
+    body = {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
+            "metadata": {"name": "checkout-freeze", "namespace": "shop"}, "spec": spec}
+    if action is not None:
+        body["status"] = {"action": action, "level": "exhausted"}
+    return body
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_an_edit_of_a_freezing_policy_needs_override_exactly_when_it_weakens(case: Case):
+    found = review("UPDATE", policy(case.old), policy(case.new, action=None))
+    if not case.weakened:
+        assert found is None
+        return
+    assert found is not None
+    assert found[1] == (f"ErrorBudgetPolicy shop/checkout-freeze is holding (freeze): weakening "
+                        f"{', '.join(case.weakened)} needs 'override' on errorbudgetpolicies/checkout-freeze in "
+                        f"shop. Tightening it stays allowed.")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_case_is_a_policy_the_schema_accepts(case: Case):
+    for spec in (case.old, case.new):
+        parsed, diags = parse_policy({"spec": spec})
+        assert parsed is not None, [d.message for d in diags]
+
+
+@pytest.mark.parametrize("action", ["scrutiny", "restrict", "freeze", "emergency"])
+def test_every_holding_action_governs(action):
+    assert review("UPDATE", policy(BASE, action), policy({**BASE, "burnRates": []}, None)) is not None
+
+
+@pytest.mark.parametrize("status", [None, "none"])
+def test_a_policy_that_holds_nothing_may_be_weakened_and_deleted(status):
+    assert review("UPDATE", policy(BASE, status), policy({**BASE, "burnRates": []}, None)) is None
+    assert review("DELETE", policy(BASE, status), None) is None
+
+
+def test_deleting_a_holding_policy_needs_override():
+    assert review("DELETE", policy(BASE, "emergency"), None) == (
+        "delete", "ErrorBudgetPolicy shop/checkout-freeze is holding (emergency): deleting it needs 'override' "
+                  "on errorbudgetpolicies/checkout-freeze in shop.")
+
+
+def test_the_namespace_controller_may_delete_a_holding_policy_with_its_namespace_but_not_weaken_it():
+    ns_controller = "system:serviceaccount:kube-system:namespace-controller"
+    assert review("DELETE", policy(BASE), None, ns_controller) is None
+    assert review("UPDATE", policy(BASE), policy({**BASE, "burnRates": []}, None), ns_controller) is not None
+
+
+def test_creating_a_policy_is_not_governed():
+    assert review("CREATE", None, policy(BASE, None)) is None
+
+
+def test_the_table_exercises_every_governed_field():
+    assert {p for c in CASES for p in c.weakened} == set(GOVERNED_PATHS)
+
+
+@pytest.mark.parametrize("classes, path", [([""], "spec.exceptions.classes[0]"),
+                                           (["rollback", "Feature Work"], "spec.exceptions.classes[1]")])
+def test_exception_classes_must_be_non_empty_names(classes, path):
+    parsed, diags = parse_policy({"spec": {**BASE, "exceptions": {"classes": classes}}})
+    assert parsed is None
+    assert [d.path for d in diags if d.severity == "error"] == [path]
