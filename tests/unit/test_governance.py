@@ -50,7 +50,7 @@ def test_a_policy_that_holds_nothing_may_be_weakened_and_deleted(status):
 
 def test_deleting_a_holding_policy_needs_override():
     assert review("DELETE", policy(BASE, "emergency"), None) == (
-        "delete", "ErrorBudgetPolicy shop/checkout-freeze is holding (emergency): deleting it needs 'override' "
+        "deleting it", "ErrorBudgetPolicy shop/checkout-freeze is holding (emergency): deleting it needs 'override' "
                   "on errorbudgetpolicies/checkout-freeze in shop.")
 
 

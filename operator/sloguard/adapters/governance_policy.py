@@ -26,6 +26,11 @@ from ..core.policy import ACTION_RANK
 _NS, _NAME, _ACTION, _PATHS = "\x00ns\x00", "\x00name\x00", "\x00action\x00", "\x00paths\x00"
 
 
+#: The policy's namespace and name, from the stored object: a DELETE of a whole collection has
+#: no ``request.name``, but each object is still admitted one by one.
+_OLD_NS, _OLD_NAME = "oldObject.metadata.namespace", "oldObject.metadata.name"
+
+
 def _q(text: str) -> str:
     """A CEL string literal (JSON string escaping is valid CEL)."""
     return json.dumps(text)
@@ -125,8 +130,8 @@ def variables() -> list[dict[str, str]]:
     out.append({"name": "weakened", "expression": " + ".join(
         f"(variables.{names[p]} ? [{_q(p)}] : [])" for p in weak)})
     out.append({"name": "mayOverride", "expression": (
-        f"authorizer.group({_q(c.GROUP)}).resource({_q(c.PLURAL_POLICY)}).namespace(request.namespace)"
-        f".name(request.name).check({_q(core.OVERRIDE_VERB)}).allowed()")})
+        f"authorizer.group({_q(c.GROUP)}).resource({_q(c.PLURAL_POLICY)}).namespace({_OLD_NS})"
+        f".name({_OLD_NAME}).check({_q(core.OVERRIDE_VERB)}).allowed()")})
     return out
 
 
@@ -150,18 +155,27 @@ def policy_spec() -> dict[str, Any]:
                            f"request.userInfo.username in {json.dumps(list(core.NAMESPACE_CONTROLLERS))})"},
         ],
         "variables": variables(),
+        # The API server's audit log records every use of override on a holding policy.
+        "auditAnnotations": [{
+            "key": "override",
+            "valueExpression": "variables.mayOverride && (request.operation == 'DELETE' || "
+                               "size(variables.weakened) > 0) ? request.userInfo.username + ' ' + "
+                               "(request.operation == 'DELETE' ? 'deleted' : 'weakened ' + "
+                               "variables.weakened.join(', ')) + ' while holding (' + oldObject.status.action + ')' "
+                               ": null",
+        }],
         "validations": [
             {
                 "expression": "request.operation != 'DELETE' || variables.mayOverride",
                 "messageExpression": _message(core.deletion_denial(_NS, _NAME, _ACTION),
-                                              **{_NS: "request.namespace", _NAME: "request.name", _ACTION: action}),
+                                              **{_NS: _OLD_NS, _NAME: _OLD_NAME, _ACTION: action}),
                 "reason": "Forbidden",
             },
             {
                 "expression": "request.operation != 'UPDATE' || size(variables.weakened) == 0 || "
                               "variables.mayOverride",
                 "messageExpression": _message(core.weakening_denial(_NS, _NAME, _ACTION, [_PATHS]),
-                                              **{_NS: "request.namespace", _NAME: "request.name", _ACTION: action,
+                                              **{_NS: _OLD_NS, _NAME: _OLD_NAME, _ACTION: action,
                                                  _PATHS: "variables.weakened.join(', ')"}),
                 "reason": "Forbidden",
             },

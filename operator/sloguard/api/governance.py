@@ -64,7 +64,10 @@ def governed(spec: Any) -> core.Governed:
 
 def review(operation: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
            user: str = "") -> tuple[str, str] | None:
-    """``(paths weakened or "delete", denial message)`` when a change needs ``override``; else ``None``.
+    """``(what, denial message)`` when a change needs ``override``; else ``None``.
+
+    ``what`` is "deleting it" or "weakening <paths>", the same words as the message and the
+    chart policy's audit annotation.
 
     Only UPDATE and DELETE of a policy whose stored ``status.action`` holds are governed; the
     namespace controller deleting a namespace's policies is not.
@@ -79,8 +82,8 @@ def review(operation: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]
     meta = _map(old.get("metadata"))
     ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     if operation == "DELETE":
-        return "delete", core.deletion_denial(ns, name, str(action))
+        return "deleting it", core.deletion_denial(ns, name, str(action))
     paths = core.weakened(governed(old.get("spec")), governed(_map(new).get("spec")))
     if not paths:
         return None
-    return ", ".join(paths), core.weakening_denial(ns, name, str(action), paths)
+    return f"weakening {', '.join(paths)}", core.weakening_denial(ns, name, str(action), paths)
