@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.security.governance_cases import BASE, CASES, Case
 
 from sloguard.api.governance import review
@@ -74,3 +76,55 @@ def test_exception_classes_must_be_non_empty_names(classes, path):
     parsed, diags = parse_policy({"spec": {**BASE, "exceptions": {"classes": classes}}})
     assert parsed is None
     assert [d.path for d in diags if d.severity == "error"] == [path]
+
+
+# --- properties: no chain of free edits reaches a weaker policy ---------------------------------
+
+ACTIONS = st.sampled_from(["scrutiny", "restrict", "freeze", "emergency"])
+NAMES = st.sampled_from(["a", "b", "c"])
+SELECTORS = st.fixed_dictionaries({"matchLabels": st.dictionaries(NAMES, NAMES, max_size=2)})
+SPECS = st.fixed_dictionaries(
+    {"targets": st.lists(st.fixed_dictionaries({"kind": st.sampled_from(["Deployment", "StatefulSet"]),
+                                                "selector": SELECTORS}), min_size=1, max_size=2)},
+    optional={
+        "slos": st.lists(NAMES, min_size=1, max_size=3),
+        "levels": st.lists(st.fixed_dictionaries({"name": NAMES, "remainingBelow": st.sampled_from([-10, 0, 10, 25]),
+                                                  "action": ACTIONS}), min_size=1, max_size=3),
+        "burnRates": st.lists(st.fixed_dictionaries({"name": NAMES, "window": st.sampled_from(["1h", "6h"]),
+                                                     "above": st.sampled_from([6, 14.4]), "action": ACTIONS}),
+                              max_size=2),
+        "recovery": st.fixed_dictionaries({"unfreezeAbove": st.sampled_from([0, 10, 20])}),
+        "exceptions": st.fixed_dictionaries({"classes": st.lists(st.sampled_from(["rollback", "security-fix",
+                                                                                  "feature"]), max_size=3)}),
+        "enforcement": st.fixed_dictionaries({}, optional={"mode": st.sampled_from(["enforce", "warn", "dryRun"]),
+                                                           "failurePolicy": st.sampled_from(["Ignore", "Fail"])}),
+    })
+
+
+@given(SPECS)
+def test_a_policy_is_never_weaker_than_itself(spec):
+    assert review("UPDATE", policy(spec), policy(spec, None)) is None
+
+
+@st.composite
+def edits(draw: st.DrawFn, spec: dict) -> dict:
+    """``spec`` with some fields replaced by (or dropped for) those of another random spec."""
+    other = draw(SPECS)
+    out = {}
+    for key in {*spec, *other}:
+        source = other if draw(st.booleans()) else spec
+        if key in source:
+            out[key] = source[key]
+    return out
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_two_free_edits_never_add_up_to_a_weakening(data):
+    a = data.draw(SPECS)
+    b = data.draw(edits(a))
+    c = data.draw(edits(b))
+    free_ab = review("UPDATE", policy(a), policy(b, None)) is None
+    free_bc = review("UPDATE", policy(b), policy(c, None)) is None
+    if free_ab and free_bc:
+        assert review("UPDATE", policy(a), policy(c, None)) is None
