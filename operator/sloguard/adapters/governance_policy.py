@@ -162,7 +162,7 @@ def policy_spec() -> dict[str, Any]:
                                "size(variables.weakened) > 0) ? request.userInfo.username + ' ' + "
                                "(request.operation == 'DELETE' ? 'deleted' : 'weakened ' + "
                                "variables.weakened.join(', ')) + ' while holding (' + oldObject.status.action + ')' "
-                               ": null",
+                               ": ''",  # an empty value is left out of the audit event
         }],
         "validations": [
             {
