@@ -121,7 +121,7 @@ def test_a_policy_that_holds_nothing_stays_free_to_weaken_and_delete(cluster, ch
 
 def test_a_policy_admin_cannot_reset_the_hold_by_writing_status(cluster, holding_policies):
     assert can_i(cluster, "patch", "errorbudgetpolicies.sloguard.io", CEL_NS, *BOB)  # the check below means something
-    assert not can_i(cluster, "patch", "errorbudgetpolicies.sloguard.io/status", CEL_NS, *BOB)
+    assert not can_i(cluster, "patch", "errorbudgetpolicies.sloguard.io", CEL_NS, *BOB, "--subresource=status")
     proc = cluster.kubectl(*BOB, "patch", "ebp", "-n", CEL_NS, "p0", "--subresource=status", "--type=merge",
                            "-p", '{"status": {"action": "none"}}', check=False)
     assert proc.returncode != 0 and "forbidden" in proc.stderr.lower(), proc.stderr
@@ -197,7 +197,8 @@ def test_a_policy_admin_without_override_cannot_delete_the_freeze(cluster, froze
 
 def test_the_same_admin_may_tighten_the_frozen_policy(cluster, frozen):
     tighter = {"levels": [{"name": "exhausted", "remainingBelow": 5, "action": "freeze"},
-                          {"name": "critical", "remainingBelow": 15, "action": "restrict"}],
+                          {"name": "critical", "remainingBelow": 15, "action": "restrict"},
+                          {"name": "warning", "remainingBelow": 30, "action": "scrutiny"}],
                "exceptions": {"classes": ["security-fix"]}, "recovery": {"unfreezeAbove": 20}}
     proc = cluster.kubectl(*BOB, "patch", "ebp", "-n", NS, POLICY, "--type=merge", "-p",
                            json.dumps({"spec": tighter}), check=False)
