@@ -219,3 +219,15 @@ def test_an_override_holder_may_weaken_the_freeze_and_releases_then_pass(cluster
                        timeout=60, what="the dry-run policy to stop refusing releases")
     proc = cluster.kubectl(*ALICE, "delete", "ebp", "-n", NS, POLICY, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("classes", [["", "rollback"], ["rollback", " "], ["Feature Work"]], ids=["empty", "blank",
+                                                                                                  "not-a-name"])
+def test_an_exception_class_must_be_a_non_empty_name(cluster, chart, classes):
+    """An empty class matched every release without the annotation: the CRD schema refuses it for anyone."""
+    bad = policy("classes", CEL_NS, {**BASE, "exceptions": {"classes": classes}})
+    proc = cluster.kubectl(*BOB, "apply", "-f", "-", input=json.dumps(bad), check=False)
+    assert proc.returncode != 0
+    index = next(i for i, c in enumerate(classes) if c not in ("rollback",))
+    assert f"spec.exceptions.classes[{index}]" in proc.stderr, proc.stderr
+    assert not cluster.exists("ebp", "-n", CEL_NS, "classes")
