@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "operator"))
 
-from sloguard.adapters.governance_policy import binding_spec, policy_spec  # noqa: E402
+from sloguard.adapters.governance_policy import binding_spec, policy_spec, slo_binding_spec, slo_policy_spec  # noqa: E402
 from sloguard.api.yamlio import dump_yaml  # noqa: E402
 
 TARGET = ROOT / "charts" / "sloguard" / "templates" / "policy-governance.yaml"
@@ -53,6 +53,28 @@ def render() -> str:
         "spec:\n"
         "  policyName: {{ $full }}-policy-governance\n"
         + _indented({k: v for k, v in binding_spec("x").items() if k != "policyName"}, 2)
+        + "---\n"
+        "# SLOs read by a holding policy: deleting one, lowering its objective, changing its window or\n"
+        "# SLI, or relabelling it out of the policy's selector needs `override` on that policy. Evaluated\n"
+        "# once per ErrorBudgetPolicy in the SLO's namespace (paramKind); no policy, nothing to check.\n"
+        "apiVersion: admissionregistration.k8s.io/v1\n"
+        "kind: ValidatingAdmissionPolicy\n"
+        "metadata:\n"
+        "  name: {{ $full }}-slo-governance\n"
+        "  labels:\n"
+        "    {{- include \"sloguard.labels\" . | nindent 4 }}\n"
+        "spec:\n"
+        + _indented(slo_policy_spec(), 2)
+        + "---\n"
+        "apiVersion: admissionregistration.k8s.io/v1\n"
+        "kind: ValidatingAdmissionPolicyBinding\n"
+        "metadata:\n"
+        "  name: {{ $full }}-slo-governance\n"
+        "  labels:\n"
+        "    {{- include \"sloguard.labels\" . | nindent 4 }}\n"
+        "spec:\n"
+        "  policyName: {{ $full }}-slo-governance\n"
+        + _indented({k: v for k, v in slo_binding_spec("x").items() if k != "policyName"}, 2)
         + "{{- end }}\n"
     )
 

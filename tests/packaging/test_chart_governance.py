@@ -34,13 +34,26 @@ def test_helm_renders_the_governance_policy_and_its_binding(helm):
     assert binding["spec"] == {"policyName": "sloguard-policy-governance", "validationActions": ["Deny"]}
 
 
-def test_the_governance_policy_is_rendered_for_every_mechanism_and_can_be_switched_off(helm):
+def test_helm_renders_the_slo_governance_policy_with_every_policy_of_the_namespace_as_param(helm):
+    docs = render(helm)
+    vap = one(docs, "ValidatingAdmissionPolicy", "sloguard-slo-governance")
+    assert vap["spec"]["paramKind"] == {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy"}
+    [rule] = vap["spec"]["matchConstraints"]["resourceRules"]
+    assert (rule["resources"], rule["operations"]) == (["servicelevelobjectives"], ["UPDATE", "DELETE"])
+    binding = one(docs, "ValidatingAdmissionPolicyBinding", "sloguard-slo-governance")
+    assert binding["spec"]["paramRef"] == {"selector": {}, "parameterNotFoundAction": "Allow"}
+
+
+def test_the_governance_policies_are_rendered_for_every_mechanism_and_can_be_switched_off(helm):
+    governance = {"sloguard-policy-governance", "sloguard-slo-governance"}
     for mechanism in ("admissionPolicy", "webhook", "none"):
-        values = {"enforcement": {"mechanism": mechanism}}
-        assert one(render(helm, values), "ValidatingAdmissionPolicy", "sloguard-policy-governance")
+        docs = render(helm, {"enforcement": {"mechanism": mechanism}})
+        assert governance <= {d["metadata"]["name"] for d in by_kind(docs, "ValidatingAdmissionPolicy")}
     for values in ({"policyGovernance": {"enabled": False}}, {"features": {"policies": False}}):
-        names = [d["metadata"]["name"] for d in by_kind(render(helm, values), "ValidatingAdmissionPolicy")]
-        assert "sloguard-policy-governance" not in names
+        docs = render(helm, values)
+        names = {d["metadata"]["name"] for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+                 for d in by_kind(docs, kind)}
+        assert not governance & names
 
 
 def _sloguard_rules(role: dict) -> dict[str, set[str]]:

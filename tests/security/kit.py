@@ -45,13 +45,14 @@ def replace_spec(cluster: TestCluster, ns: str, name: str, spec: dict, *who: str
     return cluster.kubectl(*who, *args, input=json.dumps(obj), check=False)
 
 
-def rbac(ns: str) -> list[dict]:
+def rbac(ns: str, role: str = "admin") -> list[dict]:
+    """Group ``devs`` (bob, alice) bound to the built-in ``role``; alice also to the override role."""
     def binding(name: str, role: str, kind: str, subject: str) -> dict:
         return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                 "metadata": {"name": name, "namespace": ns},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": subject}]}
-    return [binding("devs-admin", "admin", "Group", "devs"),
+    return [binding(f"devs-{role}", role, "Group", "devs"),
             binding("alice-override", "sloguard-freeze-override", "User", "alice")]
 
 

@@ -186,3 +186,100 @@ def policy_spec() -> dict[str, Any]:
 
 def binding_spec(policy_name: str) -> dict[str, Any]:
     return {"policyName": policy_name, "validationActions": ["Deny"]}
+
+
+# --- SLOs read by a holding policy ------------------------------------------------------------
+
+#: SLO fields whose change can move the budget a holding policy reads (besides the objective,
+#: which may go up freely). description, service and alerting do not touch the budget.
+SLO_BUDGET_FIELDS: tuple[str, ...] = ("window", "timezone", "budgetingMethod", "timeslice", "sli")
+
+
+def _selector_matches(selector: str, labels: str) -> str:
+    """CEL: a LabelSelector (may lack either list) matches a labels map."""
+    ops = (f"e.operator == 'In' ? (e.key in {labels} && {labels}[e.key] in e.?values.orValue([])) : "
+           f"e.operator == 'NotIn' ? (!(e.key in {labels}) || !({labels}[e.key] in e.?values.orValue([]))) : "
+           f"e.operator == 'Exists' ? e.key in {labels} : !(e.key in {labels})")
+    return (f"({selector}.?matchLabels.orValue({{}}).all(k, k in {labels} && {labels}[k] == "
+            f"{selector}.matchLabels[k]) && {selector}.?matchExpressions.orValue([]).all(e, {ops}))")
+
+
+def slo_denial(namespace: str, name: str, policy: str, action: str, what: str) -> str:
+    return (f"ServiceLevelObjective {namespace}/{name} is read by ErrorBudgetPolicy {namespace}/{policy}, which "
+            f"is holding ({action}): {what} needs '{core.OVERRIDE_VERB}' on errorbudgetpolicies/{policy} in "
+            f"{namespace}. Raising the objective, alerting and description stay free.")
+
+
+def slo_policy_spec() -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy over SLOs, evaluated once per ErrorBudgetPolicy of the SLO's namespace.
+
+    Where that policy holds and reads the SLO (by name, or its selector matches the SLO's labels),
+    deleting the SLO, lowering its objective, changing what its budget is computed from, or
+    relabelling it out of the selector needs ``override`` on that policy.
+    """
+    from ..core.windows import TIER_OBJECTIVES
+
+    tiers = "{" + ", ".join(f"{_q(t)}: {_num(v)}" for t, v in TIER_OBJECTIVES.items()) + "}"
+    holding = json.dumps(list(core.HOLDING_ACTIONS))
+
+    def objective(obj: str) -> str:
+        return (f"(has({obj}.spec.objective) ? double({obj}.spec.objective) : "
+                f"variables.tiers[{obj}.spec.?tier.orValue('')])")
+
+    def reads(labels: str) -> str:
+        return (f"(has(params.spec.slos) ? oldObject.metadata.name in params.spec.slos : has(params.spec.sloSelector) "
+                f"&& {_selector_matches('params.spec.sloSelector', labels)})")
+
+    changed = [(f"spec.{f}", f"has(object.spec.{f}) != has(oldObject.spec.{f}) || (has(object.spec.{f}) && "
+                             f"object.spec.{f} != oldObject.spec.{f})") for f in SLO_BUDGET_FIELDS]
+    parts = [("spec.objective", f"{objective('object')} < {objective('oldObject')}"), *changed,
+             ("metadata.labels", f"!{reads('variables.newLabels')}")]
+    weakened = " + ".join(f"(({expr}) ? [{_q(path)}] : [])" for path, expr in parts)
+    ns, name, policy, action = "\x00ns\x00", "\x00name\x00", "\x00policy\x00", "\x00action\x00"
+    refs = {ns: _OLD_NS, name: _OLD_NAME, policy: "params.metadata.name", action: "params.status.action"}
+    return {
+        "failurePolicy": "Fail",
+        "paramKind": {"apiVersion": f"{c.GROUP}/{c.VERSION}", "kind": c.KIND_POLICY},
+        "matchConstraints": {
+            "resourceRules": [{
+                "apiGroups": [c.GROUP], "apiVersions": ["*"], "operations": ["UPDATE", "DELETE"],
+                "resources": [c.PLURAL_SLO],
+            }],
+        },
+        "matchConditions": [
+            {"name": "not-a-namespace-deletion",
+             "expression": f"!(request.operation == 'DELETE' && "
+                           f"request.userInfo.username in {json.dumps(list(core.NAMESPACE_CONTROLLERS))})"},
+        ],
+        "variables": [
+            {"name": "tiers", "expression": tiers},
+            {"name": "oldLabels", "expression": "oldObject.metadata.?labels.orValue({})"},
+            {"name": "newLabels", "expression": "object.metadata.?labels.orValue({})"},
+            {"name": "governs", "expression": f"params.?status.?action.orValue('none') in {holding} && "
+                                              f"{reads('variables.oldLabels')}"},
+            {"name": "weakened", "expression": weakened},
+            {"name": "mayOverride", "expression": (
+                f"authorizer.group({_q(c.GROUP)}).resource({_q(c.PLURAL_POLICY)}).namespace({_OLD_NS})"
+                f".name(params.metadata.name).check({_q(core.OVERRIDE_VERB)}).allowed()")},
+        ],
+        "validations": [
+            {
+                "expression": "!variables.governs || request.operation != 'DELETE' || variables.mayOverride",
+                "messageExpression": _message(slo_denial(ns, name, policy, action, "deleting it"), **refs),
+                "reason": "Forbidden",
+            },
+            {
+                "expression": "!variables.governs || request.operation != 'UPDATE' || size(variables.weakened) == 0 "
+                              "|| variables.mayOverride",
+                "messageExpression": _message(slo_denial(ns, name, policy, action, "changing \x00paths\x00"),
+                                              **refs, **{"\x00paths\x00": "variables.weakened.join(', ')"}),
+                "reason": "Forbidden",
+            },
+        ],
+    }
+
+
+def slo_binding_spec(policy_name: str) -> dict[str, Any]:
+    """Every ErrorBudgetPolicy of the SLO's namespace is a param; none: nothing to govern."""
+    return {"policyName": policy_name, "validationActions": ["Deny"],
+            "paramRef": {"selector": {}, "parameterNotFoundAction": "Allow"}}
