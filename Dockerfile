@@ -34,7 +34,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 sloguard \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --shell /usr/sbin/nologin sloguard
 USER 10001:10001
-EXPOSE 8080 9443
+# 8080 liveness, 8081 the operator's /metrics (--metrics-address), 9443 the webhook.
+EXPOSE 8080 8081 9443
 # kopf's liveness endpoint (`sloguard run --liveness`, default http://0.0.0.0:8080/healthz).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]

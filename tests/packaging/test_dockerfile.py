@@ -63,6 +63,7 @@ def test_the_runtime_runs_as_a_numeric_non_root_user_with_a_healthcheck_and_entr
     assert ops.index("USER") < ops.index("ENTRYPOINT")
     assert dict(runtime)["ENTRYPOINT"] == '["sloguard", "run"]'
     assert "/healthz" in dict(runtime)["HEALTHCHECK"] and "8080" in dict(runtime)["HEALTHCHECK"]
+    assert dict(runtime)["EXPOSE"].split() == ["8080", "8081", "9443"]  # liveness, /metrics, webhook
 
 
 def test_the_image_installs_with_the_same_script_as_ci():

@@ -60,6 +60,7 @@ from ..core.sla import (
 )
 from ..core.windows import DurationError, parse_duration
 from .context import Context, context
+from .metrics import observe_reconcile
 
 SLA = (c.GROUP, c.VERSION, c.PLURAL_SLA)
 
@@ -100,7 +101,7 @@ def _reader(ctx: Context) -> SLAReader | None:
         return None
     reader = ctx.extras.get(_READER_KEY)
     if reader is None:
-        reader = SLAReader(url)
+        reader = SLAReader(ctx.settings.prometheus)
         ctx.extras[_READER_KEY] = reader
     return reader  # type: ignore[no-any-return]
 
@@ -198,6 +199,7 @@ class _Pass:
             self.problem("QueryFailed", f"{what}: {e}")
 
 
+@observe_reconcile(c.KIND_SLA)
 def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str, uid: str,
                        logger: logging.Logger) -> None:
     """One pass over one contract (see the module docstring); status is merge-patched once."""
