@@ -231,3 +231,20 @@ def test_an_exception_class_must_be_a_non_empty_name(cluster, chart, classes):
     index = next(i for i, c in enumerate(classes) if c not in ("rollback",))
     assert f"spec.exceptions.classes[{index}]" in proc.stderr, proc.stderr
     assert not cluster.exists("ebp", "-n", CEL_NS, "classes")
+
+
+def test_a_namespace_admin_cannot_grant_themselves_override(cluster, chart):
+    """RBAC escalation prevention: binding or writing a role needs the rights it grants (bob has no override)."""
+    bind = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "bob-override", "namespace": CEL_NS},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "sloguard-freeze-override"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "my-override", "namespace": CEL_NS},
+            "rules": [{"apiGroups": ["sloguard.io"], "resources": ["errorbudgetpolicies"], "verbs": ["override"]}]}
+    assert can_i(cluster, "create", "rolebindings.rbac.authorization.k8s.io", CEL_NS, *BOB)  # admin may bind...
+    for obj in (bind, role):
+        proc = cluster.kubectl(*BOB, "create", "-f", "-", input=json.dumps(obj), check=False)
+        assert proc.returncode != 0 and "permissions not currently held" in proc.stderr, proc.stderr  # ...not what he lacks
+    assert not can_i(cluster, "override", "errorbudgetpolicies.sloguard.io", CEL_NS, *BOB)
