@@ -8,7 +8,7 @@ default from the seed's policy table, so ``slos`` and ``targets`` are all a poli
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -87,10 +87,16 @@ class RecoverySpec(CamelModel):
                                   "budget is back above this percentage. Default 10.")
 
 
+#: An exception class: a non-empty name, e.g. security-fix. An empty class would match every release
+#: without the annotation (its value defaults to "").
+ExceptionClass = Annotated[str, Field(min_length=1, max_length=63, pattern=_NAME)]
+
+
 class ExceptionsSpec(CamelModel):
-    classes: list[str] = Field(default_factory=lambda: list(core.DEFAULT_EXCEPTION_CLASSES),
+    classes: list[ExceptionClass] = Field(default_factory=lambda: list(core.DEFAULT_EXCEPTION_CLASSES),
                                description="Values of the sloguard.io/exception annotation that let a release "
-                               "through a freeze or restriction. Default: security-fix, reliability-fix, rollback.")
+                               "through a freeze or restriction: lowercase names (a-z, 0-9, -). Default: security-fix, "
+                               "reliability-fix, rollback.")
 
 
 class EnforcementSpec(CamelModel):
