@@ -1,4 +1,4 @@
-"""The ``sloguard`` command: generate | validate | budget | sla | impact | run | dev.
+"""The ``sloguard`` command: generate | validate | import | export | budget | sla | impact | run | dev.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args)``;
 this module only wires them, so a command that needs heavy imports (kopf, the Prometheus
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from .. import __version__
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("generate", "validate", "budget_cmd", "sla_cmd", "impact_cmd", "dashboards_cmd", "run_cmd", "dev_cmd")
+COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "impact_cmd",
+            "dashboards_cmd", "run_cmd", "dev_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
