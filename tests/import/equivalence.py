@@ -56,13 +56,16 @@ def _parse_got(output: str) -> list[dict[tuple[tuple[str, str], ...], float]]:
 
 
 def timeline(directory: Path, rules: Path, series: dict[str, str], end_minute: int,
-             by: tuple[str, ...]) -> dict[tuple[tuple[str, str], ...], Firing]:
-    """When every firing alert of ``rules`` fired, grouped by the labels ``by``."""
+             by: tuple[str, ...], matchers: str = "") -> dict[tuple[tuple[str, str], ...], Firing]:
+    """When the firing alerts of ``rules`` (optionally only those matching ``matchers``) fired, grouped by ``by``.
+
+    Alerts of one group (say two tiers of one severity) are merged minute by minute before counting,
+    so ``count`` is the number of minutes at least one of them was firing.
+    """
     group = ", ".join(by)
-    sel = f'timestamp(ALERTS{{alertstate="firing"}})[{end_minute}m:1m]'
-    exprs = [f"min by ({group}) (min_over_time({sel})) / 60",
-             f"max by ({group}) (max_over_time({sel})) / 60",
-             f"sum by ({group}) (count_over_time({sel}))"]
+    extra = f",{matchers}" if matchers else ""
+    sel = f'(max by ({group}) (timestamp(ALERTS{{alertstate="firing"{extra}}})))[{end_minute}m:1m]'
+    exprs = [f"min_over_time({sel}) / 60", f"max_over_time({sel}) / 60", f"count_over_time({sel})"]
     test = {
         "rule_files": [str(rules)],
         "evaluation_interval": "1m",
@@ -72,7 +75,7 @@ def timeline(directory: Path, rules: Path, series: dict[str, str], end_minute: i
             "promql_expr_test": [{"expr": e, "eval_time": f"{end_minute}m", "exp_samples": []} for e in exprs],
         }],
     }
-    path = directory / f"timeline-{rules.stem}.yaml"
+    path = directory / f"timeline-{rules.parent.name}-{rules.stem}.yaml"
     path.write_text(yaml.safe_dump(test, sort_keys=False, width=10_000))
     proc = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=900,
                           check=False)
