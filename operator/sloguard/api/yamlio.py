@@ -24,10 +24,111 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def dump_yaml(doc: Any) -> str:
+def _pyyaml(doc: Any) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True)
 
 
+# --- a fast path with PyYAML's own output --------------------------------------------------------
+# PyYAML's representer runs in Python even with libyaml, and was 80% of `sloguard generate` for
+# thousands of rules. Generated documents are block mappings and sequences of a few thousand distinct
+# scalars, so the layout is written here and every scalar is formatted *by PyYAML* once (memoised) in the
+# same context (a mapping key, or a mapping value). Anything else (a sequence in a sequence, a key PyYAML
+# would write as "? key", a multi-line scalar in a sequence) falls back to PyYAML for the whole document;
+# tests compare both paths byte for byte.
+
+
+class _Fallback(Exception):
+    pass
+
+
+_KEYS: dict[tuple[type, Any], str] = {}
+_VALUES: dict[tuple[type, Any], str] = {}
+
+
+def _key(key: Any) -> str:
+    memo = (type(key), key)
+    text = _KEYS.get(memo)
+    if text is None:
+        if isinstance(key, dict | list):
+            raise _Fallback
+        dumped = _pyyaml({key: 0})
+        if not dumped.endswith(": 0\n") or dumped.count("\n") != 1 or dumped.startswith("? "):
+            raise _Fallback
+        text = _KEYS[memo] = dumped[: -len(": 0\n")]
+    return text
+
+
+def _value(value: Any, indent: int) -> str:
+    """The text after ``key: ``; continuation lines of a block scalar shifted to ``indent``."""
+    if isinstance(value, dict | list):
+        if value:
+            raise _Fallback
+        return "{}" if isinstance(value, dict) else "[]"
+    memo = (type(value), value)
+    text = _VALUES.get(memo)
+    if text is None:
+        dumped = _pyyaml({"k": value})
+        if not dumped.startswith("k: "):
+            raise _Fallback
+        text = dumped[3:-1]
+        if text[:1] in "|>" and "+" in text.split("\n")[0] or dumped.endswith("...\n"):
+            raise _Fallback  # "keep" chomping leaves the document open-ended: PyYAML adds "..." markers
+        _VALUES[memo] = text
+    if "\n" in text:
+        pad = " " * indent
+        text = "\n".join([text.split("\n")[0]] + [pad + line if line else line for line in text.split("\n")[1:]])
+    return text
+
+
+def _mapping(d: dict[Any, Any], indent: int, out: list[str], first: str | None = None) -> None:
+    for i, (k, v) in enumerate(d.items()):
+        pad = first if i == 0 and first is not None else " " * indent
+        if isinstance(v, dict) and v:
+            out.append(f"{pad}{_key(k)}:\n")
+            _mapping(v, indent + 2, out)
+        elif isinstance(v, list) and v:
+            out.append(f"{pad}{_key(k)}:\n")
+            _sequence(v, indent, out)
+        else:
+            out.append(f"{pad}{_key(k)}: {_value(v, indent)}\n")
+
+
+def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, dict) and item:
+            _mapping(item, indent + 2, out, first=" " * indent + "- ")
+        elif isinstance(item, list) and item:
+            raise _Fallback
+        else:
+            text = _value(item, indent + 2)
+            if "\n" in text:
+                raise _Fallback
+            out.append(f"{' ' * indent}- {text}\n")
+
+
+def _fast(doc: Any) -> str | None:
+    if not isinstance(doc, dict) or not doc:
+        return None
+    out: list[str] = []
+    try:
+        _mapping(doc, 0, out)
+    except _Fallback:
+        return None
+    return "".join(out)
+
+
+def dump_yaml(doc: Any) -> str:
+    fast = _fast(doc)
+    return fast if fast is not None else _pyyaml(doc)
+
+
 def dump_all(docs: Iterable[Any]) -> str:
-    return yaml.dump_all(list(docs), Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
-                         explicit_start=True)
+    docs = list(docs)
+    parts = []
+    for doc in docs:
+        fast = _fast(doc)
+        if fast is None:  # one document PyYAML must write: let it write the stream (document end markers)
+            return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True,
+                                 explicit_start=True)
+        parts.append("---\n" + fast)
+    return "".join(parts)

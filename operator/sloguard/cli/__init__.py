@@ -17,9 +17,13 @@ from .. import __version__
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "impact_cmd",
             "dashboards_cmd", "run_cmd", "dev_cmd")
+#: Command name -> module: running one command imports only its module (start-up time).
+MODULE_OF = {"generate": "generate", "validate": "validate", "import": "import_cmd", "export": "export_cmd",
+             "budget": "budget_cmd", "sla": "sla_cmd", "impact": "impact_cmd", "dashboards": "dashboards_cmd",
+             "run": "run_cmd", "dev": "dev_cmd"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sloguard",
         description="Service levels made real: SLO rules, live error budgets, budget policies, SLA contracts.",
@@ -27,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sloguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    for name in (MODULE_OF[command],) if command in MODULE_OF else COMMANDS:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as e:
@@ -39,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
