@@ -80,3 +80,45 @@ def test_random_documents_are_written_exactly_as_pyyaml_writes_them() -> None:
         assert yamlio.dump_yaml(doc) == yamlio._pyyaml(doc), repr(doc)
         assert yamlio.dump_all([doc, doc]) == pyyaml_all([doc, doc]), repr(doc)
     assert fast > 1000  # the fast path is really exercised
+
+
+def _pyyaml_load(text: str) -> Any:
+    try:
+        return list(yaml.load_all(text, Loader=yamlio.SafeLoader))
+    except yaml.YAMLError as e:
+        return type(e).__name__
+
+
+def _fast_load(text: str) -> Any:
+    try:
+        return yamlio.load_all(text)
+    except yaml.YAMLError as e:
+        return type(e).__name__
+
+
+def test_reading_gives_what_pyyaml_gives_for_every_yaml_file_in_the_repository() -> None:
+    files = [p for p in ROOT.rglob("*.y*ml") if ".git" not in p.parts]
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert _fast_load(text) == _pyyaml_load(text), path
+
+
+def test_reading_awkward_yaml_matches_pyyaml_including_its_errors() -> None:
+    for text in ("a: &x [1, 2]\nb: *x\n", "<<: {a: 1}\nb: 2\n", "a: !!set {x, y}\n", "? [1]\n: 2\n",
+                 "a: 2026-01-01\nb: 0x1f\nc: 1_000\nd: 1:30\ne: .inf\nf: ~\ng: yes\nh: on\ni: '1'\nj: !!str 1\n",
+                 "a: [b", "---\n---\na: 1\n...\n", "a: |\n  x\n  y\n"):
+        assert _fast_load(text) == _pyyaml_load(text), text
+
+
+def test_reading_random_documents_matches_pyyaml() -> None:
+    rng = random.Random(7)
+    words = ["a", "1", "1.5", "true", "no", "null", "~", "2026-01-01", "0x10", "'q'", '"d"', "x y", "-1", ".nan"]
+    for _ in range(500):
+        lines = []
+        for i in range(rng.randint(1, 6)):
+            value = rng.choice(words + [f"[{rng.choice(words)}, {rng.choice(words)}]",
+                                        f"{{k: {rng.choice(words)}}}"])
+            lines.append(f"k{i}: {value}")
+        text = "\n".join(lines) + "\n"
+        assert _fast_load(text) == _pyyaml_load(text), text

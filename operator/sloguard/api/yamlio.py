@@ -132,3 +132,68 @@ def dump_all(docs: Iterable[Any]) -> str:
                                  explicit_start=True)
         parts.append("---\n" + fast)
     return "".join(parts)
+
+
+# --- a fast path for reading, with PyYAML's own result -------------------------------------------
+# libyaml parses, but PyYAML resolves every plain scalar's tag with regexes and builds objects in
+# Python, which was most of reading thousands of SLO files. Tags are memoised (the same scalars recur in
+# every file) and the common tags (str, map, seq) are built directly; everything else (ints, floats,
+# timestamps...) goes through PyYAML's own constructor, and a document with aliases, merge keys, other
+# collection tags or unhashable keys is built entirely by PyYAML. Tests compare both paths.
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(SafeLoader):  # type: ignore[misc, valid-type]
+    _tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and isinstance(value, str) and implicit is not None:
+            key = (value, tuple(implicit))
+            tag = self._tags.get(key)  # type: ignore[arg-type]
+            if tag is None:
+                if len(self._tags) > 100_000:
+                    self._tags.clear()
+                tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[index]
+            return tag
+        return str(super().resolve(kind, value, implicit))
+
+
+def _build(node: Any, loader: Any, seen: set[int]) -> Any:
+    if id(node) in seen:  # an alias: PyYAML shares the object (and allows cycles)
+        raise _Fallback
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_build(child, loader, seen) for child in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        out = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                raise _Fallback
+            key = _build(key_node, loader, seen)
+            try:
+                hash(key)
+            except TypeError:
+                raise _Fallback from None
+            out[key] = _build(value_node, loader, seen)
+        return out
+    raise _Fallback
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of ``text``, as ``yaml.load_all(text, Loader=SafeLoader)`` gives them."""
+    loader = _Loader(text)
+    docs = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            try:
+                docs.append(_build(node, loader, set()))
+            except _Fallback:
+                docs.append(loader.construct_document(node))
+    finally:
+        loader.dispose()
+    return docs
