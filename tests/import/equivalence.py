@@ -104,3 +104,25 @@ def counter_notation(segments: list[tuple[int, float]]) -> str:
             parts.append(f"{value + per_minute:g}+{per_minute:g}x{minutes - 1}")
             value += per_minute * minutes
     return " ".join(parts)
+
+
+def values(directory: Path, rules: Path, series: dict[str, str], minute: int, exprs: list[str]) -> list[float]:
+    """The single value each expression has at ``minute`` (rules evaluated every minute up to then)."""
+    test = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [{"series": s, "values": v} for s, v in series.items()],
+            "promql_expr_test": [{"expr": e, "eval_time": f"{minute}m", "exp_samples": []} for e in exprs],
+        }],
+    }
+    path = directory / f"values-{rules.parent.name}-{minute}.yaml"
+    path.write_text(yaml.safe_dump(test, sort_keys=False, width=10_000))
+    proc = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=900,
+                          check=False)
+    output = proc.stdout + proc.stderr
+    got = _parse_got(output)
+    if len(got) != len(exprs) or any(len(rows) != 1 for rows in got):
+        raise AssertionError(f"expected one sample per expression:\n{output}")
+    return [next(iter(rows.values())) for rows in got]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from equivalence import counter_notation, timeline
+from equivalence import counter_notation, timeline, values
 
 from sloguard.cli import main
 
@@ -107,3 +107,31 @@ def test_imported_sloth_slo_fires_and_resolves_like_sloth_generate(case: str, sc
         assert abs(mine.first - other.first) <= TOLERANCE, (key, mine, other)
         assert abs(mine.last - other.last) <= TOLERANCE, (key, mine, other)
         assert mine.count == mine.last - mine.first + 1 and other.count == other.last - other.first + 1
+
+
+# Sloth writes recording rules only for its openslo/v1alpha subset (no alerts), so the proof there is the
+# error ratio both rule sets record for each window, at minutes where 0.5% errors started 20 hours
+# earlier (every window up to 6h is inside the burn, 1d and 3d straddle its start) and 300 minutes
+# after it stopped.
+RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+@pytest.mark.parametrize("minute", [2700, 3000])
+def test_sloths_openslo_subset_records_the_same_error_ratios_as_the_imported_slo(minute: int, sloth_bin: Path,
+                                                                                 tmp_path: Path) -> None:
+    fixture = "openslo-v1alpha.yml"
+    data = series("my-service", [(1500, 0), (1200, 3), (400, 0)])
+    ours = values(tmp_path, sloguard_rules(tmp_path, fixture), data, minute,
+                  [f"sloguard:sli_error_ratio:rate{w}" for w in RATIO_WINDOWS])
+    (tmp_path / "sloth").mkdir()
+    out = tmp_path / "sloth" / "rules.yaml"
+    proc = subprocess.run([str(sloth_bin), "generate", "-i", str(FIXTURES / fixture), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "alert:" not in out.read_text()
+    theirs = values(tmp_path, out, data, minute, [f"slo:sli_error:ratio_rate{w}" for w in RATIO_WINDOWS])
+    print(dict(zip(RATIO_WINDOWS, zip(ours, theirs, strict=True), strict=True)))
+    for window, mine, other in zip(RATIO_WINDOWS, ours, theirs, strict=True):
+        assert mine == pytest.approx(other, rel=0.03, abs=1e-6), window
+    if minute == 2700:
+        assert ours[:5] == pytest.approx([0.005] * 5)  # the burn's own rate, inside every window up to 6h

@@ -165,10 +165,11 @@ def test_openslo_referenced_objects_calendar_timeslices_and_threshold_metrics() 
     assert ("web-availability", "spec.alertPolicies[0].spec.conditions[1].spec.condition.alertAfter") in warned
 
 
-def test_sloths_openslo_v1alpha_subset_gets_sloths_default_windows() -> None:
+def test_sloths_openslo_v1alpha_subset_gets_sloths_default_windows_switched_off_as_sloth_has_no_alerts() -> None:
     spec = imported("openslo-v1alpha.yml")["sloth-slo-my-service"]
     assert spec["objective"] == 99.9 and "window" not in spec  # 30 Day = 30d, sloguard's default
     assert spec["sli"]["ratioQuery"]["goodQuery"].startswith("sum(rate(http_requests_total{")
+    assert spec["alerting"]["disabled"] is True
     assert spec["alerting"]["burnRates"] == [dict(t, severity="page") for t in SLOTH_PAGE] + [
         dict(t, severity="ticket") for t in SLOTH_TICKET]
 

@@ -428,6 +428,8 @@ def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str 
     tiers = [{"severity": sev, "factor": factor(w, sloth.period), "shortWindow": w.short_window,
               "longWindow": w.long_window}
              for sev, pair in (("page", sloth.page), ("ticket", sloth.ticket)) for w in pair]
+    where.warn("spec", "Sloth generates no alerts for openslo/v1alpha SLOs: imported with alerting disabled "
+               "(Sloth's page and ticket tiers are listed; delete alerting.disabled to turn them on)")
     for i, obj in enumerate(objectives):
         opath = f"spec.objectives[{i}]"
         try:
@@ -441,7 +443,8 @@ def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str 
                 "objective": _target(obj, opath),
                 "window": window,
                 "sli": _ratio("good", good, total, True, f"{opath}.ratioMetrics"),
-                "alerting": {"burnRates": tiers},
+                # Sloth writes no alerts for OpenSLO; Sloth's tiers are kept, switched off, as Sloth would do.
+                "alerting": {"disabled": True, "burnRates": tiers},
             }
             if timezone:
                 out_spec["timezone"] = timezone
