@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -98,27 +99,30 @@ def import_dir(sloth_dir: Path, out: Path) -> None:
 # --- 1. generation time ------------------------------------------------------------------------
 
 
-def run_sloth(sloth: Path, files: list[Path], out: Path) -> float:
-    """``sloth generate`` over every service file; Sloth takes a directory with --input too, but one
-    invocation per file is how its docs and CI examples run it, so both ways are offered: here the
-    directory form (one process), the fairest comparison with one ``sloguard generate`` process."""
-    start = time.perf_counter()
-    proc = subprocess.run([str(sloth), "generate", "-i", str(files[0].parent), "-o", str(out)],
-                          capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"sloth generate failed:\n{proc.stderr[-3000:]}")
-    return elapsed
+def run_sloth(sloth: Path, files: list[Path], out: Path) -> tuple[float, float]:
+    """``sloth generate -i DIR -o DIR``: every service file in one process, as ``sloguard generate DIR``."""
+    out.mkdir(parents=True, exist_ok=True)
+    return timed([str(sloth), "generate", "-i", str(files[0].parent), "-o", str(out)], "sloth generate")
 
 
-def run_sloguard(slo_dir: Path, out: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(sloguard_cmd("generate", "--format", "rules", "-o", str(out), str(slo_dir)),
-                          capture_output=True, text=True, env=env(), check=False)
-    elapsed = time.perf_counter() - start
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], what: str, environ: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, all threads) of one process run."""
+    cpu0, start = _children_cpu(), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, check=False)
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
     if proc.returncode != 0:
-        raise SystemExit(f"sloguard generate failed:\n{proc.stderr[-3000:]}")
-    return elapsed
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
+    return wall, cpu
+
+
+def run_sloguard(slo_dir: Path, out: Path) -> tuple[float, float]:
+    return timed(sloguard_cmd("generate", "--format", "rules", "-o", str(out), str(slo_dir)), "sloguard generate",
+                 env())
 
 
 def count_rules(path: Path) -> int:
@@ -141,20 +145,26 @@ def bench_time(sloth: Path, n: int, pairs: int) -> dict[str, Any]:
         assert imported == n, f"imported {imported} of {n}"
         run_sloth(sloth, files, base / "sloth-out")  # warm the page cache for both
         run_sloguard(base / "sloguard-in", base / "sloguard-out")
-        sloth_times, ours, ratios = [], [], []
+        sloth_times, ours, ratios, sloth_cpu, our_cpu, cpu_ratios = [], [], [], [], [], []
         for i in range(pairs):
             if i % 2 == 0:
-                s = run_sloth(sloth, files, base / "sloth-out")
-                g = run_sloguard(base / "sloguard-in", base / "sloguard-out")
+                s, sc = run_sloth(sloth, files, base / "sloth-out")
+                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out")
             else:
-                g = run_sloguard(base / "sloguard-in", base / "sloguard-out")
-                s = run_sloth(sloth, files, base / "sloth-out")
+                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out")
+                s, sc = run_sloth(sloth, files, base / "sloth-out")
             sloth_times.append(s)
             ours.append(g)
             ratios.append(g / s)
-            print(f"  pair {i + 1}: sloth {s:.3f}s  sloguard {g:.3f}s  ratio {g / s:.2f}", flush=True)
+            sloth_cpu.append(sc)
+            our_cpu.append(gc)
+            cpu_ratios.append(gc / sc)
+            print(f"  pair {i + 1}: sloth {s:.3f}s ({sc:.2f} CPU s)  sloguard {g:.3f}s ({gc:.2f} CPU s)  "
+                  f"ratio {g / s:.2f} (CPU {gc / sc:.2f})", flush=True)
         return {"slos": n, "sloth_s": statistics.median(sloth_times), "sloguard_s": statistics.median(ours),
-                "ratio": statistics.median(ratios), "sloth_rules": count_rules(base / "sloth-out"),
+                "ratio": statistics.median(ratios), "sloth_cpu": statistics.median(sloth_cpu),
+                "sloguard_cpu": statistics.median(our_cpu), "cpu_ratio": statistics.median(cpu_ratios),
+                "sloth_rules": count_rules(base / "sloth-out"),
                 "sloguard_rules": count_rules(base / "sloguard-out" / "rules.yaml")}
 
 
@@ -275,11 +285,12 @@ def main() -> int:
     if not args.skip_time:
         print(f"generation: {args.slos} SLOs, {args.pairs} pairs", flush=True)
         r = bench_time(sloth, args.slos, args.pairs)
-        print("| SLOs | Sloth rules | sloguard rules | sloth generate (s, median) | sloguard generate (s, median) "
-              "| median ratio sloguard/Sloth |")
+        print("| SLOs | Sloth rules | sloguard rules | sloth generate: wall s (CPU s) | sloguard generate: wall s "
+              "(CPU s) | median ratio sloguard/Sloth: wall (CPU) |")
         print("|---:|---:|---:|---:|---:|---:|")
-        print(f"| {r['slos']:,} | {r['sloth_rules']:,} | {r['sloguard_rules']:,} | {r['sloth_s']:.3f} | "
-              f"{r['sloguard_s']:.3f} | {r['ratio']:.2f}x |", flush=True)
+        print(f"| {r['slos']:,} | {r['sloth_rules']:,} | {r['sloguard_rules']:,} | {r['sloth_s']:.2f} "
+              f"({r['sloth_cpu']:.2f}) | {r['sloguard_s']:.2f} ({r['sloguard_cpu']:.2f}) | {r['ratio']:.2f}x "
+              f"({r['cpu_ratio']:.2f}x) |", flush=True)
     if not args.skip_cost:
         prom = tool_dir("prometheus3")
         c = bench_cost(sloth, prom)

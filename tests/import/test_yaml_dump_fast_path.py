@@ -122,3 +122,18 @@ def test_reading_random_documents_matches_pyyaml() -> None:
             lines.append(f"k{i}: {value}")
         text = "\n".join(lines) + "\n"
         assert _fast_load(text) == _pyyaml_load(text), text
+
+
+def test_strings_judged_plain_are_exactly_what_pyyaml_writes_unquoted() -> None:
+    rng = random.Random(11)
+    alphabet = string.printable[:95]
+    candidates = ["a:b", "a: b", "a #b", "a#b", "yes", "Yes", "null", "ok:", "x ", "(a)", "_x", "a,b", "a{b}",
+                  "on", "OFF", "true", "e1", "sum(rate(x{a=\"b\"}[5m])) / 2"]
+    candidates += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 15))) for _ in range(20000)]
+    judged = 0
+    for text in candidates:
+        if yamlio._plain(text):
+            judged += 1
+            assert yamlio._pyyaml({"k": text}) == f"k: {text}\n", text
+            assert yamlio._pyyaml({text: 0}) == f"{text}: 0\n", text
+    assert judged > 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,11 +42,25 @@ class _Fallback(Exception):
     pass
 
 
+#: Strings PyYAML certainly writes plain (unquoted) in block context: printable ASCII starting with a
+#: letter, ``_`` or ``(``; no ": ", " #", trailing ":" or space; not a YAML 1.1 bool or null word.
+#: (The other strings are formatted by PyYAML itself.)
+_SURELY_PLAIN = re.compile(r"[A-Za-z_(][ -~]{0,2000}")
+_WORDS = frozenset("yes no true false on off null y n".split())
+
+
+def _plain(text: str) -> bool:
+    return (_SURELY_PLAIN.fullmatch(text) is not None and ": " not in text and " #" not in text
+            and text[-1] not in ": " and text.lower() not in _WORDS)
+
+
 _KEYS: dict[tuple[type, Any], str] = {}
 _VALUES: dict[tuple[type, Any], str] = {}
 
 
 def _key(key: Any) -> str:
+    if type(key) is str and len(key) < 128 and _plain(key):
+        return key
     memo = (type(key), key)
     text = _KEYS.get(memo)
     if text is None:
@@ -64,6 +79,8 @@ def _value(value: Any, indent: int) -> str:
         if value:
             raise _Fallback
         return "{}" if isinstance(value, dict) else "[]"
+    if type(value) is str and _plain(value):
+        return value
     memo = (type(value), value)
     text = _VALUES.get(memo)
     if text is None:
@@ -80,12 +97,31 @@ def _value(value: Any, indent: int) -> str:
     return text
 
 
+_BLOCKS: dict[tuple[int, tuple[tuple[Any, Any], ...]], str] = {}
+
+
+def _flat_block(d: dict[Any, Any], indent: int) -> str:
+    """A mapping of scalars (rule labels, say: the same few recur on every rule) written once per indent."""
+    memo = (indent, tuple(d.items()))
+    text = _BLOCKS.get(memo)
+    if text is None:
+        out: list[str] = []
+        _mapping(d, indent, out)
+        if len(_BLOCKS) > 100_000:
+            _BLOCKS.clear()
+        text = _BLOCKS[memo] = "".join(out)
+    return text
+
+
 def _mapping(d: dict[Any, Any], indent: int, out: list[str], first: str | None = None) -> None:
     for i, (k, v) in enumerate(d.items()):
         pad = first if i == 0 and first is not None else " " * indent
         if isinstance(v, dict) and v:
             out.append(f"{pad}{_key(k)}:\n")
-            _mapping(v, indent + 2, out)
+            if all(type(x) is str for x in v.values()):
+                out.append(_flat_block(v, indent + 2))
+            else:
+                _mapping(v, indent + 2, out)
         elif isinstance(v, list) and v:
             out.append(f"{pad}{_key(k)}:\n")
             _sequence(v, indent, out)
