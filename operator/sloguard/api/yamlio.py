@@ -46,7 +46,7 @@ class _Fallback(Exception):
 #: letter, ``_`` or ``(``; no ": ", " #", trailing ":" or space; not a YAML 1.1 bool or null word.
 #: (The other strings are formatted by PyYAML itself.)
 _SURELY_PLAIN = re.compile(r"[A-Za-z_(][ -~]{0,2000}")
-_WORDS = frozenset("yes no true false on off null y n".split())
+_WORDS = frozenset(["yes", "no", "true", "false", "on", "off", "null", "y", "n"])
 
 
 def _plain(text: str) -> bool:
