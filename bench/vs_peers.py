@@ -221,6 +221,17 @@ def levels(rules: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return out
 
 
+def ranged_records(rules: list[dict[str, Any]]) -> set[str]:
+    """Recorded metrics some rule reads over a range (``name{...}[W]``)."""
+    recorded = {r["record"] for r in rules if "record" in r}
+    out = set()
+    for r in rules:
+        for name in recorded:
+            if re.search(re.escape(name) + r"(\{[^}]*\})?\[", r["expr"]):
+                out.add(name)
+    return out
+
+
 def query_samples(url: str, expr: str, at: int) -> int:
     q = urllib.parse.urlencode({"query": expr, "time": str(at), "stats": "all"})
     with urllib.request.urlopen(f"{url}/api/v1/query?{q}", timeout=120) as r:
@@ -251,20 +262,28 @@ def bench_cost(sloth: Path, prom_bin: Path) -> dict[str, Any]:
         try:
             for tool, path in (("sloth", base / "sloth-rules.yaml"), ("sloguard", base / "sg" / "rules.yaml")):
                 rules = [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+                ranged = ranged_records(rules)
                 for depth, level in enumerate(levels(rules)):
-                    start = end - HISTORY_MINUTES * 60 + 300 if depth == 0 else end - 1800
-                    rule_file = base / f"{tool}-level{depth}.yaml"
-                    rule_file.write_text(yaml.safe_dump({"groups": [{"name": f"{tool}-{depth}", "rules": level}]}))
-                    out = base / f"backfill-{tool}-{depth}"
-                    subprocess.run([os.environ["PROMTOOL_BIN"], "tsdb", "create-blocks-from", "rules",
-                                    f"--start={start}", f"--end={end}", f"--url={server.url}",
-                                    f"--output-dir={out}", "--eval-interval=60s", str(rule_file)],
-                                   check=True, capture_output=True, timeout=3600)
-                    server.stop()
-                    for block in out.iterdir():
-                        if block.is_dir():
-                            block.rename(server.data_dir / block.name)
-                    server.start(timeout=300)
+                    # History only where another rule reads a range of it; the last 30 minutes otherwise
+                    # (enough for the instant selectors of alerts and of the next level).
+                    long_ = [r for r in level if r["record"] in ranged]
+                    short = [r for r in level if r["record"] not in ranged]
+                    for part, start in ((long_, end - HISTORY_MINUTES * 60 + 600), (short, end - 1800)):
+                        if not part:
+                            continue
+                        name = f"{tool}-{depth}-{'long' if part is long_ else 'short'}"
+                        rule_file = base / f"{name}.yaml"
+                        rule_file.write_text(yaml.safe_dump({"groups": [{"name": name, "rules": part}]}))
+                        out = base / f"backfill-{name}"
+                        subprocess.run([os.environ["PROMTOOL_BIN"], "tsdb", "create-blocks-from", "rules",
+                                        f"--start={start}", f"--end={end}", f"--url={server.url}",
+                                        f"--output-dir={out}", "--eval-interval=60s", str(rule_file)],
+                                       check=True, capture_output=True, timeout=3600)
+                        server.stop()
+                        for block in out.iterdir():
+                            if block.is_dir():
+                                block.rename(server.data_dir / block.name)
+                        server.start(timeout=300)
                 per_rule = [(r.get("record") or r.get("alert"), query_samples(server.url, r["expr"], end))
                             for r in rules]
                 results[tool] = {"rules": len(rules), "samples": sum(s for _, s in per_rule), "per_rule": per_rule}
