@@ -12,14 +12,17 @@ RUN bash hack/install.sh wheels /wheels
 
 # --- runtime: only the wheels, no compiler, no pip cache, non-root -------------------------
 FROM python:3.12-slim-bookworm AS runtime
+# Build with: --build-arg VERSION=$(version) --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=<repo URL>
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="sloguard" \
       org.opencontainers.image.description="Kubernetes operator for SLOs, error budgets, budget policies and SLAs" \
-      org.opencontainers.image.licenses="Apache-2.0"
-# openssl: the operator makes its webhook certificates with it when none are mounted.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends openssl \
- && rm -rf /var/lib/apt/lists/*
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}"
+# Webhook certificates are made in Python (cryptography) when none are mounted: no openssl needed.
 WORKDIR /app
 COPY --from=build /wheels /wheels
 COPY hack/install.sh hack/install.sh

@@ -104,7 +104,7 @@ def test_values_reach_the_operator_flags(helm):
     from sloguard.cli import build_parser
 
     parsed = build_parser().parse_args(["run", *c["args"]])  # the image's ENTRYPOINT is `sloguard run`
-    assert parsed.prometheus == "http://prometheus.monitoring:9090" and parsed.refresh_interval == 60
+    assert parsed.prometheus_url == "http://prometheus.monitoring:9090" and parsed.refresh_interval == 60
 
 
 def test_cert_manager_mode_makes_a_certificate_with_the_keys_the_operator_reads(helm):

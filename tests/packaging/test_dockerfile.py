@@ -105,3 +105,11 @@ def test_the_build_and_runtime_steps_produce_a_working_sloguard(tmp_path):
     assert out.returncode == 0 and "--webhook-service" in out.stdout, out.stderr
     assert sys.prefix not in subprocess.run([str(py), "-c", "import sloguard; print(sloguard.__file__)"],
                                             capture_output=True, text=True, check=True).stdout
+
+
+def test_the_image_carries_oci_labels_for_source_version_and_revision():
+    labels = " ".join(rest for op, rest in stages()[-1] if op == "LABEL")
+    for key in ("title", "version", "revision", "source", "licenses"):
+        assert f"org.opencontainers.image.{key}=" in labels, key
+    args = {rest.split("=")[0] for op, rest in stages()[-1] if op == "ARG"}
+    assert {"VERSION", "REVISION", "SOURCE"} <= args

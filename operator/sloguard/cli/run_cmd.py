@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from ..adapters.prometheus_client import add_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     env = os.environ
@@ -19,8 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="label on generated PrometheusRules, for the Prometheus ruleSelector (repeatable)")
     p.add_argument("--refresh-interval", type=float, default=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
                    metavar="SECONDS", help="how often budgets are refreshed from Prometheus (default 30)")
-    p.add_argument("--prometheus", default=env.get("SLOGUARD_PROMETHEUS_URL"), metavar="URL",
-                   help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
+    add_arguments(p, url_help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
     p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
     p.add_argument("--evaluate-at", default=env.get("SLOGUARD_EVALUATE_AT"), metavar="RFC3339",
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
@@ -62,11 +63,16 @@ def run(args: argparse.Namespace) -> int:
         labels = _labels(",".join(args.rule_label))
     except ValueError as e:
         raise SystemExit(f"sloguard run: --rule-label: {e}") from None
+    from .common import prometheus_settings
+
+    prometheus = prometheus_settings("run", args, required=False)
+    if prometheus is None:
+        return 2
     settings = Settings(
         namespaces=tuple(args.namespace),
         rule_labels=labels,
         refresh_interval=args.refresh_interval,
-        prometheus_url=args.prometheus,
+        prometheus=prometheus,
         log_format=args.log_format,
         evaluate_at=args.evaluate_at,
         enforcement=args.enforcement,

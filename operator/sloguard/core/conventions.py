@@ -98,6 +98,8 @@ ANNOTATION_SLA_CONTRACT_UID: Final = "sloguard.io/contract-uid"
 SLA_HISTORY_RESULT_KEY: Final = "result.json"
 SLA_HISTORY_REPORT_KEY: Final = "report.md"
 COND_MAINTENANCE_NOTICE: Final = "MaintenanceNotice"
+#: False while a period has less data than the contract's minimumCoverage (it is then not finalized).
+COND_DATA_COVERAGE: Final = "DataCoverage"
 # Event reasons on SLAContract objects.
 EVENT_SLA_FINALIZED: Final = "PeriodFinalized"
 EVENT_SLA_REEVALUATED: Final = "PeriodReevaluated"
@@ -106,3 +108,4 @@ EVENT_SLA_CREDIT: Final = "ServiceCreditDue"
 EVENT_SLA_LATE_MAINTENANCE: Final = "LateMaintenanceNotice"
 EVENT_SLA_REEVALUATION_REFUSED: Final = "ReevaluationRefused"
 EVENT_SLA_NOT_FINALIZED: Final = "FinalizationPending"
+EVENT_SLA_LOW_COVERAGE: Final = "LowDataCoverage"

@@ -101,7 +101,7 @@ async def start_budget_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
         return
-    reader = BudgetReader(ctx.settings.prometheus_url)
+    reader = BudgetReader.connect(ctx.settings.prometheus)
     ctx.extras["budget_task"] = asyncio.create_task(_loop(ctx, reader, logger))
 
 

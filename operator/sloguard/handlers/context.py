@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..adapters.kube import Kube
+from ..adapters.prometheus_client import PrometheusSettings, load_settings, to_env
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -47,7 +48,8 @@ class Settings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     rule_labels: Mapping[str, str] = field(default_factory=dict)
     refresh_interval: float = 30.0
-    prometheus_url: str | None = None
+    #: How to reach Prometheus (URL, TLS, credentials, headers): the one connection setting.
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     log_format: Literal["plain", "json"] = "plain"
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     configuration_name: str = "sloguard"  # name of the webhook configuration we own
@@ -81,7 +83,7 @@ class Settings:
             namespaces=tuple(n for n in env.get("SLOGUARD_NAMESPACES", "").split(",") if n),
             rule_labels=_labels(env.get("SLOGUARD_RULE_LABELS", "")),
             refresh_interval=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
-            prometheus_url=env.get("SLOGUARD_PROMETHEUS_URL") or None,
+            prometheus=load_settings(env=env),  # SLOGUARD_PROMETHEUS_*
             log_format="json" if env.get("SLOGUARD_LOG_FORMAT") == "json" else "plain",
             webhook=wh,
             configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
@@ -98,7 +100,7 @@ class Settings:
             "SLOGUARD_NAMESPACES": ",".join(self.namespaces),
             "SLOGUARD_RULE_LABELS": ",".join(f"{k}={v}" for k, v in self.rule_labels.items()),
             "SLOGUARD_REFRESH_INTERVAL": str(self.refresh_interval),
-            "SLOGUARD_PROMETHEUS_URL": self.prometheus_url or "",
+            **to_env(self.prometheus),
             "SLOGUARD_LOG_FORMAT": self.log_format,
             "SLOGUARD_WEBHOOK": "true" if wh.enabled else "false",
             "SLOGUARD_WEBHOOK_LISTEN": wh.listen_addr,
@@ -116,6 +118,10 @@ class Settings:
         }
         return env
 
+
+    @property
+    def prometheus_url(self) -> str | None:
+        return self.prometheus.url
 
     def now(self) -> datetime:
         """The instant budgets are evaluated at: the wall clock unless pinned."""
