@@ -272,3 +272,23 @@ def test_imported_then_exported_then_imported_again_is_stable(tmp_path: Path) ->
     assert not second.refused
     assert _objectives([str(tmp_path / "first.yaml")]) == {
         f"{s.namespace}/{s.name}": s.slo.spec.to_core(s.namespace, s.name) for s in second.slos}
+
+
+def test_a_misspelt_peer_field_is_a_warning_naming_it_and_stdin_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = """\
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: typo, namespace: ns}
+spec:
+  target: "99"
+  windw: 2w
+  indicator:
+    ratio:
+      errors: {metric: 'e_total{job="a"}'}
+      total: {metric: 't_total{job="a"}'}
+"""
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, out, err = run_cli("import", "-")
+    assert code == 1 and out == ""
+    assert "-: ServiceLevelObjective ns/typo: spec.windw: warning: unknown field for this format; ignored" in err
+    assert "-: ServiceLevelObjective ns/typo: spec.window: required field is missing (Pyrra requires it too)" in err

@@ -131,6 +131,14 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def unknown_fields(where: Where, path: str, body: Any, known: set[str]) -> None:
+    """Warn about fields the peer's format does not have (a typo would otherwise be dropped silently)."""
+    if isinstance(body, dict):
+        for key in body:
+            if key not in known:
+                where.warn(f"{path}.{key}" if path else str(key), "unknown field for this format; ignored")
+
+
 def split_labels(labels: dict[str, Any], where: Where, path: str) -> dict[str, str]:
     """Peer labels for sloguard's alerts, without the names sloguard sets itself (warned)."""
     out: dict[str, str] = {}

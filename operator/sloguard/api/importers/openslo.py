@@ -41,6 +41,7 @@ from .common import (
     seconds,
     selector_parts,
     split_labels,
+    unknown_fields,
 )
 from .sloth import default_windows, factor
 
@@ -327,6 +328,8 @@ def _convert_v1(body: dict[str, Any], meta: dict[str, Any], namespace: str | Non
         raise Refusal("spec", "required field is missing (an object)")
     if not meta.get("name"):
         raise Refusal("metadata.name", "required field is missing")
+    unknown_fields(where, "spec", spec, {"description", "service", "indicator", "indicatorRef", "timeWindow",
+                                         "budgetingMethod", "objectives", "alertPolicies"})
     windows = spec.get("timeWindow") or []
     if len(windows) != 1 or not isinstance(windows[0], dict):
         raise Refusal("spec.timeWindow", "exactly one time window is needed")

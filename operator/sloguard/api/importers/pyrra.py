@@ -30,6 +30,7 @@ from .common import (
     seconds,
     selector_parts,
     split_labels,
+    unknown_fields,
 )
 
 API_VERSION = "pyrra.dev/v1alpha1"
@@ -90,11 +91,16 @@ def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, 
         raise Refusal("metadata.name", "required field is missing")
     if not isinstance(spec, dict):
         raise Refusal("spec", "required field is missing (an object)")
+    unknown_fields(where, "spec", spec, {"target", "window", "description", "indicator", "alerting"})
+    unknown_fields(where, "spec.indicator", spec.get("indicator"), {"ratio", "latency", "latencyNative", "boolGauge"})
+    unknown_fields(where, "spec.alerting", spec.get("alerting"), {"name", "disabled", "burnrates", "absent"})
     try:
         target = float(spec.get("target"))  # Pyrra writes it as a string: "99.9"
     except (TypeError, ValueError):
         raise Refusal("spec.target", f"must be a percentage such as \"99.9\", got {spec.get('target')!r}") from None
-    window = duration(spec.get("window") or "28d", "spec.window")
+    if not spec.get("window"):
+        raise Refusal("spec.window", "required field is missing (Pyrra requires it too)")
+    window = duration(spec["window"], "spec.window")
     indicator = spec.get("indicator") or {}
     grouping: list[str] = []
     service = ""

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...core import conventions as c
 from ...core.sli import has_window_placeholder
-from .common import ImportedSLO, Refusal, Where, build, duration, k8s_name, seconds, split_labels
+from .common import ImportedSLO, Refusal, Where, build, duration, k8s_name, seconds, split_labels, unknown_fields
 
 PROMETHEUS_V1 = "prometheus/v1"
 K8S_API_VERSION = "sloth.slok.dev/v1"
@@ -151,6 +151,14 @@ def _convert_slo(slo: dict[str, Any], spec: dict[str, Any], path: str, prefix: s
     if slo.get(keys.slo_plugins):
         raise Refusal(f"{path}.{keys.slo_plugins}", "Sloth SLO plugins rewrite the generated rules in Go code; "
                       "sloguard cannot reproduce what they do")
+    unknown_fields(where, path, slo, {"name", "objective", "description", "labels", "sli", "alerting",
+                                      keys.slo_plugins})
+    unknown_fields(where, f"{path}.sli", slo.get("sli"), {"events", "raw", "plugin"})
+    unknown_fields(where, f"{path}.alerting", slo.get("alerting"), {"name", "labels", "annotations",
+                                                                    keys.page_alert, keys.ticket_alert})
+    for key in (keys.page_alert, keys.ticket_alert):
+        unknown_fields(where, f"{path}.alerting.{key}", (slo.get("alerting") or {}).get(key),
+                       {"disable", "labels", "annotations", "for"})
     objective = slo.get("objective")
     if not isinstance(objective, int | float) or not 0 < objective < 100:
         raise Refusal(f"{path}.objective", f"must be a percentage between 0 and 100 (exclusive), got {objective!r}")
