@@ -31,7 +31,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sloguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    # Given the command line, only the named command's module is imported; without it, all of them.
+    command = next((a for a in argv or () if not a.startswith("-")), None)
     for name in (MODULE_OF[command],) if command in MODULE_OF else COMMANDS:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
@@ -44,6 +45,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
