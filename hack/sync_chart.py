@@ -101,9 +101,26 @@ def dump_docs(docs: Iterable[dict[str, Any]]) -> str:
     return "---\n".join(dump_yaml(d) for d in docs)
 
 
+#: The operator's own alerts and dashboard, embedded by the chart's templates (.Files.Get).
+OPERATOR_RULES = CHART / "files" / "sloguard-operator.rules.yaml"
+OPERATOR_DASHBOARD = CHART / "files" / "dashboards" / "sloguard-operator.json"
+
+
+def chart_files() -> dict[Path, str]:
+    """Files the chart's templates read: written before `helm template` renders the manifests."""
+    from sloguard.adapters.dashboards import operator_dashboard
+    from sloguard.core.operator_alerts import operator_alert_groups
+
+    return {
+        OPERATOR_RULES: HEADER.format(source="sloguard.core.operator_alerts") + dump_yaml(
+            {"groups": operator_alert_groups()}),
+        OPERATOR_DASHBOARD: json.dumps(operator_dashboard(), indent=2, sort_keys=True) + "\n",
+    }
+
+
 def expected_files() -> dict[Path, str]:
     """Every generated file and its content."""
-    files: dict[Path, str] = {}
+    files: dict[Path, str] = dict(chart_files())
     crds = all_crds()
     peering = KOPF_PEERING.read_text()
     for doc in crds:
@@ -176,13 +193,18 @@ def overlay_files(directory: Path, base: dict[tuple[str, str, str, str], dict[st
 
 
 def generated_dirs() -> list[Path]:
-    return [CHART / "crds", CRDS_CHART / "files", MANIFESTS]
+    return [CHART / "crds", CHART / "files", CRDS_CHART / "files", MANIFESTS]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
     args = parser.parse_args(argv)
+    if not args.check:  # the chart reads these: the manifests below are rendered with the new ones
+        for p, text in chart_files().items():
+            if not p.exists() or p.read_text() != text:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
     files = expected_files()
     present = {p for d in generated_dirs() if d.is_dir() for p in d.rglob("*") if p.is_file()}
     stale = sorted(present - set(files))

@@ -37,15 +37,21 @@ def sloguard_rules(tmp: Path, fixture: str) -> Path:
 
 def sloth_rules(sloth: Path, tmp: Path, fixture: str) -> Path:
     """`sloth generate` on the fixture (without the SLOs sloguard refuses: an SLI plugin Sloth lacks too)."""
-    (tmp / "sloth").mkdir()
+    (tmp / "sloth" / "windows").mkdir(parents=True)
     docs = list(yaml.safe_load_all((FIXTURES / fixture).read_text()))
-    for doc in docs:
+    args = []
+    for i, doc in enumerate(docs):
+        if doc.get("kind") == "AlertWindows":  # Sloth reads these from a directory (-w)
+            (tmp / "sloth" / "windows" / f"{i}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+            args = ["--slo-period-windows-path", str(tmp / "sloth" / "windows")]
+            continue
         spec = doc.get("spec", doc)
         spec["slos"] = [s for s in spec["slos"] if "plugin" not in s["sli"]]
+    docs = [d for d in docs if d.get("kind") != "AlertWindows"]
     source = tmp / "sloth" / "input.yaml"
     source.write_text(yaml.safe_dump_all(docs, sort_keys=False))
     out = tmp / "sloth" / "generated.yaml"
-    proc = subprocess.run([str(sloth), "generate", "-i", str(source), "-o", str(out)],
+    proc = subprocess.run([str(sloth), "generate", "-i", str(source), "-o", str(out), *args],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     # For Kubernetes objects Sloth writes a PrometheusRule; promtool wants the plain groups.
@@ -67,7 +73,7 @@ SCENARIOS = {
     # once the outage leaves its 6h window (minute ~1890).
     "fast-burn": ([(1500, 0), (30, 600), (420, 0)], 1950),
     # 5x the budget rate (0.5% errors for 99.9%, scaled to the case's objective) for 20 hours after a clean
-    # day, then 400 clean minutes: ticket only (3x over 1d/2h and 1x over 3d/6h; not page's 6x).
+    # day, then 400 clean minutes: tickets (3x over 1d/2h, 1x over 3d/6h), not the default page's 6x.
     "slow-burn": ([(1500, 0), (1200, 3), (400, 0)], 3100),
     # 0.05% errors (half the budget rate) throughout: nothing may fire.
     "quiet": ([(2000, 0.3)], 2000),
@@ -79,6 +85,8 @@ CASES = {
                       ("severity", "category", "owner", "tier"), ("severity", "category", "owner", "tier")),
     "k8s-crd": ("sloth-k8s.yaml", "search", "SearchAvailability",
                 ("severity", "team", "channel"), ("severity", "team", "channel")),
+    # Custom AlertWindows (2m/30m, 15m/3h, 1h/12h, 3h/36h); no severity labels: Sloth's sloth_severity.
+    "alert-windows": ("sloth-windows.yaml", "orders", "OrdersAvailability", ("severity",), ("sloth_severity",)),
 }
 
 
@@ -92,7 +100,7 @@ def test_imported_sloth_slo_fires_and_resolves_like_sloth_generate(case: str, sc
                                                                    tmp_path: Path) -> None:
     fixture, job, alert, ours_by, theirs_by = CASES[case]
     segments, end = SCENARIOS[scenario]
-    budget_scale = {"prometheus-v1": 1, "k8s-crd": 5}[case]  # 99.9% vs 99.5%: five times the budget
+    budget_scale = {"prometheus-v1": 1, "k8s-crd": 5, "alert-windows": 1}[case]  # 99.9% vs 99.5%: five times the budget
     if scenario != "fast-burn":
         segments = [(m, e * budget_scale) for m, e in segments]
     data = series(job, segments)
@@ -107,7 +115,9 @@ def test_imported_sloth_slo_fires_and_resolves_like_sloth_generate(case: str, sc
     else:
         assert ours, "the scenario must make something fire"
     if scenario == "slow-burn":
-        assert {k[0] for k in ours} == {"warning" if case == "prometheus-v1" else "ticket"}
+        # 5x the budget rate: the tickets (3x, 1x) fire; so does the custom windows' slow page (4.8x).
+        expected = {"prometheus-v1": {"warning"}, "k8s-crd": {"ticket"}, "alert-windows": {"page", "ticket"}}
+        assert {k[0] for k in ours} == expected[case], ours
     for key, mine in ours.items():
         other = theirs[key]
         assert mine.last < end - TOLERANCE, f"{key} must resolve within the scenario"

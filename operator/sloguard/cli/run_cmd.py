@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "--peering: random, so identical replicas never tie (kopf pauses every operator on a tie)")
     p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", metavar="URL",
                    help="liveness endpoint (kopf), empty to disable")
+    p.add_argument("--metrics-address", default=env.get("SLOGUARD_METRICS_ADDRESS", "0.0.0.0:8081"),
+                   metavar="HOST:PORT",
+                   help="serve the operator's own metrics at /metrics here (default 0.0.0.0:8081; empty: off)")
     p.add_argument("--webhook", action="store_true", default=env.get("SLOGUARD_WEBHOOK", "") == "true",
                    help="serve the validating admission webhook")
     p.add_argument("--webhook-port", type=int, default=int(env.get("SLOGUARD_WEBHOOK_PORT", "9443")))
@@ -49,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="'none' keeps budget policies out of the admission path (report and label only)")
     p.add_argument("--webhook-failure-policy", choices=("Ignore", "Fail"),
                    default=env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY", "Ignore"))
+    p.add_argument("--promtool", default=env.get("SLOGUARD_PROMTOOL"), metavar="PATH",
+                   help="promtool that checks every generated rule before it is applied (default: promtool "
+                   "on PATH); the operator refuses to start without it")
     p.set_defaults(func=run)
 
 
@@ -56,13 +62,23 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     from ..adapters.kube import Kube
+    from ..adapters.metrics import parse_address
+    from ..adapters.promtool import PromtoolUnavailable, find_promtool
     from ..handlers.context import Context, Settings, WebhookSettings, _labels
 
+    try:  # before anything starts: no rule may ever be applied unchecked (kopf's startup checks too)
+        find_promtool(args.promtool)
+    except PromtoolUnavailable as e:
+        raise SystemExit(f"sloguard run: {e}") from None
     svc_ns, _, svc_name = (args.webhook_service or "").rpartition("/")
     try:
         labels = _labels(",".join(args.rule_label))
     except ValueError as e:
         raise SystemExit(f"sloguard run: --rule-label: {e}") from None
+    try:
+        parse_address(args.metrics_address)
+    except ValueError as e:
+        raise SystemExit(f"sloguard run: --metrics-address: {e}") from None
     from .common import prometheus_settings
 
     prometheus = prometheus_settings("run", args, required=False)
@@ -78,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         enforcement=args.enforcement,
         peering=None if args.standalone else args.peering,
         dashboards=args.dashboards,
+        promtool=args.promtool,
         configuration_name=args.configuration_name,
+        metrics_address=args.metrics_address,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,
             service_name=svc_name or None, service_namespace=svc_ns or None,

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..adapters.kube import Kube
+from ..adapters.metrics import OperatorMetrics, parse_address
 from ..adapters.prometheus_client import PrometheusSettings, load_settings, to_env
+from ..core import conventions as c
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -65,6 +67,16 @@ class Settings:
     peering: str | None = None
     identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or os.uname().nodename)
     lease_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE") or "default")
+    #: Where /metrics is served, HOST:PORT; empty: not served.
+    metrics_address: str = c.DEFAULT_METRICS_ADDRESS
+
+    def __post_init__(self) -> None:
+        try:
+            parse_address(self.metrics_address)
+        except ValueError as e:
+            raise ValueError(f"metrics address (--metrics-address / SLOGUARD_METRICS_ADDRESS): {e}") from None
+    #: promtool checking every generated rule before it is applied; None: ``promtool`` on PATH.
+    promtool: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -91,6 +103,8 @@ class Settings:
             enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
             peering=env.get("SLOGUARD_PEERING") or None,
             dashboards=env.get("SLOGUARD_DASHBOARDS", "false").lower() in ("1", "true", "yes"),
+            metrics_address=env.get("SLOGUARD_METRICS_ADDRESS", c.DEFAULT_METRICS_ADDRESS),
+            promtool=env.get("SLOGUARD_PROMTOOL") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -115,6 +129,8 @@ class Settings:
             "SLOGUARD_ENFORCEMENT": self.enforcement,
             "SLOGUARD_PEERING": self.peering or "",
             "SLOGUARD_DASHBOARDS": "true" if self.dashboards else "false",
+            "SLOGUARD_METRICS_ADDRESS": self.metrics_address,
+            "SLOGUARD_PROMTOOL": self.promtool or "",
         }
         return env
 
@@ -136,6 +152,8 @@ class Context:
 
     settings: Settings
     kube: Kube
+    #: The operator's own metrics (its CollectorRegistry), created once with the context.
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     extras: dict[str, Any] = field(default_factory=dict)  # per-feature state (budget cache, ...)
 
 

@@ -60,6 +60,7 @@ from ..core.sla import (
 )
 from ..core.windows import DurationError, parse_duration
 from .context import Context, context
+from .metrics import observe_reconcile
 
 SLA = (c.GROUP, c.VERSION, c.PLURAL_SLA)
 
@@ -198,6 +199,7 @@ class _Pass:
             self.problem("QueryFailed", f"{what}: {e}")
 
 
+@observe_reconcile(c.KIND_SLA)
 def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str, uid: str,
                        logger: logging.Logger) -> None:
     """One pass over one contract (see the module docstring); status is merge-patched once."""

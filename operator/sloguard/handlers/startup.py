@@ -39,11 +39,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     ctx = context(memo)
     s = ctx.settings
     _reset_webhook_handlers()
-    # Keep our bookkeeping off users' objects as much as kopf allows: progress in status,
-    # the last-handled spec in one annotation under our own prefix.
+    # Keep our bookkeeping off users' objects: progress and the last-handled spec in status.
+    # Not in an annotation: `kubectl get -o yaml` exports annotations, and an object re-created
+    # from that export would look already handled (no rules, no status until a restart). The API
+    # server drops status on create, so a copy starts with no bookkeeping and is reconciled.
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=c.GROUP, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.kopf.last-handled-configuration")
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not for every success
     settings.execution.max_workers = 16
