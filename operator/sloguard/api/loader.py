@@ -20,7 +20,7 @@ from ..core.sli import queries
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
 from .slo import LABEL_VALUE_PATTERN, NAME_MAX, SERVICE_PATTERN, TEXT_PATTERN, SLISpec, SLOSpec
-from .yamlio import SafeLoader
+from .yamlio import load_all
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_KINDS = (c.KIND_SLO, c.KIND_POLICY, c.KIND_SLA)
@@ -85,7 +85,7 @@ def read_documents(paths: Iterable[str], stdin_text: str | None = None) -> tuple
         name = str(f)
         try:
             text = stdin_text if name == "-" and stdin_text is not None else f.read_text(encoding="utf-8")
-            loaded = list(yaml.load_all(text, Loader=SafeLoader))
+            loaded = load_all(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
