@@ -20,7 +20,7 @@ from ..core.sli import queries
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
 from .slo import LABEL_VALUE_PATTERN, NAME_MAX, SERVICE_PATTERN, TEXT_PATTERN, SLISpec, SLOSpec
-from .yamlio import load_all
+from .yamlio import SafeLoader
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_KINDS = (c.KIND_SLO, c.KIND_POLICY, c.KIND_SLA)
@@ -45,8 +45,13 @@ class Document:
         if not isinstance(meta, dict):
             return f"#{self.index + 1}"
         namespace, name = meta.get("namespace"), meta.get("name")
-        return f"{namespace if isinstance(namespace, str) and namespace else 'default'}/" \
-               f"{name if isinstance(name, str) and name else '?'}"
+        return f"{_shown(namespace) if isinstance(namespace, str) and namespace else 'default'}/" \
+               f"{_shown(name) if isinstance(name, str) and name else '?'}"
+
+
+def _shown(name: str) -> str:
+    """A name as a reader can see it: quoted when blank space at its ends would hide."""
+    return repr(name) if name != name.strip() else name
 
 
 @dataclass
@@ -85,7 +90,7 @@ def read_documents(paths: Iterable[str], stdin_text: str | None = None) -> tuple
         name = str(f)
         try:
             text = stdin_text if name == "-" and stdin_text is not None else f.read_text(encoding="utf-8")
-            loaded = load_all(text)
+            loaded = list(yaml.load_all(text, Loader=SafeLoader))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
