@@ -25,6 +25,7 @@ import yaml
 from kopf.testing import KopfRunner
 
 from ..e2e.conftest import TestCluster
+from ..e2e.holds import install_hold_policy
 from .chart_objects import apply_chart_objects
 from .governance_cases import BASE, CASES, Case
 from .kit import (
@@ -150,6 +151,7 @@ def set_image(cluster: TestCluster, image: str, *who: str, dry_run: bool = False
 def frozen(cluster: TestCluster, chart) -> Iterator[None]:
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([slo(NS), deployment(NS)]))
     set_budget(cluster, NS, -5.0)
+    install_hold_policy(cluster)  # the chart's hold policy, which the operator's ErrorBudgetHolds parameterise
     runner = KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
                         timeout=120)
     with runner:

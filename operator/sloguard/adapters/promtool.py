@@ -14,6 +14,7 @@ builds it from the Go module proxy (see the Dockerfile).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.common import Diagnostic
-from ..api.yamlio import dump_yaml
 from ..core.model import Objective
 from ..core.rules import group_name, make_rule_groups
 
@@ -96,7 +96,8 @@ def check_rule_groups(groups: Sequence[Mapping[str, Any]], promtool: str, timeou
     with tempfile.TemporaryDirectory(prefix="sloguard-rules-") as tmp:
         path = os.path.join(tmp, "rules.yaml")
         with open(path, "w", encoding="utf-8") as f:
-            f.write(dump_yaml({"groups": [dict(g) for g in groups]}))
+            # JSON is YAML to promtool, and an order of magnitude cheaper to write than PyYAML's output.
+            json.dump({"groups": [dict(g) for g in groups]}, f)
         try:
             proc = subprocess.run([promtool, "check", "rules", "--lint=none", path], capture_output=True,
                                   text=True, timeout=timeout, check=False)

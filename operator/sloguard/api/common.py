@@ -40,7 +40,7 @@ class Diagnostic:
     object: str = ""  # "namespace/name"
 
     def __str__(self) -> str:
-        where = [p for p in (self.source, f"{self.kind} {self.object}".strip(), self.path) if p]
+        where = [p for p in (self.source, " ".join(p for p in (self.kind, self.object) if p), self.path) if p]
         prefix = ": ".join(where)
         tag = "" if self.severity == "error" else "warning: "
         return printable(f"{prefix}: {tag}{self.message}" if prefix else f"{tag}{self.message}")

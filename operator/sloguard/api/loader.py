@@ -45,8 +45,13 @@ class Document:
         if not isinstance(meta, dict):
             return f"#{self.index + 1}"
         namespace, name = meta.get("namespace"), meta.get("name")
-        return f"{namespace if isinstance(namespace, str) and namespace else 'default'}/" \
-               f"{name if isinstance(name, str) and name else '?'}"
+        return f"{_shown(namespace) if isinstance(namespace, str) and namespace else 'default'}/" \
+               f"{_shown(name) if isinstance(name, str) and name else '?'}"
+
+
+def _shown(name: str) -> str:
+    """A name as a reader can see it: quoted when blank space at its ends would hide."""
+    return repr(name) if name != name.strip() else name
 
 
 @dataclass

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..adapters.dashboards import all_dashboards, configmap
 from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
 from .common import add_promtool_argument, load_slos_or_none
 
@@ -55,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in objectives]
     if args.dashboards:
+        from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
+
         named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
                   for stem, d in all_dashboards(objectives)]
     if args.output_dir:
