@@ -31,10 +31,25 @@ SLOs' recordings of a window in one ``max by (slo, slo_namespace)`` expression).
 cycle goes out in one round: the instant batch at ``at`` and, when buckets are missing, the
 range batches, in parallel.
 
-Range boundaries: counters use exact ranges (``rate(x[1h])``), as the uncached reader does, so
-buckets telescope; time-based SLIs (averages) and Timeslices use ranges 1 ms short, so a sample
-or slice end on a boundary belongs to exactly one side, ``(t - d, t]``, under Prometheus 2's
-closed and 3's left-open range rules alike.
+Range boundaries. Prometheus 2 ranges are closed, ``[t - d, t]``; Prometheus 3's are left-open,
+``(t - d, t]``; VictoriaMetrics' are left-open too but its ``increase`` starts from the last
+sample *before* the range. ``increase(x[1h])`` at aligned hours therefore telescopes on 2.x and
+VictoriaMetrics, but not on 3.x: there each hour loses the increment between the last sample at
+or before ``e - 1h`` and the first one after it, and extrapolates the rest over the gap (a 30-day
+budget came out 2.8% low). So the cache never asks a range function for counter events.
+A counter's events in ``(t - d, t]`` are ``x - x offset d``, per series: the difference of the
+last samples at or before each boundary. Instant selectors pick "the last sample at or before
+``t``" on all three servers, so these differences telescope exactly: the sum over any cut of
+``(s, at]`` is ``x(at) - x(s)``, the figure the counters themselves give. Where that difference
+does not hold (a counter reset inside the piece, seen by ``resets()`` or as a negative
+difference; a series that did not exist at one boundary), the series falls back to the server's
+own ``increase(x[d])``, as the uncached reader would count it (:func:`counter_increase`). This
+applies to the SLIs built from counters we know (``ratio``, ``latency``). A ``ratioQuery``
+template is the user's PromQL, so it cannot be rewritten: those SLOs are read from raw windows
+at every cycle (exact on every server, not cached). Time-based SLIs (averages) and Timeslices'
+subquery grids use ranges 1 ms short, so a sample or slice end on a boundary belongs to exactly
+one side, ``(t - d, t]``, under each server's rule; a slice of a counter SLI is judged from the
+same exact differences.
 
 ``BudgetReader(window_cache=False)`` reads every window from raw samples at each call (one
 round for the window and recorded burn rates, a second for raw burn rates where no recording
@@ -72,8 +87,8 @@ from sloguard.core.budget import (
     mark_stale,
 )
 from sloguard.core.conventions import LABEL_NAMESPACE, LABEL_SLO, RECORD_ERROR_RATIO_PREFIX
-from sloguard.core.model import Objective, RatioQuerySLI
-from sloguard.core.sli import is_time_based, queries
+from sloguard.core.model import SLI, LatencySLI, Objective, RatioQuerySLI, RatioSLI
+from sloguard.core.sli import is_time_based, le_regex, queries, with_matcher
 from sloguard.core.windows import format_duration, parse_duration
 
 TAG_LABEL = "sloguard_q"
@@ -125,8 +140,51 @@ def _ratio(sli_errors: str, sli_total: str) -> str:
 def _slice_is_bad(slo: Objective) -> str:
     """1 for a bad slice, 0 for a good one, no sample for a slice without traffic."""
     assert slo.timeslice is not None
-    q = queries(slo.sli, slo.timeslice.window)
-    return f"((1 - {_ratio(q.errors, q.total)}) < bool {slo.timeslice.target!r})"
+    exact = event_counts(slo.sli, _seconds(slo.timeslice.window))
+    if exact is not None:
+        errors, total = exact
+    else:
+        q = queries(slo.sli, slo.timeslice.window)
+        errors, total = q.errors, q.total
+    return f"((1 - {_ratio(errors, total)}) < bool {slo.timeslice.target!r})"
+
+
+def counter_increase(selector: str, seconds: int) -> str:
+    """Each series' events in ``(t - seconds, t]``, exact on Prometheus 2, 3 and VictoriaMetrics.
+
+    ``x - x offset d``: the difference of the last samples at or before both ends (instant
+    selectors mean the same on every server, so pieces telescope). Series with a reset in the
+    piece (a restart: ``resets`` sees it, or the difference is negative) or missing at one end
+    (new, or gone) take the server's ``increase(x[d])`` instead, as a raw read would.
+    """
+    d = format_duration(seconds)
+    return (
+        f"((({selector} - {selector} offset {d}) >= 0 unless resets({selector}[{d}]) > 0)"
+        f" or increase({selector}[{d}]))"
+    )
+
+
+def event_counts(sli: SLI, seconds: int) -> tuple[str, str] | None:
+    """Bad and total events over ``(t - seconds, t]`` from counter differences (see
+    :func:`counter_increase`), each one series; ``None`` for SLIs that are not counters we can
+    rewrite (time-based kinds, and ``ratioQuery`` templates)."""
+    if isinstance(sli, RatioSLI):
+        total = f"sum({counter_increase(sli.total, seconds)})"
+        if sli.errors is not None:
+            return f"(sum({counter_increase(sli.errors, seconds)}) or vector(0))", total
+        assert sli.good is not None
+        return f"clamp_min({total} - (sum({counter_increase(sli.good, seconds)}) or vector(0)), 0)", total
+    if isinstance(sli, LatencySLI):
+        valid = sli.valid_below if sli.valid_below is not None else float("inf")
+        total = f"sum({counter_increase(_le(sli.histogram, valid), seconds)})"
+        good = f"sum({counter_increase(_le(sli.histogram, sli.threshold), seconds)})"
+        return f"clamp_min({total} - {good}, 0)", total
+    return None
+
+
+def _le(histogram: str, bound: float) -> str:
+    regex = le_regex(bound).replace("\\", "\\\\").replace('"', '\\"')
+    return with_matcher(histogram, f'le=~"{regex}"')
 
 
 def _is_timeslices(slo: Objective) -> bool:
@@ -168,8 +226,17 @@ def _slo_matchers(slo: Objective) -> str:
 
 
 def raw_burn_ask(slo: Objective, window: str) -> _Ask:
-    q = queries(slo.sli, window)
-    return _Ask(slo.key, f"raw:{window}", _ratio(q.errors, q.total))
+    return _Ask(slo.key, f"raw:{window}", burn_ratio(slo.sli, window))
+
+
+def burn_ratio(sli: SLI, window: str) -> str:
+    """The error ratio over the last ``window``: from exact counter differences where the SLI
+    allows it (a 5m ``rate`` on Prometheus 3 sees four of five one-minute increments)."""
+    exact = event_counts(sli, _seconds(window))
+    if exact is not None:
+        return _ratio(*exact)
+    q = queries(sli, window)
+    return _ratio(q.errors, q.total)
 
 
 def _union(parts: Sequence[str]) -> str:
@@ -230,11 +297,19 @@ def piece_exprs(slo: Objective, seconds: int) -> _Exprs:
 
 def event_exprs(slo: Objective, seconds: int) -> _Exprs:
     """Bad and total events (seconds for time-based SLIs) over a piece of ``seconds``."""
+    exact = event_counts(slo.sli, seconds)
+    if exact is not None:
+        return {"bad": (exact[0], 1.0), "total": (exact[1], 1.0)}
     rng = _short(seconds) if is_time_based(slo.sli) else format_duration(seconds)
     q = queries(slo.sli, rng)
     if isinstance(slo.sli, RatioQuerySLI):  # a user's query may keep labels; the others are aggregated
         return {"bad": (f"sum({q.errors})", float(seconds)), "total": (f"sum({q.total})", float(seconds))}
     return {"bad": (q.errors, float(seconds)), "total": (q.total, float(seconds))}
+
+
+def _cacheable(slo: Objective) -> bool:
+    """Whether hourly buckets of ``slo`` telescope on every server (see the module docstring)."""
+    return _is_timeslices(slo) or not isinstance(slo.sli, RatioQuerySLI)
 
 
 def shifted(expr: str, end: int, at: int) -> str:
@@ -644,14 +719,26 @@ class BudgetReader:
         entry.last_used = self._calls
         settle = max(0, int(self.settle_seconds))
         start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
-        window = cut(int(start.timestamp()), at, settle) if int(start.timestamp()) < at else None
+        begin = int(start.timestamp())
+        cacheable = _cacheable(slo)
+        if begin >= at:
+            window = None
+        elif cacheable:
+            window = cut(begin, at, settle)
+        else:  # the whole window, read raw at ``at`` at every cycle
+            window = _Cut((_Piece(at, at - begin),), None)
         burns: dict[str, _Cut] = {}
         raw_burns: list[str] = []
         windows = burn_windows(slo)
         for w in windows:
             seconds = _seconds(w)
-            if _is_timeslices(slo) or seconds < MIN_CACHED_BURN_SECONDS or seconds % BUCKET_SECONDS:
-                raw_burns.append(w)  # Timeslices buckets hold slices, not events
+            if (
+                _is_timeslices(slo)  # Timeslices buckets hold slices, not events
+                or not cacheable
+                or seconds < MIN_CACHED_BURN_SECONDS
+                or seconds % BUCKET_SECONDS
+            ):
+                raw_burns.append(w)
             else:
                 burns[w] = cut(at - seconds, at, settle)
         ranges = [c.buckets for c in (window, *burns.values()) if c is not None and c.buckets is not None]
@@ -690,8 +777,7 @@ class BudgetReader:
                 for m, (expr, _) in exprs.items():
                     instant.add(shifted(expr, p.end, at), (plan.slo.key, "piece", p, m))
             for w in plan.raw_burns:
-                q = queries(plan.slo.sli, w)
-                instant.add(_ratio(q.errors, q.total), (plan.slo.key, "raw", w))
+                instant.add(burn_ratio(plan.slo.sli, w), (plan.slo.key, "raw", w))
         for w in sorted({w for plan in plans.values() for w in plan.windows}):
             instant.add(f"max by ({LABEL_NAMESPACE}, {LABEL_SLO}) ({_recorded(w)})", ("", "recorded", w))
         # Range batches for the missing buckets: one per distinct range (in steady state one, for
@@ -894,8 +980,11 @@ __all__ = [
     "PrometheusQueryError",
     "PrometheusUnavailable",
     "Refresh",
+    "burn_ratio",
+    "counter_increase",
     "cut",
     "evaluate",
+    "event_counts",
     "event_exprs",
     "piece_exprs",
     "raw_burn_ask",
