@@ -1,5 +1,10 @@
 """Integration fixtures: a real Prometheus holding a month of synthetic history.
 
+The server is Prometheus 3 by default; ``SLOGUARD_PROMETHEUS=2`` runs the same tests on Debian's
+Prometheus 2.42 and ``SLOGUARD_PROMETHEUS=vm`` on VictoriaMetrics single-node, loaded with the
+same samples (``tests/metricservers.py``, ``promfixture.server_from_lines``). Every expected
+figure comes from the history below, whichever server answers.
+
 The history is built here, minute by minute, as plain Python lists of per-minute increments;
 the same lists are written to Prometheus (as cumulative counters, via promtool) and used by
 :class:`History` to compute the expected figures independently of PromQL.
@@ -25,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.integration.promfixture import OpenMetricsWriter, PrometheusServer
+from tests import metricservers
+from tests.integration.promfixture import MetricServer, OpenMetricsWriter, server_from_lines
 
 STEP = 60
 START = datetime(2025, 2, 28, tzinfo=UTC)
@@ -169,17 +175,17 @@ def history() -> History:
 
 
 @pytest.fixture(scope="session")
-def prometheus(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    """One Prometheus with the whole history for the session (read-only: do not stop it)."""
+def prometheus(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetricServer]:
+    """One server with the whole history for the session (read-only: do not stop it)."""
     workdir: Path = tmp_path_factory.mktemp("prometheus")
-    server = PrometheusServer.from_lines(write_history(history).lines(), workdir)
+    server = server_from_lines(write_history(history).lines(), workdir)
     server.start()
     yield server
     server.stop()
 
 
-def recent_history_server(history: History, workdir: Path, days: int = 2) -> PrometheusServer:
-    """A Prometheus (not started) over the last ``days`` of the history: small and quick to load.
+def recent_history_server(history: History, workdir: Path, days: int = 2) -> MetricServer:
+    """A server (not started) over the last ``days`` of the history: small and quick to load.
 
     Used where a test needs a Prometheus of its own (to stop and start it, or beside a cluster).
     """
@@ -188,13 +194,17 @@ def recent_history_server(history: History, workdir: Path, days: int = 2) -> Pro
     for fam in w.families.values():
         for key, samples in fam.series.items():
             fam.series[key] = [(ts, v) for ts, v in samples if ts >= cutoff]
-    return PrometheusServer.from_lines(w.lines(), workdir)
+    return server_from_lines(w.lines(), workdir)
 
 
 @pytest.fixture
-def small_prometheus(history: History, tmp_path: Path) -> Iterator[PrometheusServer]:
+def small_prometheus(history: History, tmp_path: Path) -> Iterator[MetricServer]:
     """A Prometheus of its own with the last two days only, for tests that stop and start it."""
     server = recent_history_server(history, tmp_path / "prom")
     server.start()
     yield server
     server.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"sloguard integration server: SLOGUARD_PROMETHEUS={metricservers.kind()}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.integration.conftest import OUTAGES, RECORDED_RATIO_1H, History
-from tests.integration.promfixture import PrometheusServer, free_port
+from tests.integration.promfixture import MetricServer, free_port
 
 from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable
 from sloguard.core.budget import BudgetStatus, burn_windows
@@ -57,7 +57,7 @@ def objective(
 
 
 @pytest.fixture
-def reader(prometheus: PrometheusServer) -> BudgetReader:
+def reader(prometheus: MetricServer) -> BudgetReader:
     return BudgetReader(prometheus.url)
 
 
@@ -226,7 +226,7 @@ def test_two_hundred_slos_cost_a_handful_of_http_requests(reader: BudgetReader, 
 
 
 def test_prometheus_down_keeps_the_last_known_values_marked_stale_then_recovers(
-    small_prometheus: PrometheusServer,
+    small_prometheus: MetricServer,
 ) -> None:
     at = datetime(2025, 3, 30, 22, 15, tzinfo=UTC)
     o = objective("checkout-1d", window="1d")
@@ -301,7 +301,7 @@ def sloguard(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_sloguard_budget_json_at_a_past_instant_matches_the_counters(
-    prometheus: PrometheusServer, history: History, tmp_path: Path
+    prometheus: MetricServer, history: History, tmp_path: Path
 ) -> None:
     (tmp_path / "slos.yaml").write_text(SLO_FILE)
     proc = sloguard(
@@ -332,7 +332,7 @@ def test_sloguard_budget_json_at_a_past_instant_matches_the_counters(
 
 
 def test_sloguard_budget_table_is_aligned_and_uncoloured_when_not_a_tty(
-    prometheus: PrometheusServer, tmp_path: Path
+    prometheus: MetricServer, tmp_path: Path
 ) -> None:
     (tmp_path / "slos.yaml").write_text(SLO_FILE)
     proc = sloguard("budget", "--prometheus", prometheus.url, "--at", "2025-03-30T22:15:00Z", str(tmp_path))
