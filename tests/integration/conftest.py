@@ -14,6 +14,10 @@ What is in it (2025-02-28 00:00Z to 2025-03-31 00:00Z, one sample a minute):
 * ``http_requests_total{service="checkout", code="200"|"500"}``: diurnal traffic (400 to 1,600
   requests a minute), one background error every 10 minutes, and three outages of known size.
 * ``http_requests_total{service="quiet", ...}``: a service with no traffic at all.
+* ``http_requests_total{service="restarting", ...}``: checkout's very increments, from a process
+  that restarts twice (its counters start again from 0), once in the middle of an hour and once
+  one minute after an hour (the first sample after the hour is already after the reset): its
+  figures are checkout's.
 * ``http_request_duration_seconds`` for ``search``: a classic histogram (le 0.1, 0.25, 0.5,
   1.0, +Inf) with a one-hour latency incident.
 * ``probe_success{instance="platform"}``: a 0/1 probe, down for 30 and 10 minutes.
@@ -52,6 +56,8 @@ PROBE_DOWN: tuple[tuple[datetime, datetime], ...] = (
     (datetime(2025, 3, 8, 2, 0, tzinfo=UTC), datetime(2025, 3, 8, 2, 30, tzinfo=UTC)),
     (datetime(2025, 3, 22, 12, 0, tzinfo=UTC), datetime(2025, 3, 22, 12, 10, tzinfo=UTC)),
 )
+#: Samples at which the "restarting" service's counters are back at their minute's increment.
+RESTARTS: tuple[datetime, ...] = (datetime(2025, 3, 20, 6, 30, tzinfo=UTC), datetime(2025, 3, 25, 0, 1, tzinfo=UTC))
 RECORDED_RATIO_1H = 0.0042
 RECORDED_SINCE = datetime(2025, 3, 30, tzinfo=UTC)
 
@@ -147,6 +153,8 @@ def write_history(h: History) -> OpenMetricsWriter:
     probe = w.family("probe_success", "gauge", ("instance",))
     rec = w.family("sloguard:sli_error_ratio:rate1h", "gauge", ("slo", "slo_namespace", "service"))
     ok = errs = stot = 0
+    rok = rerrs = 0
+    restarts = {int(r.timestamp()) for r in RESTARTS}
     buckets = [0] * len(BUCKETS)
     for i, ts in enumerate(h.ts):
         ok += h.checkout_total[i] - h.checkout_errors[i]
@@ -155,6 +163,12 @@ def write_history(h: History) -> OpenMetricsWriter:
         req.add(("checkout", "500"), ts, errs)
         req.add(("quiet", "200"), ts, 0)
         req.add(("quiet", "500"), ts, 0)
+        if ts in restarts:
+            rok = rerrs = 0
+        rok += h.checkout_total[i] - h.checkout_errors[i]
+        rerrs += h.checkout_errors[i]
+        req.add(("restarting", "200"), ts, rok)
+        req.add(("restarting", "500"), ts, rerrs)
         sreq = h.search_total[i]
         stot += sreq
         shares = LATENCY_INCIDENT_SHARES if _in(ts, LATENCY_INCIDENT) else LATENCY_NORMAL
