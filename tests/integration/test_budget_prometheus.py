@@ -393,3 +393,4 @@ def test_sloguard_budget_rejects_invalid_slo_files_with_the_loaders_messages(tmp
     proc = sloguard("budget", "--prometheus", "http://127.0.0.1:1", str(tmp_path))
     assert proc.returncode == 1
     assert "bad.yaml" in proc.stderr and "window" in proc.stderr and "Traceback" not in proc.stderr
+

@@ -41,9 +41,10 @@ A counter's events in ``(t - d, t]`` are ``x - x offset d``, per series: the dif
 last samples at or before each boundary. Instant selectors pick "the last sample at or before
 ``t``" on all three servers, so these differences telescope exactly: the sum over any cut of
 ``(s, at]`` is ``x(at) - x(s)``, the figure the counters themselves give. Where that difference
-does not hold (a counter reset inside the piece, seen by ``resets()`` or as a negative
-difference; a series that did not exist at one boundary), the series falls back to the server's
-own ``increase(x[d])``, as the uncached reader would count it (:func:`counter_increase`). This
+does not hold (a counter reset inside the piece, seen as a negative difference; a series that
+did not exist at one boundary), the series falls back to the server's own ``increase(x[d])``, as
+the uncached reader would count it (:func:`counter_increase`). A piece costs the samples of one
+``increase`` plus two, as a ``rate`` did. This
 applies to the SLIs built from counters we know (``ratio``, ``latency``). A ``ratioQuery``
 template is the user's PromQL, so it cannot be rewritten: those SLOs are read from raw windows
 at every cycle (exact on every server, not cached). Time-based SLIs (averages) and Timeslices'
@@ -149,35 +150,43 @@ def _slice_is_bad(slo: Objective) -> str:
     return f"((1 - {_ratio(errors, total)}) < bool {slo.timeslice.target!r})"
 
 
-def counter_increase(selector: str, seconds: int) -> str:
+def counter_increase(selector: str, seconds: int, resets: bool = False) -> str:
     """Each series' events in ``(t - seconds, t]``, exact on Prometheus 2, 3 and VictoriaMetrics.
 
     ``x - x offset d``: the difference of the last samples at or before both ends (instant
-    selectors mean the same on every server, so pieces telescope). Series with a reset in the
-    piece (a restart: ``resets`` sees it, or the difference is negative) or missing at one end
-    (new, or gone) take the server's ``increase(x[d])`` instead, as a raw read would.
+    selectors mean the same on every server, so pieces telescope). Series whose difference is
+    negative (the process restarted) or that are missing at one end (new, or gone) take the
+    server's ``increase(x[d])`` instead, as a raw read would. A counter that restarts and then
+    outgrows its old value within the same piece is only caught with ``resets`` (which reads
+    every sample of the piece once more: the SLA reader's month-long pieces use it; the
+    window cache's pieces of about an hour do not, a restart that outgrows an hour-old value
+    in the same hour being rare and small).
     """
     d = format_duration(seconds)
-    return (
-        f"((({selector} - {selector} offset {d}) >= 0 unless resets({selector}[{d}]) > 0)"
-        f" or increase({selector}[{d}]))"
-    )
+    diff = f"({selector} - {selector} offset {d}) >= 0"
+    if resets:
+        diff = f"({diff} unless resets({selector}[{d}]) > 0)"
+    return f"(({diff}) or increase({selector}[{d}]))"
 
 
-def event_counts(sli: SLI, seconds: int) -> tuple[str, str] | None:
+def event_counts(sli: SLI, seconds: int, resets: bool = False) -> tuple[str, str] | None:
     """Bad and total events over ``(t - seconds, t]`` from counter differences (see
     :func:`counter_increase`), each one series; ``None`` for SLIs that are not counters we can
     rewrite (time-based kinds, and ``ratioQuery`` templates)."""
+
+    def inc(selector: str) -> str:
+        return f"sum({counter_increase(selector, seconds, resets)})"
+
     if isinstance(sli, RatioSLI):
-        total = f"sum({counter_increase(sli.total, seconds)})"
+        total = inc(sli.total)
         if sli.errors is not None:
-            return f"(sum({counter_increase(sli.errors, seconds)}) or vector(0))", total
+            return f"({inc(sli.errors)} or vector(0))", total
         assert sli.good is not None
-        return f"clamp_min({total} - (sum({counter_increase(sli.good, seconds)}) or vector(0)), 0)", total
+        return f"clamp_min({total} - ({inc(sli.good)} or vector(0)), 0)", total
     if isinstance(sli, LatencySLI):
         valid = sli.valid_below if sli.valid_below is not None else float("inf")
-        total = f"sum({counter_increase(_le(sli.histogram, valid), seconds)})"
-        good = f"sum({counter_increase(_le(sli.histogram, sli.threshold), seconds)})"
+        total = inc(_le(sli.histogram, valid))
+        good = inc(_le(sli.histogram, sli.threshold))
         return f"clamp_min({total} - {good}, 0)", total
     return None
 

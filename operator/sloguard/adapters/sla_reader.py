@@ -161,7 +161,7 @@ class SLAReader:
     def slice_facts(self, term: Term, period: Period, until: datetime | None = None) -> SliceFacts:
         """Good ratio of every slice of ``term`` in ``period`` that has ended by ``until``."""
         size = term.slice.seconds
-        exact = event_counts(term.sli, size)
+        exact = event_counts(term.sli, size)  # a slice: minutes, no resets() pass needed
         if exact is not None:
             errors, total = exact
         else:
@@ -194,7 +194,7 @@ class SLAReader:
             return 0.0, 0.0
         at = end - (_EDGE if is_time_based(sli) else 0.0)
         what = f"{what} from {_fmt(start)} to {_fmt(end)}"
-        exact = event_counts(sli, seconds)
+        exact = event_counts(sli, seconds, resets=True)  # a month: a restart may be outgrown
         if exact is not None:  # counts already
             bad = self.instant(exact[0], at, what)
             total = self.instant(exact[1], at, what)
