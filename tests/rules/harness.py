@@ -7,8 +7,10 @@ per-minute samples, written from each Prometheus version's range rule, not from 
 
 * Prometheus 3 (the default, ``promtool`` from ``hack/build-tools.sh prometheus3``): ranges are
   left-open, ``(t - d, t]``. A 5m rate at minute t sees the five samples ``t - 4 .. t``, four increments
-  over 240 s, extrapolated to the range: ``(v[t] - v[t - 4]) / 240``. A W-minute window of a recording
-  holds the W samples ``t - W + 1 .. t``.
+  over 240 s, extrapolated over the missing first minute: ``(v[t] - v[t - 4]) / 240``, except that a
+  counter is never extrapolated below zero: when ``v[t - 4]`` is 0 (an error counter that has not
+  counted yet) the increase is not extrapolated, ``(v[t] - v[t - 4]) / 300``. A W-minute window of a
+  recording holds the W samples ``t - W + 1 .. t``.
 * Prometheus 2 (``SLOGUARD_PROMETHEUS=2``, Debian's 2.42): ranges are closed, ``[t - d, t]``. A 5m rate
   over six samples 1m apart is ``(v[t] - v[t - 5]) / 300`` with no extrapolation; a W-minute window
   holds the W + 1 samples ``t - W .. t``.
@@ -65,7 +67,11 @@ def rate5m(c: Counter, t: int) -> float:
     """``rate(c[5m])`` at minute ``t >= 5``: Prometheus 3 extrapolates four increments over 240 s to the
     range, Prometheus 2 has six samples exactly spanning it."""
     if VERSION >= 3:
-        return (c.values[t] - c.values[t - 4]) / 240
+        first, delta = c.values[t - 4], c.values[t] - c.values[t - 4]
+        # Extrapolate back to the range's start (60 s before the first sample), but no further
+        # than where the counter would have been zero: 240 s * first / delta.
+        to_start = min(60.0, 240 * first / delta) if delta > 0 else 60.0
+        return delta * (240 + to_start) / 240 / 300
     return (c.values[t] - c.values[t - 5]) / 300
 
 
