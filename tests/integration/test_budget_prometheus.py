@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests import metricservers
 from tests.integration.conftest import OUTAGES, RECORDED_RATIO_1H, History
 from tests.integration.promfixture import MetricServer, free_port
 
@@ -251,7 +252,13 @@ def test_two_hundred_slos_cost_a_handful_of_http_requests(reader: BudgetReader, 
     ]
     before = reader.requests_sent
     statuses = reader.evaluate(slos, T)
-    assert reader.requests_sent - before <= 10
+    if metricservers.kind() == "vm":
+        # VictoriaMetrics refuses queries over 16 KB (-search.maxQueryLen): the ~0.8 MB of PromQL of
+        # 200 distinct SLIs needs about 60 requests; the reader learns the limit from the first
+        # refusals (4 chunks) and cuts to it instead of bisecting (which took 132).
+        assert reader.requests_sent - before <= 80
+    else:
+        assert reader.requests_sent - before <= 10
     bad, total = history.checkout(T, 28 * 86400)
     assert all(close(s.consumed, bad / total / 0.001) for s in statuses)
 

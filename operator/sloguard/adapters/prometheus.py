@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -571,6 +572,8 @@ class BudgetReader:
     _cache: dict[str, _Entry] = field(init=False, repr=False, default_factory=dict)
     _cache_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _calls: int = field(init=False, repr=False, default=0)
+    #: The longest query the server accepts, once it has said so (VictoriaMetrics' maxQueryLen).
+    _query_len_limit: int | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -614,6 +617,14 @@ class BudgetReader:
             except PrometheusQueryError as e:
                 if e.kind == "timeout":
                     raise  # halving a chunk that timed out would only double the load
+                limit = _query_length_limit(str(e))
+                if limit is not None and len(indices) > 1 and len(query) > limit:
+                    # VictoriaMetrics refuses queries over -search.maxQueryLen (16 KB by default):
+                    # remember its limit and cut this chunk to fit it, not by halves.
+                    self._query_len_limit = min(self._query_len_limit or limit, limit)
+                    for part in _fit(indices, [len(_tagged(i, batch.exprs[i])) for i in indices], limit):
+                        run_chunk(b, part)
+                    return
                 if len(indices) == 1:
                     errors[indices[0]] = str(e)
                     return
@@ -644,6 +655,10 @@ class BudgetReader:
         """Index chunks under ``max_chunk_bytes``, and at least ``workers`` of them when large."""
         if not exprs:
             return []
+        if self._query_len_limit is not None:  # a server with a query length limit (see run_chunk)
+            sizes = [len(_tagged(i, e)) for i, e in enumerate(exprs)]
+            if sum(sizes) + 60 * len(sizes) > self._query_len_limit:
+                return _fit(list(range(len(exprs))), sizes, self._query_len_limit)
         sizes = [len(e) + 60 for e in exprs]
         total = sum(sizes)
         wanted = max(math.ceil(total / self.max_chunk_bytes), min(self.workers, math.ceil(total / 50_000)))
@@ -959,6 +974,31 @@ class _Builder:
             self.exprs.append(expr)
             self.wants.append([])
         self.wants[i].append(want)
+
+
+_QUERY_LEN = re.compile(r"maxQueryLen=(\d+)")
+
+
+def _query_length_limit(message: str) -> int | None:
+    """The server's query length limit, when ``message`` is VictoriaMetrics refusing a long query."""
+    m = _QUERY_LEN.search(message)
+    return int(m.group(1)) if m and "too long query" in message else None
+
+
+def _fit(indices: list[int], sizes: list[int], limit: int) -> list[list[int]]:
+    """``indices`` in order, cut into chunks whose grouped, tagged query stays under ``limit``
+    (each expression's ``sizes`` entry plus room for the union and grouping around it)."""
+    budget = int(limit * 0.9)
+    chunks: list[list[int]] = [[]]
+    used = 0
+    for i, size in zip(indices, sizes, strict=True):
+        cost = size + 60
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(i)
+        used += cost
+    return chunks
 
 
 def _whole_seconds(at: datetime) -> datetime:
