@@ -7,6 +7,9 @@ handful of POSTed queries. Identical sub-expressions (two SLOs over the same SLI
 asked once. Each batch is split into chunks of bounded size sent in parallel, so 1,000 SLOs cost
 a dozen or so HTTP requests, not 10,000. A chunk the server rejects (a bad query in one SLO) is
 bisected so one broken SLO does not blank the others; its SLO gets ``Measurements.error``.
+A server that refuses long queries (VictoriaMetrics: ``-search.maxQueryLen``, 16 KB by default)
+says its limit; the reader remembers it and cuts chunks to fit (raising the limit on the server
+brings the request count back to Prometheus' figures).
 
 The window cache (the default). Reading a 30-day window from raw samples every 30 s costs a
 month of samples per SLO per cycle. Instead, the reader keeps, per SLO, the counts of whole
