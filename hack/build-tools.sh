@@ -49,18 +49,24 @@ version_of() {
   esac
 }
 
+built() {
+  local bin="$1" tool="$2" pkg name
+  while read -r pkg name; do [[ -x "$bin/$name" ]] || return 1; done < <(packages "$tool")
+}
+
 build() {
   local tool="$1" dest bin work pkg name start
   dest="${CACHE_ROOT}/${tool}-$(version_of "$tool")"
   bin="$dest/bin"
-  local ok=1
-  while read -r pkg name; do [[ -x "$bin/$name" ]] || ok=0; done < <(packages "$tool")
-  if [[ $ok == 1 ]]; then echo "$bin"; return 0; fi
+  if built "$bin" "$tool"; then echo "$bin"; return 0; fi
 
   command -v go >/dev/null || { log "go is not installed"; return 1; }
   mkdir -p "$CACHE_ROOT"
   exec 8>"${CACHE_ROOT}/.build-${tool}.lock"
+  log "waiting for the ${tool} build lock"
   flock 8
+  # Another caller may have finished the build while this one waited for the lock.
+  if built "$bin" "$tool"; then exec 8>&-; echo "$bin"; return 0; fi
   work="$(mktemp -d "${CACHE_ROOT}/.build-${tool}.XXXXXX")"
   start=$(date +%s)
   mkdir -p "$work/bin"
@@ -75,6 +81,7 @@ build() {
   if [[ -d "$dest" ]]; then mv "$dest" "$dest.old"; fi
   mv "$work" "$dest"    # the atomic step
   rm -rf "$dest.old"
+  exec 8>&-
   log "${tool} built in $(( $(date +%s) - start ))s"
   echo "$bin"
 }

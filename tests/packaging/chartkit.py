@@ -128,10 +128,10 @@ class Operator:
                  env: dict[str, str] | None = None):
         deployment = one(docs, "Deployment")
         c = container(docs)
-        self.health_port, self.webhook_port = free_port(), free_port()
+        self.health_port, self.webhook_port, self.metrics_port = free_port(), free_port(), free_port()
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"].get("volumes", [])}
         local = {"--liveness": f"http://127.0.0.1:{self.health_port}/healthz",
-                 "--webhook-port": str(self.webhook_port)}
+                 "--webhook-port": str(self.webhook_port), "--metrics-address": f"127.0.0.1:{self.metrics_port}"}
         if "secret" in volumes.get("webhook-certs", {}):
             cert_dir = tmp / "webhook-certs"
             cert_dir.mkdir()
@@ -162,6 +162,11 @@ class Operator:
                 return rsp.status == 200
         except OSError:
             return False
+
+    def metrics(self) -> str:
+        """The text of the operator's /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as rsp:
+            return rsp.read().decode()
 
     def stop(self) -> None:
         self.proc.terminate()

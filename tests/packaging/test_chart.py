@@ -26,7 +26,8 @@ from .conftest import CHART, CRDS_CHART, REPO_ROOT
 SA_USER = f"system:serviceaccount:{NS}:{SA}"
 TEAM = "team-a"
 #: The installed release: two replicas, so peering (the larger set of permissions) is exercised.
-INSTALL_VALUES = {"replicas": 2, "ruleLabels": {"prometheus": "main"}}
+INSTALL_VALUES = {"replicas": 2, "ruleLabels": {"prometheus": "main"},
+                  "metrics": {"alerts": {"enabled": True}, "dashboard": {"enabled": True}}}
 
 
 # --- lint and render ----------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def test_values_reach_the_operator_flags(helm):
     from sloguard.cli import build_parser
 
     parsed = build_parser().parse_args(["run", *c["args"]])  # the image's ENTRYPOINT is `sloguard run`
-    assert parsed.prometheus == "http://prometheus.monitoring:9090" and parsed.refresh_interval == 60
+    assert parsed.prometheus_url == "http://prometheus.monitoring:9090" and parsed.refresh_interval == 60
 
 
 def test_cert_manager_mode_makes_a_certificate_with_the_keys_the_operator_reads(helm):
@@ -132,7 +133,76 @@ def test_disabled_features_take_their_permissions_with_them(helm):
     resources = {res for r in rules for res in r["resources"]}
     assert not resources & {"deployments", "configmaps", "validatingadmissionpolicies", "subjectaccessreviews",
                             "validatingwebhookconfigurations", "slacontracts", "errorbudgetpolicies"}
-    assert not by_kind(docs, "Service") and not by_kind(docs, "ValidatingAdmissionPolicy")
+    assert [s["metadata"]["name"] for s in by_kind(docs, "Service")] == ["sloguard-metrics"]  # no webhook Service
+    assert not by_kind(docs, "ValidatingAdmissionPolicy")
+
+
+# --- the operator's own metrics ---------------------------------------------------------------------
+
+def test_metrics_are_served_on_a_named_port_behind_a_service_by_default(helm):
+    docs = render(helm)
+    c = container(docs)
+    assert "--metrics-address=0.0.0.0:8081" in c["args"]
+    assert {"name": "metrics", "containerPort": 8081} in c["ports"]
+    svc = one(docs, "Service", "sloguard-metrics")
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}]
+    assert svc["spec"]["selector"].items() <= one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"].items()
+    assert not by_kind(docs, "ServiceMonitor") and not by_kind(docs, "PrometheusRule")
+    assert not [d for d in by_kind(docs, "ConfigMap") if "dashboard" in d["metadata"]["name"]]
+    from sloguard.cli import build_parser
+
+    assert build_parser().parse_args(["run", *c["args"]]).metrics_address == "0.0.0.0:8081"
+
+
+def test_metrics_off_means_no_port_no_service_and_an_empty_address(helm):
+    docs = render(helm, {"metrics": {"enabled": False}})
+    c = container(docs)
+    assert "--metrics-address=" in c["args"] and all(p["name"] != "metrics" for p in c["ports"])
+    assert not [s for s in by_kind(docs, "Service") if s["metadata"]["name"] == "sloguard-metrics"]
+    assert "need metrics.enabled=true" in render_error(helm, {"metrics": {"enabled": False, "alerts": {
+        "enabled": True}}})
+    assert "metrics.port must be" in render_error(helm, {"metrics": {"port": 8080}})
+
+
+def test_the_service_monitor_scrapes_the_metrics_service_keeping_the_slo_labels(helm):
+    docs = render(helm, {"metrics": {"port": 9100, "serviceMonitor": {"enabled": True, "interval": "15s",
+                                                                       "labels": {"release": "kps"}}}})
+    sm = one(docs, "ServiceMonitor")
+    svc = one(docs, "Service", "sloguard-metrics")
+    assert sm["apiVersion"] == "monitoring.coreos.com/v1" and sm["metadata"]["labels"]["release"] == "kps"
+    assert sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
+    assert not [s for s in by_kind(docs, "Service")
+                if s is not svc and sm["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
+    assert sm["spec"]["namespaceSelector"] == {"matchNames": [NS]}
+    assert sm["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}]
+    assert svc["spec"]["ports"][0]["port"] == 9100 and "--metrics-address=0.0.0.0:9100" in container(docs)["args"]
+
+
+def test_the_alerts_and_dashboard_are_the_generated_ones(helm):
+    from sloguard.adapters.dashboards import operator_dashboard
+    from sloguard.core.operator_alerts import operator_alert_groups
+
+    docs = render(helm, {"ruleLabels": {"prometheus": "main"}, "metrics": {
+        "alerts": {"enabled": True, "labels": {"team": "platform"}},
+        "dashboard": {"enabled": True, "namespace": "grafana", "annotations": {"grafana_folder": "sloguard"}}}})
+    rule = one(docs, "PrometheusRule", "sloguard-operator")
+    assert rule["spec"] == {"groups": operator_alert_groups()}
+    assert {"prometheus": "main", "team": "platform"}.items() <= rule["metadata"]["labels"].items()
+    alerts = {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+    assert alerts == {"SloguardBudgetRefreshStale", "SloguardReconcileErrors", "ErrorBudgetExhausted"}
+    cm = one(docs, "ConfigMap", "sloguard-operator-dashboard")
+    assert cm["metadata"]["namespace"] == "grafana" and cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["annotations"] == {"grafana_folder": "sloguard"}
+    assert json.loads(cm["data"]["sloguard-operator.json"]) == operator_dashboard()
+
+
+def test_the_network_policy_lets_prometheus_scrape_the_metrics_port(helm):
+    docs = render(helm, {"networkPolicy": {"enabled": True, "prometheusNamespaceSelector": {
+        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}})
+    ingress = one(docs, "NetworkPolicy")["spec"]["ingress"]
+    scrape = [r for r in ingress if {"port": 8081, "protocol": "TCP"} in r["ports"]]
+    assert scrape and scrape[0]["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}]
 
 
 def test_the_cluster_roles_hold_no_wildcards_secrets_or_escalation(helm):
@@ -233,6 +303,18 @@ def test_an_slo_gets_its_prometheusrule_and_status_under_the_charts_rbac(fresh_c
     rule = get_json(fresh_cluster, "prometheusrule", "-n", TEAM, "checkout-slo")
     assert rule["metadata"]["labels"]["prometheus"] == "main"
     assert rule["metadata"]["ownerReferences"][0]["name"] == "checkout"
+
+
+def test_the_operator_serves_its_metrics_with_the_charts_args(fresh_cluster, operator):
+    def counted() -> bool:
+        try:
+            text = operator.metrics()
+        except OSError:
+            return False
+        return 'sloguard_reconcile_total{kind="ServiceLevelObjective",result="success"}' in text
+
+    fresh_cluster.wait_until(counted, timeout=60, what="the operator's /metrics")
+    assert "sloguard_admission_reviews_total" in operator.metrics()
 
 
 def test_an_invalid_slo_is_reported_with_an_event(fresh_cluster, operator):

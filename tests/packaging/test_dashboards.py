@@ -129,3 +129,33 @@ def test_the_command_prints_json_models_and_fails_on_no_slos(tmp_path):
     assert [d["uid"] for d in json.loads(proc.stdout)][0] == "sloguard-overview"
     (tmp_path / "empty.yaml").write_text("")
     assert _cli(str(tmp_path / "empty.yaml")).returncode == 1
+
+
+# --- the operator's own dashboard ------------------------------------------------------------------
+
+def test_the_operator_dashboard_is_a_valid_grafana_model_reading_only_the_operators_metrics():
+    from sloguard.adapters.dashboards import operator_dashboard
+
+    d = operator_dashboard()
+    back = Dashboard.from_json(json.loads(json.dumps(d))).to_json()
+    assert back["uid"] == "sloguard-operator" and len(back["panels"]) == len(d["panels"])
+    ours = {v for k, v in vars(c).items() if k.startswith("METRIC_")}
+    ours |= {f"{n}{suffix}" for n in ours for suffix in ("_total", "_bucket", "_count", "_sum")}
+    used = set()
+    for t in targets(d):
+        promql_parser.parse(t["expr"])
+        names = set(re.findall(r"\b(sloguard_[a-z_]+)", t["expr"]))
+        assert names, t["expr"]
+        used |= names
+    assert used <= ours, used - ours
+    # every state gauge and counter the operator exports has a panel
+    assert {c.METRIC_REFRESH_LAST_SUCCESS, c.METRIC_SLO_STATE, c.METRIC_POLICY_HELD, c.METRIC_BUDGET_REMAINING,
+            c.METRIC_SLA_CREDIT, f"{c.METRIC_RECONCILE}_total", f"{c.METRIC_PROMETHEUS_REQUESTS}_total",
+            f"{c.METRIC_ADMISSION_REVIEWS}_total"} <= used
+
+
+def test_the_chart_ships_the_generated_operator_dashboard():
+    from sloguard.adapters.dashboards import operator_dashboard
+
+    shipped = REPO_ROOT / "charts" / "sloguard" / "files" / "dashboards" / "sloguard-operator.json"
+    assert json.loads(shipped.read_text()) == operator_dashboard()

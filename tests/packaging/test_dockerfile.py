@@ -63,6 +63,7 @@ def test_the_runtime_runs_as_a_numeric_non_root_user_with_a_healthcheck_and_entr
     assert ops.index("USER") < ops.index("ENTRYPOINT")
     assert dict(runtime)["ENTRYPOINT"] == '["sloguard", "run"]'
     assert "/healthz" in dict(runtime)["HEALTHCHECK"] and "8080" in dict(runtime)["HEALTHCHECK"]
+    assert dict(runtime)["EXPOSE"].split() == ["8080", "8081", "9443"]  # liveness, /metrics, webhook
 
 
 def test_the_image_installs_with_the_same_script_as_ci():
@@ -105,3 +106,11 @@ def test_the_build_and_runtime_steps_produce_a_working_sloguard(tmp_path):
     assert out.returncode == 0 and "--webhook-service" in out.stdout, out.stderr
     assert sys.prefix not in subprocess.run([str(py), "-c", "import sloguard; print(sloguard.__file__)"],
                                             capture_output=True, text=True, check=True).stdout
+
+
+def test_the_image_carries_oci_labels_for_source_version_and_revision():
+    labels = " ".join(rest for op, rest in stages()[-1] if op == "LABEL")
+    for key in ("title", "version", "revision", "source", "licenses"):
+        assert f"org.opencontainers.image.{key}=" in labels, key
+    args = {rest.split("=")[0] for op, rest in stages()[-1] if op == "ARG"}
+    assert {"VERSION", "REVISION", "SOURCE"} <= args

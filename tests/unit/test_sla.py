@@ -273,10 +273,82 @@ def test_five_minute_slices_count_five_minutes_each() -> None:
     assert r.terms[0].downtime_minutes == 5
 
 
-def test_minutes_without_data_count_as_up_and_are_reported() -> None:
+def test_minutes_without_data_count_as_up_only_when_the_contract_says_so() -> None:
     facts = facts_for("2026-10", "UTC", [], gaps=[("2026-10-02T00:00:00Z", "2026-10-02T01:00:00Z")])
-    t = evaluate_contract(contract(uptime_term()), OCT, {"platform-availability": facts}).terms[0]
+    t = evaluate_contract(contract(uptime_term(), no_data="uptime"), OCT, {"platform-availability": facts}).terms[0]
     assert (t.downtime_minutes, t.no_data_minutes, t.actual) == (0, 60, 100.0)
+
+
+def test_minutes_without_data_are_downtime_by_default() -> None:
+    # A one-hour gap on 2 October: 60 of October's 44,640 minutes down -> 44,580 / 44,640 = 99.8656%,
+    # under 99.9 -> the 10% tier.
+    facts = facts_for("2026-10", "UTC", [], gaps=[("2026-10-02T00:00:00Z", "2026-10-02T01:00:00Z")])
+    r = evaluate_contract(contract(uptime_term()), OCT, {"platform-availability": facts})
+    t = r.terms[0]
+    assert (t.downtime_minutes, t.no_data_minutes) == (60, 60)
+    assert t.actual == pytest.approx(44_580 * 100 / 44_640)
+    assert (t.compliant, t.credit_percent) == (False, 10)
+    assert r.as_dict()["noData"] == "downtime"
+
+
+def test_a_probe_that_stops_on_the_fifth_is_a_breach_not_a_perfect_month() -> None:
+    # The probe reports until 2026-11-05T00:00Z and then nothing: 4 days = 5,760 minutes with data of
+    # November's 43,200; 37,440 without. Downtime by default: 5,760 / 43,200 = 13.33% up.
+    nov = month_period("2026-11")
+    facts = facts_for("2026-11", "UTC", [], gaps=[("2026-11-05T00:00:00Z", "2026-12-01T00:00:00Z")])
+    r = evaluate_contract(contract(uptime_term()), nov, {"platform-availability": facts})
+    t = r.terms[0]
+    assert (t.no_data_minutes, t.downtime_minutes) == (37_440, 37_440)
+    assert t.actual == pytest.approx(5_760 * 100 / 43_200)
+    assert (r.compliant, r.credit_percent) == (False, 50)
+    assert r.coverage == pytest.approx(5_760 / 43_200)
+    assert r.complete and not r.coverage_ok  # the month ended, but it is not fit to be finalized
+
+
+def test_excluded_no_data_measures_uptime_over_the_minutes_with_data() -> None:
+    # 60 minutes without data and 30 down: (44,580 - 30) / 44,580 = 99.9327% -> met, no credit.
+    facts = facts_for("2026-10", "UTC", [("2026-10-03T00:00:00Z", "2026-10-03T00:30:00Z")],
+                      gaps=[("2026-10-02T00:00:00Z", "2026-10-02T01:00:00Z")])
+    t = evaluate_contract(contract(uptime_term(), no_data="excluded"), OCT, {"platform-availability": facts}).terms[0]
+    assert (t.downtime_minutes, t.no_data_minutes) == (30, 60)
+    assert t.actual == pytest.approx(44_550 * 100 / 44_580)
+    assert (t.compliant, t.credit_percent) == (True, 0)
+
+
+def test_a_term_with_no_data_at_all_and_excluded_gaps_has_no_actual() -> None:
+    facts = facts_for("2026-10", "UTC", [], gaps=[("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")])
+    t = evaluate_contract(contract(uptime_term(), no_data="excluded"), OCT, {"platform-availability": facts}).terms[0]
+    assert (t.actual, t.coverage) == (None, 0.0)
+
+
+def test_no_data_inside_announced_maintenance_is_excluded_not_downtime() -> None:
+    # The gap (01:00-02:00 on 3 October) lies inside a window announced a month ahead.
+    w = MaintenanceWindow(utc("2026-10-03T01:00:00Z"), utc("2026-10-03T02:00:00Z"), utc("2026-09-01T00:00:00Z"))
+    facts = facts_for("2026-10", "UTC", [], gaps=[("2026-10-03T01:00:00Z", "2026-10-03T02:00:00Z")])
+    t = evaluate_contract(contract(uptime_term(), maintenance=(w,)), OCT, {"platform-availability": facts}).terms[0]
+    assert (t.downtime_minutes, t.excluded_minutes, t.no_data_minutes, t.actual) == (0, 60, 60, 100.0)
+
+
+@pytest.mark.parametrize(("gap_minutes", "minimum", "ok"), [
+    (0, 99.0, True),
+    (446, 99.0, True),    # 44,194 / 44,640 = 99.0009% >= 99%
+    (447, 99.0, False),   # 44,193 / 44,640 = 98.9986% <  99%
+    (447, 98.9, True),
+    (44_640, 0.0, True),  # a contract that accepts anything
+])
+def test_coverage_decides_whether_a_month_may_be_finalized(gap_minutes: int, minimum: float, ok: bool) -> None:
+    start = OCT.start
+    gaps = [(start.isoformat(), (start + timedelta(minutes=gap_minutes)).isoformat())] if gap_minutes else []
+    facts = facts_for("2026-10", "UTC", [], gaps=gaps)
+    r = evaluate_contract(contract(uptime_term(), minimum_coverage=minimum), OCT, {"platform-availability": facts})
+    assert r.coverage == pytest.approx((44_640 - gap_minutes) / 44_640)
+    assert r.coverage_ok is ok
+
+
+def test_request_terms_do_not_lower_coverage() -> None:
+    term = Term("api-availability", "availability", 99.9, PROBE, UPTIME_TIERS)
+    r = evaluate_contract(contract(term), OCT, {"api-availability": RequestCounts(total=1000, bad=0)})
+    assert (r.terms[0].coverage, r.coverage, r.coverage_ok) == (None, 1.0, True)
 
 
 def test_a_slice_only_partly_inside_maintenance_is_not_excluded() -> None:

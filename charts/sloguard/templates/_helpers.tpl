@@ -35,6 +35,10 @@ app.kubernetes.io/part-of: sloguard
 {{- printf "%s-webhook" (include "sloguard.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "sloguard.metricsService" -}}
+{{- printf "%s-metrics" (include "sloguard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "sloguard.certSecret" -}}
 {{- printf "%s-webhook-tls" (include "sloguard.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -57,6 +61,13 @@ app.kubernetes.io/part-of: sloguard
 {{- end -}}
 {{- if not (has .Values.webhook.certs.mode (list "helm" "cert-manager" "operator")) -}}
 {{- fail "webhook.certs.mode must be helm, cert-manager or operator" -}}
+{{- end -}}
+{{- $m := .Values.metrics -}}
+{{- if and (not $m.enabled) (or $m.serviceMonitor.enabled $m.alerts.enabled) -}}
+{{- fail "metrics.serviceMonitor and metrics.alerts need metrics.enabled=true (they read the operator's /metrics)" -}}
+{{- end -}}
+{{- if or (lt (int $m.port) 1) (gt (int $m.port) 65535) (eq (int $m.port) 8080) (eq (int $m.port) (int .Values.webhook.port)) -}}
+{{- fail "metrics.port must be a free port from 1 to 65535 (8080 is the health port, webhook.port the webhook's)" -}}
 {{- end -}}
 {{- if and .Values.webhook.enabled (eq .Values.webhook.certs.mode "operator") (gt (int .Values.replicas) 1) -}}
 {{- fail "webhook.certs.mode=operator makes one certificate per replica: use helm or cert-manager with replicas > 1" -}}

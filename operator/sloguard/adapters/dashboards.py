@@ -178,3 +178,55 @@ def all_dashboards(objectives: Iterable[Objective]) -> list[tuple[str, dict[str,
     out = [("overview", overview_dashboard(objs))]
     out += [(f"{o.namespace}.{o.name}", slo_dashboard(o)) for o in objs]
     return out
+
+
+def operator_dashboard() -> dict[str, Any]:
+    """The operator itself (its /metrics): refresh freshness, reconciles, Prometheus, admission, budgets."""
+    def rate(metric: str, by: str, window: str = "5m") -> str:
+        return f"sum by ({by}) (rate({metric}[{window}]))"
+
+    def quantile(q: float, metric: str, by: str = "") -> str:
+        return f"histogram_quantile({q}, sum by ({', '.join([*filter(None, [by]), 'le'])}) (rate({metric}_bucket[5m])))"
+
+    states = {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}
+    stale = {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 120},
+                                           {"color": "red", "value": 600}]}
+    budget = {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "orange", "value": 0},
+                                            {"color": "green", "value": 0.25}]}
+    panels = [
+        _panel(1, "stat", "Since the last budget refresh", (0, 0, 6, 4),
+               [_target(f"time() - max({c.METRIC_REFRESH_LAST_SUCCESS})", "age", "A", instant=True)], unit="s",
+               thresholds=stale, description="Seconds since a budget refresh last read Prometheus "
+                                              "(SloguardBudgetRefreshStale fires after 600 s + 5 min)."),
+        _panel(2, "stat", "SLOs exhausted", (6, 0, 6, 4),
+               [_target(f'count({c.METRIC_SLO_STATE}{{state="{c.STATE_EXHAUSTED}"}} == 1) or vector(0)', "exhausted",
+                        "A", instant=True)], unit="none", thresholds=states),
+        _panel(3, "stat", "Workloads held", (12, 0, 6, 4),
+               [_target(f'sum({c.METRIC_POLICY_HELD}{{action!="none"}}) or vector(0)', "held", "A", instant=True)],
+               unit="none", thresholds=states),
+        _panel(4, "stat", "Reconcile errors (15m)", (18, 0, 6, 4),
+               [_target(f'sum(increase({c.METRIC_RECONCILE}_total{{result="{c.RESULT_ERROR}"}}[15m])) or vector(0)',
+                        "errors", "A", instant=True)], unit="none", thresholds=states),
+        _panel(5, "timeseries", "Reconciles per second", (0, 4, 12, 8),
+               [_target(rate(f"{c.METRIC_RECONCILE}_total", "kind, result"), "{{kind}} {{result}}", "A")],
+               unit="ops"),
+        _panel(6, "timeseries", "Reconcile duration (p95)", (12, 4, 12, 8),
+               [_target(quantile(0.95, c.METRIC_RECONCILE_DURATION, "kind"), "{{kind}}", "A")], unit="s"),
+        _panel(7, "timeseries", "Budget refresh duration", (0, 12, 12, 8), [
+            _target(quantile(0.5, c.METRIC_REFRESH_DURATION), "p50", "A"),
+            _target(quantile(0.95, c.METRIC_REFRESH_DURATION), "p95", "B")], unit="s"),
+        _panel(8, "timeseries", "Prometheus requests per second", (12, 12, 12, 8),
+               [_target(rate(f"{c.METRIC_PROMETHEUS_REQUESTS}_total", "result"), "{{result}}", "A")], unit="reqps"),
+        _panel(9, "timeseries", "Admission reviews per second (webhook)", (0, 20, 12, 8),
+               [_target(rate(f"{c.METRIC_ADMISSION_REVIEWS}_total", "decision"), "{{decision}}", "A")], unit="reqps"),
+        _panel(10, "timeseries", "Admission review duration (p99)", (12, 20, 12, 8),
+               [_target(quantile(0.99, c.METRIC_ADMISSION_DURATION), "p99", "A")], unit="s"),
+        _panel(11, "bargauge", "Error budget remaining", (0, 28, 12, 10),
+               [_target(f"max by (namespace, slo) ({c.METRIC_BUDGET_REMAINING})", "{{namespace}}/{{slo}}", "A",
+                        instant=True)], min=0, max=1, thresholds=budget),
+        _panel(12, "table", "SLA credits (% of the monthly fee)", (12, 28, 12, 10),
+               [_target(f"max by (namespace, contract, period) ({c.METRIC_SLA_CREDIT})",
+                        "{{namespace}}/{{contract}} {{period}}", "A", instant=True)], unit="percent"),
+    ]
+    return _dashboard("sloguard-operator", "sloguard operator", ["sloguard", "operator"], panels, "now-6h",
+                      description="The sloguard operator's own metrics")

@@ -80,7 +80,6 @@ from typing import Any, Final
 
 import requests
 from prometheus_api_client import PrometheusConnect
-from urllib3.util.retry import Retry
 
 from sloguard.core.budget import (
     DEFAULT_THRESHOLDS,
@@ -96,6 +95,17 @@ from sloguard.core.model import SLI, LatencySLI, Objective, RatioQuerySLI, Ratio
 from sloguard.core.sli import is_time_based, le_regex, queries, with_matcher
 from sloguard.core.windows import format_duration, parse_duration
 
+from .prometheus_client import (
+    RETRY,
+    PrometheusError,
+    PrometheusSession,
+    PrometheusSettings,
+    PrometheusSettingsError,
+    PrometheusUnavailable,
+    open_session,
+    settings_for,
+)
+
 TAG_LABEL = "sloguard_q"
 #: Length of a cached bucket; buckets end on multiples of it (whole hours, UTC epoch).
 BUCKET_SECONDS: Final = 3600
@@ -104,14 +114,6 @@ MIN_CACHED_BURN_SECONDS: Final = 2 * BUCKET_SECONDS
 _seconds = functools.lru_cache(maxsize=256)(parse_duration)
 #: Prometheus refuses range queries of more than 11,000 points per series.
 _MAX_RANGE_STEPS: Final = 10_000
-
-
-class PrometheusError(Exception):
-    """Prometheus could not give us what we asked for; the message says why."""
-
-
-class PrometheusUnavailable(PrometheusError):
-    """Cannot reach the server, it answered 5xx, or it does not speak the Prometheus API."""
 
 
 class PrometheusQueryError(PrometheusError):
@@ -427,20 +429,6 @@ def _sum(parts: Iterable[Values], bad: str, total: str) -> tuple[float | None, f
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-class _CountingSession(requests.Session):
-    """A session that counts the HTTP requests it sends (benchmarks, tests, metrics)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        with self._lock:
-            self.count += 1
-        return super().request(*args, **kwargs)
-
-
 #: One result series: its labels and its points ``(unix seconds, value)``.
 _Row = tuple[dict[str, str], list[tuple[float, float]]]
 
@@ -459,32 +447,10 @@ class _Client(PrometheusConnect):  # type: ignore[misc]
         return [(r.get("metric", {}), [(float(t), float(v)) for t, v in r.get("values", [])]) for r in rows]
 
     def _post(self, endpoint: str, data: dict[str, str], timeout: float, kind: str) -> list[dict[str, Any]]:
-        try:
-            response = self._session.request(
-                method="POST",
-                url=f"{self.url}/api/v1/{endpoint}",
-                data=data,
-                verify=self._session.verify,
-                headers=self.headers,
-                auth=self.auth,
-                cert=self._session.cert,
-                timeout=timeout + 5,
-            )
-        except requests.exceptions.Timeout as e:
-            raise PrometheusUnavailable(f"Prometheus at {self.url} did not answer within {timeout:.0f}s") from e
-        except requests.exceptions.ConnectionError as e:
-            raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {_reason(e)}") from e
-        except requests.exceptions.RequestException as e:
-            raise PrometheusUnavailable(f"request to Prometheus at {self.url} failed: {e}") from e
+        # TLS, credentials, retries and transport errors: the session (prometheus_client).
+        response = self._session.request(method="POST", url=f"{self.url}/api/v1/{endpoint}", data=data,
+                                         timeout=timeout + 5)
         return _parse(self.url, response, kind)
-
-
-def _reason(e: Exception) -> str:
-    text = str(e)
-    for known in ("Connection refused", "Name or service not known", "No route to host", "timed out"):
-        if known in text:
-            return known.lower()
-    return text[:300]
 
 
 def _parse(url: str, response: requests.Response, kind: str = "vector") -> list[dict[str, Any]]:
@@ -570,7 +536,10 @@ class BudgetReader:
     verify_tls: bool = True
     window_cache: bool = True
     settle_seconds: int = 300
-    _session: _CountingSession = field(init=False, repr=False)
+    #: TLS, credentials, headers: the one connection setting (``url`` and ``timeout`` above are
+    #: taken from it by :meth:`connect`); without it, a plain connection to ``url``.
+    connection: PrometheusSettings | None = None
+    _session: PrometheusSession = field(init=False, repr=False)
     _client: _Client = field(init=False, repr=False)
     _cache: dict[str, _Entry] = field(init=False, repr=False, default_factory=dict)
     _cache_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -579,15 +548,20 @@ class BudgetReader:
     _query_len_limit: int | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        self._session = _CountingSession()
-        self._session.verify = self.verify_tls
-        # Queries are idempotent: retry briefly on connection errors and gateway failures, POST too.
-        retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504), allowed_methods=None)
         try:
-            self._client = _Client(url=self.url, headers=self.headers, retry=retry, session=self._session)
-        except (TypeError, ValueError) as e:
-            raise PrometheusUnavailable(f"invalid Prometheus URL {self.url!r}: {e}") from e
+            settings = self.connection or settings_for(
+                self.url, headers=self.headers or {}, timeout=self.timeout, insecure_skip_verify=not self.verify_tls
+            )
+        except PrometheusSettingsError as e:
+            raise PrometheusUnavailable(f"invalid Prometheus URL {self.url!r}: {e}") from None
+        self.url = settings.url or ""
+        self._session = open_session(settings)
+        self._client = _Client(url=self.url, retry=RETRY, session=self._session)
+
+    @classmethod
+    def connect(cls, settings: PrometheusSettings, **kwargs: Any) -> BudgetReader:
+        """A reader over the connection ``settings`` describe (CLI and operator)."""
+        return cls(settings.url or "", timeout=settings.timeout, connection=settings, **kwargs)
 
     @property
     def requests_sent(self) -> int:

@@ -31,9 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-from urllib3.util.retry import Retry
 
 from ..core.model import SLI
 from ..core.sla import (
@@ -49,6 +47,7 @@ from ..core.sla import (
 )
 from ..core.sli import is_time_based, queries
 from .prometheus import PrometheusError, PrometheusUnavailable, event_counts
+from .prometheus_client import RETRY, PrometheusSettings, PrometheusSettingsError, open_session, settings_for
 
 #: Prometheus refuses a query_range with more than 11,000 points per series.
 MAX_STEPS_PER_QUERY = 10_000
@@ -96,13 +95,18 @@ def _fmt(t: float) -> str:
 class SLAReader:
     """Reads what :func:`sloguard.core.sla.evaluate_contract` needs from one Prometheus."""
 
-    def __init__(self, prometheus: PrometheusConnect | str, timeout: float = 60.0) -> None:
-        if isinstance(prometheus, str):
-            # Two quick retries: a monthly report can wait a second, not half a minute.
-            retry = Retry(total=2, backoff_factor=0.2, status_forcelist=(502, 503, 504))
-            prometheus = PrometheusConnect(url=prometheus.rstrip("/"), disable_ssl=True, retry=retry)
+    def __init__(self, prometheus: PrometheusConnect | PrometheusSettings | str, timeout: float | None = None) -> None:
+        if not isinstance(prometheus, PrometheusConnect):
+            # One connection for every reader: TLS verified, credentials, headers, retries and
+            # error messages from prometheus_client.
+            try:
+                settings = settings_for(prometheus)
+            except PrometheusSettingsError as e:
+                raise SLAReadError(str(e)) from None
+            timeout = settings.timeout if timeout is None else timeout
+            prometheus = PrometheusConnect(url=settings.url, retry=RETRY, session=open_session(settings))
         self.prom = prometheus
-        self.timeout = timeout
+        self.timeout = 60.0 if timeout is None else timeout
 
     # --- low level -----------------------------------------------------------------------------
 
@@ -111,11 +115,8 @@ class SLAReader:
             result = fn(*args, timeout=self.timeout, **kwargs)
         except PrometheusApiClientException as e:
             raise SLAReadError(f"Prometheus at {self.prom.url} refused the query for {what}: {e}") from None
-        except requests.exceptions.RequestException as e:
-            raise SLAPrometheusUnavailable(
-                f"cannot reach Prometheus at {self.prom.url} ({type(e).__name__}); check --prometheus "
-                "and that it is running"
-            ) from None
+        except PrometheusUnavailable as e:  # unreachable, TLS, credentials, tenant: one line already
+            raise SLAPrometheusUnavailable(str(e)) from None
         if not isinstance(result, list):
             raise SLAReadError(f"unexpected answer from Prometheus for {what}: {result!r:.200}")
         return result

@@ -61,7 +61,14 @@ def _summary_lines(r: ContractResult) -> list[str]:
     late = r.maintenance.late
     if late:
         lines.append(f"Maintenance not excluded: {len(late)} window(s) announced too late or not at all.")
+    lines.append(f"Data coverage: {r.coverage:.2%} of the minutes had measurements; minutes without data count "
+                 f"as {_NO_DATA_MEANING[c.no_data]} (contract noData: {c.no_data})"
+                 + ("" if r.coverage_ok else f" — below the {c.minimum_coverage:g}% needed to finalize") + ".")
     return lines
+
+
+#: How each noData choice reads in a report.
+_NO_DATA_MEANING = {"downtime": "downtime", "excluded": "excluded from the month", "uptime": "uptime"}
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -120,7 +127,8 @@ def render_markdown(r: ContractResult) -> str:
             continue
         md += ["", f"## Daily uptime: {t.name}", "", "```", *_downtime_chart(t), "```"]
         if t.no_data_minutes:
-            md += ["", f"{t.no_data_minutes} minute(s) had no measurement and were counted as up."]
+            md += ["", f"{t.no_data_minutes} minute(s) had no measurement and were counted as "
+                   f"{_NO_DATA_MEANING[c.no_data]}."]
         if t.outages:
             md += ["", "| Outage start | End | Minutes | Counted |", "|---|---|---:|---|"]
             for o in t.outages[:100]:

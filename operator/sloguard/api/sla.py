@@ -16,7 +16,9 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from ..core import conventions as c
 from ..core.sla import (
+    DEFAULT_MINIMUM_COVERAGE,
     DEFAULT_MINIMUM_NOTICE,
+    DEFAULT_NO_DATA,
     DEFAULT_SLICE_TARGET,
     DEFAULT_SLICE_WINDOW,
     Contract,
@@ -161,6 +163,14 @@ class SLAContractSpec(CamelModel):
     maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec, description="Scheduled "
                                          "maintenance, excluded when announced in time.")
     terms: list[TermSpec] = Field(min_length=1, max_length=50, description="The commitments.")
+    no_data: Literal["downtime", "excluded", "uptime"] = Field(
+        DEFAULT_NO_DATA, description="How minutes without data (no probe, no traffic, a monitoring gap) count "
+        "in uptime terms: downtime (default: the customer does not pay for a monitoring gap), excluded (left "
+        "out of the month's minutes) or uptime. Every report prints the choice.")
+    minimum_coverage: float = Field(
+        DEFAULT_MINIMUM_COVERAGE, ge=0, le=100, description="Percent of a month's minutes that must have data "
+        "before the operator finalizes it; below it the month stays pending with a Warning Event and "
+        "DataCoverage=False.")
 
     @field_validator("timezone")
     @classmethod
@@ -190,6 +200,8 @@ class SLAContractSpec(CamelModel):
             currency=self.fee.currency,
             max_credit_percent=self.max_credit_percent,
             minimum_notice_seconds=parse_duration(self.maintenance.minimum_notice),
+            no_data=self.no_data,
+            minimum_coverage=self.minimum_coverage,
             maintenance=tuple(
                 MaintenanceWindow(w.start, w.end, w.announced_at, w.description) for w in self.maintenance.windows
             ),
@@ -210,6 +222,10 @@ class TermStatus(CamelModel):
     compliant: bool = Field(description="actual >= objective.")
     downtime_minutes: int | None = Field(None, description="uptime terms: down minutes counted against the SLA.")
     excluded_minutes: int = Field(0, description="Minutes excused by maintenance announced in time.")
+    no_data_minutes: int | None = Field(None, description="uptime terms: minutes without data, counted as the "
+                                        "contract's noData says.")
+    coverage: float | None = Field(None, description="uptime terms: share of the minutes evaluated that had "
+                                   "data (0..1).")
     credit_percent: float = Field(0, description="Credit this term earns, percent of the monthly fee.")
 
 
@@ -222,6 +238,10 @@ class PeriodStatus(CamelModel):
     complete: bool = Field(False, description="True once the month has ended and was finalized.")
     compliant: bool | None = Field(None, description="Every term met its objective.")
     compliance: str = Field("", description="For people and kubectl get: Compliant, or Breached n/m terms.")
+    coverage: float | None = Field(None, description="The lowest share of minutes with data of any uptime term "
+                                   "(0..1); a month below minimumCoverage is not finalized.")
+    no_data: str | None = Field(None, description="How minutes without data were counted (the contract's "
+                                "noData: downtime, excluded or uptime).")
     terms: list[TermStatus] = Field(default_factory=list, description="Per-term figures.")
     credit_percent: float = Field(0, description="Total credit, capped at maxCreditPercent.")
     credit_amount: float = Field(0, description="monthly fee x creditPercent / 100.")
@@ -252,7 +272,8 @@ class SLAContractStatus(CamelModel):
     model_config = CamelModel.model_config | {"extra": "allow"}
     observed_generation: int | None = None
     conditions: list[Condition] = Field(default_factory=list, description="Ready, PrometheusReachable, "
-                                        "MaintenanceNotice (False when a window was announced late).")
+                                        "MaintenanceNotice (False when a window was announced late), DataCoverage "
+                                        "(False while a month has less data than minimumCoverage).")
     current_period: PeriodStatus | None = Field(None, description="The month to date, refreshed by the operator.")
     history: list[PeriodStatus] = Field(default_factory=list, description="Finalized months, newest first; "
                                         "never rewritten (re-evaluations add revisions). Rebuilt from the "
@@ -281,6 +302,8 @@ def period_status(result: ContractResult, evaluated_at: datetime | None = None) 
         complete=result.complete,
         compliant=result.compliant,
         compliance="Compliant" if not breached else f"Breached {breached}/{len(result.terms)}",
+        coverage=round(result.coverage, 6),
+        no_data=result.contract.no_data,
         terms=[
             TermStatus(
                 name=t.name,
@@ -290,6 +313,8 @@ def period_status(result: ContractResult, evaluated_at: datetime | None = None) 
                 compliant=t.compliant,
                 downtime_minutes=t.downtime_minutes,
                 excluded_minutes=t.excluded_minutes,
+                no_data_minutes=t.no_data_minutes if t.type == "uptime" else None,
+                coverage=None if t.coverage is None else round(t.coverage, 6),
                 credit_percent=t.credit_percent,
             )
             for t in result.terms
@@ -321,6 +346,8 @@ def history_entry(
         complete=bool(result.get("complete", True)),
         compliant=bool(compliant) if compliant is not None else breached == 0,
         compliance="Compliant" if not breached else f"Breached {breached}/{len(terms)}",
+        coverage=result.get("coverage"),
+        no_data=result.get("noData"),
         credit_percent=float(result.get("creditPercent") or 0),
         credit_amount=float(result.get("creditAmount") or 0),
         currency=str(result.get("currency") or ""),

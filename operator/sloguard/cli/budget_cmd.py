@@ -2,7 +2,8 @@
 
 Error budgets of SLO files, read from Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a
 past instant. Exit codes: 0 figures printed; 1 invalid SLO files; 2 Prometheus could not be read
-or bad arguments.
+(unreachable, TLS, credentials, tenant: one line naming the URL) or bad arguments. Connection
+flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus_client`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ..adapters.prometheus import BudgetReader, PrometheusError
+from ..adapters.prometheus_client import add_arguments
 from ..api.loader import load_objectives
 from ..core.budget import BudgetStatus, Thresholds, to_json
-from .common import report
+from .common import prometheus_settings, report
 
 _COLOURS = {
     "healthy": "\x1b[32m",
@@ -127,12 +129,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         description="Error budgets of SLOs (files or directories of YAML), measured in Prometheus "
         "now or at a past instant (--at). Works with Thanos Querier, Mimir and VictoriaMetrics too.",
     )
-    p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus HTTP API base URL")
     p.add_argument("--at", type=parse_instant, metavar="RFC3339", help="evaluate at this instant (default: now)")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--warning", type=float, default=0.25, help="remaining share below which state is warning")
     p.add_argument("--critical", type=float, default=0.10, help="remaining share below which state is critical")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per Prometheus request")
+    p.add_argument("--timeout", dest="prometheus_timeout", type=float, metavar="SECONDS",
+                   help="same as --prometheus-timeout")
+    add_arguments(p)
     p.add_argument("paths", nargs="+", metavar="FILE|DIR")
     p.set_defaults(func=run)
 
@@ -144,9 +147,12 @@ def run(args: argparse.Namespace) -> int:
     if not objectives:
         print("no ServiceLevelObjective found in " + " ".join(args.paths), file=sys.stderr)
         return 1
+    settings = prometheus_settings("budget", args)
+    if settings is None:
+        return 2
     at = args.at or datetime.now(UTC)
     try:
-        reader = BudgetReader(args.prometheus, timeout=args.timeout)
+        reader = BudgetReader.connect(settings)
         try:
             statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
         finally:

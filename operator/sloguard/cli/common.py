@@ -1,13 +1,17 @@
-"""Helpers shared by CLI commands: printing diagnostics consistently."""
+"""Helpers shared by CLI commands: printing diagnostics and Prometheus settings errors consistently."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..api.common import Diagnostic
 from ..api.loader import load
 from ..core.model import Objective
+
+if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
+    from ..adapters.prometheus_client import PrometheusSettings
 
 
 def report(diagnostics: Iterable[Diagnostic]) -> int:
@@ -28,3 +32,19 @@ def load_slos_or_none(command: str, paths: list[str]) -> list[Objective] | None:
         print(f"sloguard {command}: no ServiceLevelObjective found in the given paths", file=sys.stderr)
         return None
     return result.objectives
+
+
+def prometheus_settings(command: str, args: object, required: bool = True) -> PrometheusSettings | None:
+    """The connection from ``--prometheus*`` flags over ``SLOGUARD_PROMETHEUS_*``; None (after
+    printing one line saying which flag is wrong) when the command must stop."""
+    from ..adapters.prometheus_client import PrometheusSettingsError, settings_from_args
+
+    try:
+        settings = settings_from_args(args)
+    except PrometheusSettingsError as e:
+        print(f"sloguard {command}: {e}", file=sys.stderr)
+        return None
+    if required and not settings.url:
+        print(f"sloguard {command}: give --prometheus URL (or SLOGUARD_PROMETHEUS_URL)", file=sys.stderr)
+        return None
+    return settings

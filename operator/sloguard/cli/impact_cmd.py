@@ -7,7 +7,8 @@ For every ServiceLevelObjective in the files: bad and total events in ``[T1, T2)
 ending at T2; a calendar window from its start to T2). For every SLAContract term: downtime
 minutes lost (uptime terms, maintenance announced in time excused) against the month's
 allowance, or bad requests against the month-to-date allowance (latency, availability).
-Severity follows the seed's four levels (see ``sloguard.core.sla.SEVERITY_LEVELS``).
+Severity follows the seed's four levels (see ``sloguard.core.sla.SEVERITY_LEVELS``). Exit
+status 1 when files, connection settings or Prometheus made the figures impossible.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..adapters.prometheus_client import add_arguments
 from ..adapters.sla_reader import SLAReader, SLAReadError
 from ..api.loader import load_objectives
 from ..api.sla_loader import load_contracts
@@ -31,7 +33,7 @@ from ..core.sla import (
     period_containing,
     sla_minutes_lost,
 )
-from .common import report
+from .common import prometheus_settings, report
 from .sla_cmd import parse_instant
 
 
@@ -39,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser("impact", help="error budget and SLA minutes an incident cost, and its severity",
                        description="Incident impact for an interval: error budget each SLO spent, SLA minutes "
                        "lost per contract term, and a severity from the seed's four levels.")
-    p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL")
+    add_arguments(p)
     p.add_argument("--from", dest="start", required=True, metavar="T1", help="start, RFC 3339")
     p.add_argument("--to", dest="end", required=True, metavar="T2", help="end, RFC 3339")
     p.add_argument("-o", "--output", choices=("json", "text"), default="text", help="output format (default text)")
@@ -65,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not objectives and not contracts:
         return _fail(f"no ServiceLevelObjective or SLAContract found in {' '.join(args.paths)}")
+    settings = prometheus_settings("impact", args)
+    if settings is None:
+        return 1
     try:
-        result = measure_impact(SLAReader(args.prometheus), objectives, contracts, t1, t2)
+        result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2)
     except (SLAError, SLAReadError) as e:
         return _fail(str(e))
     if args.output == "json":

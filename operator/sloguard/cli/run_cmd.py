@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from ..adapters.prometheus_client import add_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     env = os.environ
@@ -19,8 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="label on generated PrometheusRules, for the Prometheus ruleSelector (repeatable)")
     p.add_argument("--refresh-interval", type=float, default=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
                    metavar="SECONDS", help="how often budgets are refreshed from Prometheus (default 30)")
-    p.add_argument("--prometheus", default=env.get("SLOGUARD_PROMETHEUS_URL"), metavar="URL",
-                   help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
+    add_arguments(p, url_help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
     p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
     p.add_argument("--evaluate-at", default=env.get("SLOGUARD_EVALUATE_AT"), metavar="RFC3339",
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "--peering: random, so identical replicas never tie (kopf pauses every operator on a tie)")
     p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", metavar="URL",
                    help="liveness endpoint (kopf), empty to disable")
+    p.add_argument("--metrics-address", default=env.get("SLOGUARD_METRICS_ADDRESS", "0.0.0.0:8081"),
+                   metavar="HOST:PORT",
+                   help="serve the operator's own metrics at /metrics here (default 0.0.0.0:8081; empty: off)")
     p.add_argument("--webhook", action="store_true", default=env.get("SLOGUARD_WEBHOOK", "") == "true",
                    help="serve the validating admission webhook")
     p.add_argument("--webhook-port", type=int, default=int(env.get("SLOGUARD_WEBHOOK_PORT", "9443")))
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     from ..adapters.kube import Kube
+    from ..adapters.metrics import parse_address
     from ..handlers.context import Context, Settings, WebhookSettings, _labels
 
     svc_ns, _, svc_name = (args.webhook_service or "").rpartition("/")
@@ -62,17 +67,27 @@ def run(args: argparse.Namespace) -> int:
         labels = _labels(",".join(args.rule_label))
     except ValueError as e:
         raise SystemExit(f"sloguard run: --rule-label: {e}") from None
+    try:
+        parse_address(args.metrics_address)
+    except ValueError as e:
+        raise SystemExit(f"sloguard run: --metrics-address: {e}") from None
+    from .common import prometheus_settings
+
+    prometheus = prometheus_settings("run", args, required=False)
+    if prometheus is None:
+        return 2
     settings = Settings(
         namespaces=tuple(args.namespace),
         rule_labels=labels,
         refresh_interval=args.refresh_interval,
-        prometheus_url=args.prometheus,
+        prometheus=prometheus,
         log_format=args.log_format,
         evaluate_at=args.evaluate_at,
         enforcement=args.enforcement,
         peering=None if args.standalone else args.peering,
         dashboards=args.dashboards,
         configuration_name=args.configuration_name,
+        metrics_address=args.metrics_address,
         webhook=WebhookSettings(
             enabled=args.webhook, port=args.webhook_port, host=args.webhook_host,
             service_name=svc_name or None, service_namespace=svc_ns or None,

@@ -11,7 +11,8 @@ files hold several)::
 Markdown and HTML are reports a customer can read: summary, per-term actual vs objective with
 variance, a daily downtime chart (text bars in Markdown, inline SVG in HTML), maintenance
 windows and whether each was excluded, and credits. Exit status: 0 when every contract was
-evaluated (breached or not), 1 when files or Prometheus made that impossible.
+evaluated (breached or not), 1 when files, connection settings or Prometheus (unreachable, TLS,
+credentials, tenant: one line naming the URL) made that impossible.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from ..adapters.prometheus_client import add_arguments
 from ..adapters.sla_reader import SLAReader, SLAReadError
 from ..adapters.sla_report import render_html, render_markdown
 from ..api.sla_loader import load_contracts
@@ -32,7 +34,7 @@ from ..core.sla import (
     period_containing,
     previous_period,
 )
-from .common import report
+from .common import prometheus_settings, report
 
 FORMATS = ("json", "markdown", "html")
 
@@ -45,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     e = ssub.add_parser("evaluate", help="evaluate contracts for one month from Prometheus",
                         description="Evaluate every SLAContract in the files for one calendar month (in "
                         "each contract's timezone) and print JSON or a customer report.")
-    e.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://localhost:9090")
+    add_arguments(e, url_help="Prometheus base URL, e.g. http://localhost:9090")
     e.add_argument("--period", metavar="YYYY-MM", help="calendar month (default: the last complete month)")
     e.add_argument("--at", metavar="TIME", help="evaluate as of this RFC 3339 instant instead of now "
                    "(a month not yet over is then measured up to it)")
@@ -80,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
         now = parse_instant(args.at) if args.at else datetime.now(UTC)
     except ValueError:
         return _fail(f"--at {args.at!r} is not a time like 2026-10-15T12:00:00Z")
-    reader = SLAReader(args.prometheus)
+    settings = prometheus_settings("sla evaluate", args)
+    if settings is None:
+        return 1
+    reader = SLAReader(settings)
     results: list[ContractResult] = []
     for contract in contracts:
         try:

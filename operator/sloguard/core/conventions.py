@@ -98,6 +98,8 @@ ANNOTATION_SLA_CONTRACT_UID: Final = "sloguard.io/contract-uid"
 SLA_HISTORY_RESULT_KEY: Final = "result.json"
 SLA_HISTORY_REPORT_KEY: Final = "report.md"
 COND_MAINTENANCE_NOTICE: Final = "MaintenanceNotice"
+#: False while a period has less data than the contract's minimumCoverage (it is then not finalized).
+COND_DATA_COVERAGE: Final = "DataCoverage"
 # Event reasons on SLAContract objects.
 EVENT_SLA_FINALIZED: Final = "PeriodFinalized"
 EVENT_SLA_REEVALUATED: Final = "PeriodReevaluated"
@@ -106,3 +108,27 @@ EVENT_SLA_CREDIT: Final = "ServiceCreditDue"
 EVENT_SLA_LATE_MAINTENANCE: Final = "LateMaintenanceNotice"
 EVENT_SLA_REEVALUATION_REFUSED: Final = "ReevaluationRefused"
 EVENT_SLA_NOT_FINALIZED: Final = "FinalizationPending"
+EVENT_SLA_LOW_COVERAGE: Final = "LowDataCoverage"
+
+# --- The operator's own metrics (/metrics on --metrics-address; docs/metrics.md) ---------------
+# Gauges rendered from current state at scrape time: a deleted object's series are gone.
+METRIC_BUDGET_REMAINING: Final = "sloguard_slo_error_budget_remaining_ratio"  # {namespace,slo,service}
+METRIC_BURN_RATE: Final = "sloguard_slo_burn_rate"  # {namespace,slo,window}
+METRIC_SLO_STATE: Final = "sloguard_slo_state"  # {namespace,slo,state}: 1 current, 0 the others
+METRIC_POLICY_HELD: Final = "sloguard_policy_held_workloads"  # {namespace,policy,action}
+METRIC_SLA_CREDIT: Final = "sloguard_sla_credit_percent"  # {namespace,contract,period}
+# Counters and histograms (names without the _total/_bucket suffixes prometheus-client adds).
+METRIC_RECONCILE: Final = "sloguard_reconcile"  # _total {kind,result}
+METRIC_RECONCILE_DURATION: Final = "sloguard_reconcile_duration_seconds"  # {kind}
+METRIC_REFRESH_DURATION: Final = "sloguard_budget_refresh_duration_seconds"
+METRIC_REFRESH_LAST_SUCCESS: Final = "sloguard_budget_refresh_last_success_timestamp_seconds"
+METRIC_PROMETHEUS_REQUESTS: Final = "sloguard_prometheus_requests"  # _total {result}
+METRIC_ADMISSION_REVIEWS: Final = "sloguard_admission_reviews"  # _total {decision}
+METRIC_ADMISSION_DURATION: Final = "sloguard_admission_review_duration_seconds"
+# Label values.
+RESULT_SUCCESS: Final = "success"
+RESULT_ERROR: Final = "error"
+DECISION_ALLOW: Final = "allow"  # admitted, nothing to say
+DECISION_WARN: Final = "warn"  # admitted with warnings (warn mode, scrutiny, an exception or override used)
+DECISION_DENY: Final = "deny"  # refused
+DEFAULT_METRICS_ADDRESS: Final = "0.0.0.0:8081"

@@ -21,8 +21,19 @@ about is excluded.
 A slice (default one minute) is *down* when its good ratio is below the slice target (default
 1.0). Down minutes inside an excluded maintenance window are not downtime: they are reported as
 ``excluded_minutes`` and simply not subtracted, while the denominator stays every minute of the
-month, as the seed writes it. Slices without data (no traffic, no probe) cannot prove downtime
-and count as up; they are reported as ``no_data_minutes`` so a report can show the gap.
+month, as the seed writes it.
+
+**Missing data is never good news.** Slices without data (no traffic, no probe, a scrape gap)
+are reported as ``no_data_minutes`` and count as the contract's ``noData`` says:
+
+- ``downtime`` (the default): down, like a failed probe — the customer does not pay for our
+  monitoring gap (inside announced maintenance they are excluded, like any other down slice);
+- ``excluded``: left out of numerator and denominator (uptime over the minutes measured);
+- ``uptime``: up (what a report that trusts silence would say; chosen only explicitly).
+
+The choice is printed in every report. **Coverage** is the share of the period's minutes that
+had data (1.0 when nothing was missing); the operator does not finalize a month whose coverage
+is below the contract's ``minimumCoverage`` (default 99%) but raises a Warning instead.
 
 **Latency** (seed formula)::
 
@@ -57,6 +68,13 @@ TERM_TYPES: Final[tuple[str, ...]] = ("uptime", "latency", "availability")
 DEFAULT_MINIMUM_NOTICE: Final = "48h"
 DEFAULT_SLICE_WINDOW: Final = "1m"
 DEFAULT_SLICE_TARGET: Final = 1.0
+
+NoDataPolicy = Literal["downtime", "excluded", "uptime"]
+NO_DATA_POLICIES: Final[tuple[str, ...]] = ("downtime", "excluded", "uptime")
+#: How minutes without data count unless the contract says otherwise (see the module docstring).
+DEFAULT_NO_DATA: Final[NoDataPolicy] = "downtime"
+#: Below this share of the month's minutes with data (percent) a month is not finalized.
+DEFAULT_MINIMUM_COVERAGE: Final = 99.0
 
 #: Ratios from Prometheus are floats; two values closer than this compare equal.
 _EPSILON: Final = 1e-9
@@ -130,6 +148,8 @@ class Contract:
     max_credit_percent: float = 100.0
     minimum_notice_seconds: int = 48 * 3600
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    no_data: NoDataPolicy = DEFAULT_NO_DATA
+    minimum_coverage: float = DEFAULT_MINIMUM_COVERAGE  # percent
 
     @property
     def key(self) -> str:
@@ -383,6 +403,14 @@ class TermResult:
         return sum(d.minutes for d in self.days) - self.no_data_minutes
 
     @property
+    def coverage(self) -> float | None:
+        """uptime terms: share of the minutes evaluated that had data (None for request terms)."""
+        if self.type != "uptime":
+            return None
+        minutes = sum(d.minutes for d in self.days)
+        return (minutes - self.no_data_minutes) / minutes if minutes else 0.0
+
+    @property
     def variance(self) -> float | None:
         """Actual minus objective, in percentage points (negative = short of the objective)."""
         return None if self.actual is None else self.actual - self.objective
@@ -409,6 +437,17 @@ class ContractResult:
     def breached(self) -> tuple[TermResult, ...]:
         return tuple(t for t in self.terms if not t.compliant)
 
+    @property
+    def coverage(self) -> float:
+        """The lowest data coverage of any uptime term (1.0 when the contract has none)."""
+        covered = [t.coverage for t in self.terms if t.coverage is not None]
+        return min(covered, default=1.0)
+
+    @property
+    def coverage_ok(self) -> bool:
+        """Whether enough of the period had data to be finalized (``minimumCoverage``)."""
+        return self.coverage * 100 + _EPSILON >= self.contract.minimum_coverage
+
     def as_dict(self) -> dict[str, object]:
         """The CLI's JSON contract (``sloguard sla evaluate -o json``) and status payload."""
         return {
@@ -418,6 +457,8 @@ class ContractResult:
             "minutes": self.minutes,
             "complete": self.complete,
             "compliant": self.compliant,
+            "noData": self.contract.no_data,
+            "coverage": round(self.coverage, 6),
             "terms": [
                 {
                     "name": t.name,
@@ -428,6 +469,7 @@ class ContractResult:
                     "downtimeMinutes": t.downtime_minutes,
                     "excludedMinutes": t.excluded_minutes,
                     "noDataMinutes": t.no_data_minutes,
+                    "coverage": None if t.coverage is None else round(t.coverage, 6),
                     "creditPercent": t.credit_percent,
                 }
                 for t in self.terms
@@ -490,6 +532,7 @@ def evaluate_uptime(
     facts: SliceFacts,
     plan: MaintenancePlan,
     until: datetime | None = None,
+    no_data_policy: NoDataPolicy = DEFAULT_NO_DATA,
 ) -> TermResult:
     """Downtime minutes, exclusions and uptime % of one term (see the module docstring)."""
     size = facts.slice_seconds
@@ -509,7 +552,9 @@ def evaluate_uptime(
         ratio = facts.good.get(s)
         if ratio is None:
             no_data += slice_minutes
-            continue
+            if no_data_policy != "downtime":
+                continue
+            ratio = 0.0  # an unmonitored slice is a down slice (the default, see the docstring)
         if ratio + _EPSILON >= term.slice.target:
             continue
         is_excluded = _covered(s, s + size, exclusions)
@@ -526,7 +571,11 @@ def evaluate_uptime(
         else:
             outages.append(Outage(t0, t1, is_excluded))
     minutes = len(starts) * size // 60
-    actual = _percent(minutes - down, minutes)
+    if no_data_policy == "excluded":
+        measured = minutes - no_data
+        actual: float | None = _percent(measured - down, measured) if measured else None
+    else:
+        actual = _percent(minutes - down, minutes)
     return TermResult(
         name=term.name,
         type=term.type,
@@ -590,7 +639,7 @@ def evaluate_contract(
         if term.type == "uptime":
             if not isinstance(m, SliceFacts):
                 raise SLAError(f"uptime term {term.name!r} needs per-slice facts")
-            results.append(evaluate_uptime(term, period, m, plan, until))
+            results.append(evaluate_uptime(term, period, m, plan, until, contract.no_data))
         else:
             if not isinstance(m, RequestCounts):
                 raise SLAError(f"{term.type} term {term.name!r} needs request counts")
@@ -634,8 +683,8 @@ def period_finalizable(period: Period, now: datetime, grace_seconds: int) -> boo
 def unmeasured_terms(result: ContractResult) -> tuple[str, ...]:
     """Terms with no data at all: a result that would invent figures and must not be final.
 
-    An uptime term whose every slice lacked data would read as 100% up; a request term without
-    valid requests has no actual. Partial gaps are fine (reported as ``noDataMinutes``).
+    An uptime term whose every slice lacked data would read as whatever ``noData`` says; a request
+    term without valid requests has no actual. Partial gaps are judged by :attr:`ContractResult.coverage`.
     """
     out = []
     for t in result.terms:

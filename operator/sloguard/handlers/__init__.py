@@ -6,7 +6,7 @@ feature registers no handler, so the operator needs no RBAC for it.
 
 import os
 
-from . import budget, slo, startup  # noqa: F401
+from . import budget, metrics, slo, startup  # noqa: F401
 
 
 def _enabled(name: str) -> bool:
@@ -15,5 +15,7 @@ def _enabled(name: str) -> bool:
 
 if _enabled("SLOGUARD_POLICIES"):
     from .policy import policy_startup as _policy  # noqa: F401  (registers the ErrorBudgetPolicy handlers)
+    metrics.watch_policies()
 if _enabled("SLOGUARD_SLA"):
     from . import sla as _sla  # noqa: F401  (registers the SLAContract handlers)
+    metrics.watch_contracts()

@@ -29,6 +29,7 @@ from ..core.budget import BudgetStatus
 from ..core.conditions import set_condition
 from ..core.model import Objective
 from .context import Context, context
+from .metrics import observe_refresh
 
 SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
 HEARTBEAT_CYCLES = 10
@@ -101,7 +102,7 @@ async def start_budget_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
         return
-    reader = BudgetReader(ctx.settings.prometheus_url)
+    reader = BudgetReader.connect(ctx.settings.prometheus)
     ctx.extras["budget_task"] = asyncio.create_task(_loop(ctx, reader, logger))
 
 
@@ -134,6 +135,7 @@ async def _loop(ctx: Context, reader: BudgetReader, logger: logging.Logger) -> N
         await asyncio.sleep(ctx.settings.refresh_interval)
 
 
+@observe_refresh
 def refresh_once(ctx: Context, reader: BudgetReader, logger: logging.Logger, heartbeat: bool,
                  pool: ThreadPoolExecutor | None = None) -> int:
     """One cycle: measure every SLO, patch those whose figures changed. Returns patches made."""

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..adapters.kube import Kube
+from ..adapters.metrics import OperatorMetrics, parse_address
+from ..adapters.prometheus_client import PrometheusSettings, load_settings, to_env
+from ..core import conventions as c
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -47,7 +50,8 @@ class Settings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     rule_labels: Mapping[str, str] = field(default_factory=dict)
     refresh_interval: float = 30.0
-    prometheus_url: str | None = None
+    #: How to reach Prometheus (URL, TLS, credentials, headers): the one connection setting.
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     log_format: Literal["plain", "json"] = "plain"
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     configuration_name: str = "sloguard"  # name of the webhook configuration we own
@@ -63,6 +67,14 @@ class Settings:
     peering: str | None = None
     identity: str = field(default_factory=lambda: os.environ.get("POD_NAME") or os.uname().nodename)
     lease_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE") or "default")
+    #: Where /metrics is served, HOST:PORT; empty: not served.
+    metrics_address: str = c.DEFAULT_METRICS_ADDRESS
+
+    def __post_init__(self) -> None:
+        try:
+            parse_address(self.metrics_address)
+        except ValueError as e:
+            raise ValueError(f"metrics address (--metrics-address / SLOGUARD_METRICS_ADDRESS): {e}") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -81,7 +93,7 @@ class Settings:
             namespaces=tuple(n for n in env.get("SLOGUARD_NAMESPACES", "").split(",") if n),
             rule_labels=_labels(env.get("SLOGUARD_RULE_LABELS", "")),
             refresh_interval=float(env.get("SLOGUARD_REFRESH_INTERVAL", "30")),
-            prometheus_url=env.get("SLOGUARD_PROMETHEUS_URL") or None,
+            prometheus=load_settings(env=env),  # SLOGUARD_PROMETHEUS_*
             log_format="json" if env.get("SLOGUARD_LOG_FORMAT") == "json" else "plain",
             webhook=wh,
             configuration_name=env.get("SLOGUARD_CONFIGURATION_NAME", "sloguard"),
@@ -89,6 +101,7 @@ class Settings:
             enforcement=env.get("SLOGUARD_ENFORCEMENT") or "admissionPolicy",
             peering=env.get("SLOGUARD_PEERING") or None,
             dashboards=env.get("SLOGUARD_DASHBOARDS", "false").lower() in ("1", "true", "yes"),
+            metrics_address=env.get("SLOGUARD_METRICS_ADDRESS", c.DEFAULT_METRICS_ADDRESS),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -98,7 +111,7 @@ class Settings:
             "SLOGUARD_NAMESPACES": ",".join(self.namespaces),
             "SLOGUARD_RULE_LABELS": ",".join(f"{k}={v}" for k, v in self.rule_labels.items()),
             "SLOGUARD_REFRESH_INTERVAL": str(self.refresh_interval),
-            "SLOGUARD_PROMETHEUS_URL": self.prometheus_url or "",
+            **to_env(self.prometheus),
             "SLOGUARD_LOG_FORMAT": self.log_format,
             "SLOGUARD_WEBHOOK": "true" if wh.enabled else "false",
             "SLOGUARD_WEBHOOK_LISTEN": wh.listen_addr,
@@ -113,9 +126,14 @@ class Settings:
             "SLOGUARD_ENFORCEMENT": self.enforcement,
             "SLOGUARD_PEERING": self.peering or "",
             "SLOGUARD_DASHBOARDS": "true" if self.dashboards else "false",
+            "SLOGUARD_METRICS_ADDRESS": self.metrics_address,
         }
         return env
 
+
+    @property
+    def prometheus_url(self) -> str | None:
+        return self.prometheus.url
 
     def now(self) -> datetime:
         """The instant budgets are evaluated at: the wall clock unless pinned."""
@@ -130,6 +148,8 @@ class Context:
 
     settings: Settings
     kube: Kube
+    #: The operator's own metrics (its CollectorRegistry), created once with the context.
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     extras: dict[str, Any] = field(default_factory=dict)  # per-feature state (budget cache, ...)
 
 

@@ -28,6 +28,7 @@ from ..core import conventions as c
 from ..core import policy as core
 from ..core.conditions import rfc3339, set_condition
 from .context import Context, context
+from .metrics import observe_admission, observe_reconcile
 
 SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
 POLICY = (c.GROUP, c.VERSION, c.PLURAL_POLICY)
@@ -198,6 +199,7 @@ def _select_slos(st: PolicyState, namespace: str, spec: ErrorBudgetPolicySpec) -
     return [i.budget for n, i in sorted(slos.items()) if spec.slo_selector.matches(i.labels)]
 
 
+@observe_reconcile(c.KIND_POLICY)
 def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger) -> core.PolicyState | None:
     """Fetch -> decide -> apply labels and enforcement -> status. Returns the new state."""
     now = _now()
@@ -364,6 +366,7 @@ def _hold_for(st: PolicyState, ns: str, obj: dict[str, Any], old: dict[str, Any]
     return None
 
 
+@observe_admission
 def admit_hold(body: kopf.Body, old: kopf.Body | None, operation: str, subresource: str | None,
                userinfo: dict[str, Any], warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
     """The webhook's decision: the same :func:`core.decide` as everywhere, permissions via SubjectAccessReview."""

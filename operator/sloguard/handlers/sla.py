@@ -60,6 +60,7 @@ from ..core.sla import (
 )
 from ..core.windows import DurationError, parse_duration
 from .context import Context, context
+from .metrics import observe_reconcile
 
 SLA = (c.GROUP, c.VERSION, c.PLURAL_SLA)
 
@@ -100,7 +101,7 @@ def _reader(ctx: Context) -> SLAReader | None:
         return None
     reader = ctx.extras.get(_READER_KEY)
     if reader is None:
-        reader = SLAReader(url)
+        reader = SLAReader(ctx.settings.prometheus)
         ctx.extras[_READER_KEY] = reader
     return reader  # type: ignore[no-any-return]
 
@@ -158,6 +159,10 @@ class NotFinalizable(RuntimeError):
     """The month cannot be finalized honestly yet (the message says why)."""
 
 
+class LowCoverage(NotFinalizable):
+    """The month has less data than the contract's minimumCoverage: not finalized, a Warning instead."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -177,6 +182,8 @@ class _Pass:
     prometheus: bool | None = None  # None: not asked
     prometheus_message: str = ""
     problems: list[tuple[str, str]] | None = None
+    coverage: str | None = None  # why coverage is too low (a month pending or the month to date); None: fine
+    coverage_blocks: bool = False  # the low coverage keeps a month from being finalized
 
     def problem(self, reason: str, message: str) -> None:
         if self.problems is None:
@@ -192,6 +199,7 @@ class _Pass:
             self.problem("QueryFailed", f"{what}: {e}")
 
 
+@observe_reconcile(c.KIND_SLA)
 def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str, uid: str,
                        logger: logging.Logger) -> None:
     """One pass over one contract (see the module docstring); status is merge-patched once."""
@@ -232,6 +240,9 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
                 records = store.list(namespace, name) if record is None else [record, *records]
             except SLAReadError as e:
                 outcome.read_failed(e, f"cannot finalize {due.name} yet")
+            except LowCoverage as e:
+                outcome.coverage, outcome.coverage_blocks = str(e), True
+                outcome.problem("LowCoverage", str(e))
             except NotFinalizable as e:
                 outcome.problem("NotFinalizable", str(e))
 
@@ -254,6 +265,10 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
             result = evaluate_contract(contract, current, read.measurements, now=read.until)
             outcome.prometheus = True if outcome.prometheus is None else outcome.prometheus
             block = _dump(period_status(result, evaluated_at=now))
+            if not result.coverage_ok and outcome.coverage is None:
+                outcome.coverage = (f"{current.name} to date has data for {result.coverage:.2%} of its minutes "
+                                    f"(minimumCoverage {contract.minimum_coverage:g}%); minutes without data "
+                                    f"count as {contract.no_data}")
             if _without(block, "evaluatedAt") != _without(status.get("currentPeriod") or {}, "evaluatedAt"):
                 patch["currentPeriod"] = block
         except SLAReadError as e:
@@ -290,6 +305,17 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
                                    "Reachable" if outcome.prometheus else "Unreachable",
                                    "queries answered" if outcome.prometheus else outcome.prometheus_message,
                                    now, generation)
+    if outcome.coverage is not None:
+        previous = get_condition(conditions, c.COND_DATA_COVERAGE) or {}
+        changed = previous.get("status") != "False" or previous.get("message") != outcome.coverage
+        if outcome.coverage_blocks and changed:
+            _event(obj, "Warning", c.EVENT_SLA_LOW_COVERAGE, outcome.coverage)
+        conditions = set_condition(conditions, c.COND_DATA_COVERAGE, False, "LowCoverage", outcome.coverage,
+                                   now, generation)
+    elif reader is not None and outcome.prometheus:
+        conditions = set_condition(conditions, c.COND_DATA_COVERAGE, True, "Covered",
+                                   f"at least {contract.minimum_coverage:g}% of the minutes have data", now,
+                                   generation)
     if outcome.problems:
         reason, message = outcome.problems[0]
         message = "; ".join(m for _, m in outcome.problems)
@@ -330,6 +356,10 @@ def _finalize(store: SLAHistory, reader: SLAReader, contract: Contract, obj: Map
     if missing:
         raise NotFinalizable(f"cannot finalize {period.name}: no data at all for term(s) {', '.join(missing)} "
                              "(check the SLI selectors and Prometheus retention); will try again")
+    if not result.coverage_ok:
+        raise LowCoverage(f"cannot finalize {period.name}: data for {result.coverage:.2%} of its minutes, below "
+                          f"minimumCoverage {contract.minimum_coverage:g}% (minutes without data would count as "
+                          f"{contract.no_data}); backfill the data or lower minimumCoverage, will try again")
     revision = max((r.revision for r in records if r.period == period.name), default=0) + 1
     meta = obj["metadata"]
     body = history_config_map(

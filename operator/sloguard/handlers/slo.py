@@ -21,6 +21,7 @@ from ..api.loader import validate_slo_body
 from ..core import conventions as c
 from ..core.conditions import set_condition
 from .context import context
+from .metrics import observe_reconcile
 
 SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
 
@@ -32,6 +33,7 @@ def _now() -> datetime:
 @kopf.on.resume(*SLO)
 @kopf.on.create(*SLO)
 @kopf.on.update(*SLO, field="spec")
+@observe_reconcile(c.KIND_SLO)
 def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
                   memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     ctx = context(memo)

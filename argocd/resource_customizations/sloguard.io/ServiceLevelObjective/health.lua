@@ -1,8 +1,8 @@
 -- Argo CD health for sloguard.io/ServiceLevelObjective.
--- Progressing until the operator has observed the current generation; Degraded when it reports a
--- problem (Ready=False: invalid spec, rules not applied); Healthy otherwise. An exhausted error
--- budget is a fact about the service, not a broken object: it stays Healthy (with the figure in
--- the message) unless the object is annotated sloguard.io/argocd-strict: "true".
+-- An exhausted error budget is a fact about the service, not a broken object: Healthy with the
+-- figure in the message, unless the object is annotated sloguard.io/argocd-strict: "true".
+-- The same in all three sloguard checks: no status, an old generation or no Ready condition ->
+-- Progressing; Ready=Unknown -> Progressing; Ready=False -> Degraded.
 local hs = {}
 local function condition(status, type_)
   if status == nil or status.conditions == nil then return nil end

@@ -1,7 +1,9 @@
 -- Argo CD health for sloguard.io/ErrorBudgetPolicy.
--- Progressing until the operator has observed the current generation; Degraded when Ready=False
--- (e.g. it cannot enforce); Healthy otherwise. A freeze is the policy doing its job: Healthy with
--- the action in the message, unless annotated sloguard.io/argocd-strict: "true".
+-- A policy that holds releases (action freeze or emergency) is Suspended: the object works, and
+-- releases of its targets wait for the budget to recover (Degraded instead when annotated
+-- sloguard.io/argocd-strict: "true").
+-- The same in all three sloguard checks: no status, an old generation or no Ready condition ->
+-- Progressing; Ready=Unknown -> Progressing; Ready=False -> Degraded.
 local hs = {}
 local function condition(status, type_)
   if status == nil or status.conditions == nil then return nil end
@@ -25,24 +27,24 @@ if generation ~= nil and status.observedGeneration < generation then
   return hs
 end
 local ready = condition(status, "Ready")
-if ready ~= nil and ready.status == "False" then
+if ready == nil or ready.status == "Unknown" then
+  hs.status = "Progressing"
+  hs.message = (ready and ready.message) or "Waiting for the Ready condition"
+  return hs
+end
+if ready.status == "False" then
   hs.status = "Degraded"
   hs.message = (ready.reason or "NotReady") .. ": " .. (ready.message or "")
   return hs
 end
-if ready ~= nil and ready.status == "Unknown" then
-  hs.status = "Progressing"
-  hs.message = ready.message or "Waiting for the Ready condition"
-  return hs
-end
 local action = status.action or "none"
-hs.status = "Healthy"
 if action == "freeze" or action == "emergency" then
-  if strict then hs.status = "Degraded" end
+  hs.status = strict and "Degraded" or "Suspended"
   hs.message = "Action " .. action
   if status.held ~= nil then hs.message = hs.message .. ", " .. tostring(status.held) .. " workload(s) held" end
   if status.reason ~= nil then hs.message = hs.message .. ": " .. status.reason end
   return hs
 end
+hs.status = "Healthy"
 hs.message = "Level " .. (status.level or "unknown") .. ", action " .. action
 return hs

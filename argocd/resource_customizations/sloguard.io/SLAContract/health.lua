@@ -1,7 +1,8 @@
 -- Argo CD health for sloguard.io/SLAContract.
--- Progressing until the operator has observed the current generation; Degraded when Ready=False;
--- Healthy otherwise. A breached month is a fact for the account team, not a broken object: Healthy
--- with the compliance in the message, unless annotated sloguard.io/argocd-strict: "true".
+-- A breached month is a fact for the account team, not a broken object: Healthy with the
+-- compliance in the message, unless annotated sloguard.io/argocd-strict: "true".
+-- The same in all three sloguard checks: no status, an old generation or no Ready condition ->
+-- Progressing; Ready=Unknown -> Progressing; Ready=False -> Degraded.
 local hs = {}
 local function condition(status, type_)
   if status == nil or status.conditions == nil then return nil end
@@ -25,14 +26,14 @@ if generation ~= nil and status.observedGeneration < generation then
   return hs
 end
 local ready = condition(status, "Ready")
-if ready ~= nil and ready.status == "False" then
-  hs.status = "Degraded"
-  hs.message = (ready.reason or "NotReady") .. ": " .. (ready.message or "")
+if ready == nil or ready.status == "Unknown" then
+  hs.status = "Progressing"
+  hs.message = (ready and ready.message) or "Waiting for the Ready condition"
   return hs
 end
-if ready ~= nil and ready.status == "Unknown" then
-  hs.status = "Progressing"
-  hs.message = ready.message or "Waiting for the Ready condition"
+if ready.status == "False" then
+  hs.status = "Degraded"
+  hs.message = (ready.reason or "NotReady") .. ": " .. (ready.message or "")
   return hs
 end
 local period = status.currentPeriod
