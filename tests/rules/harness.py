@@ -34,6 +34,8 @@ from sloguard.cli import main
 
 #: The Prometheus major version whose promtool runs the scenarios (and whose rules the model follows).
 VERSION = metricservers.prometheus_version()
+#: Its promtool (Prometheus 3's unless ``SLOGUARD_PROMETHEUS=2``), for every rules test.
+PROMTOOL = metricservers.promtool_bin()
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def run_promtool(directory: Path, rules_file: Path, series: dict[str, Counter | 
     }
     path = directory / "test.yaml"
     path.write_text(yaml.safe_dump(test, sort_keys=False, width=1000))
-    proc = subprocess.run([metricservers.promtool_bin(), "test", "rules", path.name], cwd=directory,
+    proc = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=directory,
                           capture_output=True, text=True, timeout=600, check=False)
     output = proc.stdout + proc.stderr
     print(output)
