@@ -10,6 +10,15 @@ COPY operator/ operator/
 COPY hack/install.sh hack/install.sh
 RUN bash hack/install.sh wheels /wheels
 
+# --- promtool: Prometheus' own rule validation, built from the Go module proxy ---------------
+# The operator runs `promtool check rules` on every generated rule before applying it and
+# refuses to start without it (see operator/sloguard/adapters/promtool.py). Same version as
+# hack/build-tools.sh (Prometheus 3.16 = module v0.316.0); static, so it runs on the slim image.
+FROM golang:1.26-bookworm AS promtool
+ARG PROMETHEUS_VERSION=v0.316.0
+RUN CGO_ENABLED=0 GOBIN=/out GOFLAGS=-buildvcs=false \
+    go install -trimpath -ldflags="-s -w" "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_VERSION}"
+
 # --- runtime: only the wheels, no compiler, no pip cache, non-root -------------------------
 FROM python:3.12-slim-bookworm AS runtime
 # Build with: --build-arg VERSION=$(version) --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=<repo URL>
@@ -25,6 +34,7 @@ LABEL org.opencontainers.image.title="sloguard" \
 # Webhook certificates are made in Python (cryptography) when none are mounted: no openssl needed.
 WORKDIR /app
 COPY --from=build /wheels /wheels
+COPY --from=promtool /out/promtool /usr/local/bin/promtool
 COPY hack/install.sh hack/install.sh
 RUN bash hack/install.sh runtime /wheels && rm -rf /wheels
 # Read-only root filesystem friendly: nothing is written outside /tmp (an emptyDir in the chart).

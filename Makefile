@@ -10,8 +10,9 @@ help:
 install: ## install sloguard and its dev tools (editable); the same script the Dockerfile uses
 	bash hack/install.sh dev
 
-crds: ## regenerate crds/, the charts' copies, kustomize manifests and docs/reference.md from the models
+crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md
 	$(PYTHON) -m sloguard.api.crdgen crds
+	$(PYTHON) hack/gen-governance.py
 	$(PYTHON) hack/sync_chart.py
 	$(PYTHON) hack/gen-reference.py
 

@@ -137,8 +137,9 @@ class Cluster:
         """A server-side dry run of a new image by bob: refused by an ErrorBudgetPolicy?"""
         from kubernetes.client.exceptions import ApiException
 
-        # (dropping the exception annotation (b) leaves on the Deployment, in case it is there)
-        patch = {"metadata": {"annotations": {EXCEPTION: None}},
+        # (overriding the exception annotation (b) leaves on the Deployment with no class: removing
+        # it would carry it, as `rollout undo` does)
+        patch = {"metadata": {"annotations": {EXCEPTION: "none"}},
                  "spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"nginx:{uuid.uuid4()}"}]}}}}
         try:
             self.bob_apps.patch_namespaced_deployment(name, ns, patch, dry_run="All")
@@ -309,7 +310,8 @@ def update_latency(cluster: Cluster, n: int, tag: str) -> dict[str, float]:
             if kind == "metadata":
                 patch: dict[str, Any] = {"metadata": {"annotations": {"bench.sloguard.io/seq": stamp}}}
             else:
-                patch = {"metadata": {"annotations": {EXCEPTION: "security-fix"}},
+                # an exception covers only the release that carries it: a new reason each time
+                patch = {"metadata": {"annotations": {EXCEPTION: "security-fix", f"{EXCEPTION}-reason": stamp}},
                          "spec": {"template": {"metadata": {"annotations": {"bench.sloguard.io/rev": stamp}}}}}
             t = time.perf_counter()
             cluster.apps.patch_namespaced_deployment("checkout", NS, patch)
@@ -467,13 +469,21 @@ def main() -> None:
     operator = None
     try:
         cluster.kubectl("create", "namespace", NS)
+        # what the chart installs: the one hold policy, its bindings (the operator writes the params)
+        from sloguard.adapters import admission_policy as vap
+
+        cluster.apply(vap.holds_policy("sloguard-bench-holds"), *vap.holds_bindings("sloguard-bench-holds"))
         cluster.apply(*rbac(NS), slo(NS, SLO_NAME, "checkout"), deployment(NS, "checkout", "checkout"))
         cluster.set_budget(NS, SLO_NAME, 80.0)
         operator = start_operator(cluster, workdir, "operator", "-n", NS, "--webhook", "--webhook-port", str(port),
                                   "--webhook-host", "127.0.0.1", "--webhook-cert-dir", str(cert_dir),
                                   "--configuration-name", CONFIG_NAME)
         holds_config = f"{CONFIG_NAME}-holds"
-        vap = f"sloguard-hold.{NS}.{POLICY}"
+
+        def enforced_by_policy() -> bool:
+            out = cluster.kubectl("get", "errorbudgethold", "-n", NS, POLICY, "--ignore-not-found", "-o",
+                                  "jsonpath={.metadata.labels.sloguard\\.io/enforcement}")
+            return out.strip() == "Deny"
 
         # (b) without any policy holding the Deployment
         cluster.apply(policy(NS, POLICY, SLO_NAME, "checkout"))
@@ -484,14 +494,14 @@ def main() -> None:
         # (c) reaction from the status patch, admissionPolicy; leaves the budget exhausted
         log("(c) reaction from status patch, admissionPolicy")
         react = {"admissionPolicy": reaction_from_status(cluster, args.trials)}
-        wait_for(lambda: cluster.exists("validatingadmissionpolicy", vap), "the admission policy")
+        wait_for(enforced_by_policy, "the hold read by the chart's admission policy")
         log("(b) updates, held with the ValidatingAdmissionPolicy")
         updates["admissionPolicy"] = update_latency(cluster, args.updates, "vap")
 
         # the webhook mechanism
         cluster.apply(policy(NS, POLICY, SLO_NAME, "checkout", mechanism="webhook", failurePolicy="Ignore"))
         wait_for(lambda: cluster.exists("validatingwebhookconfiguration", holds_config)
-                 and not cluster.exists("validatingadmissionpolicy", vap), "the holds webhook")
+                 and not enforced_by_policy(), "the holds webhook")
         wait_for(lambda: cluster.release_denied(NS, "checkout"), "a denial by the webhook")
         log("(b) updates, held with the webhook")
         updates["webhook"] = update_latency(cluster, args.updates, "webhook")

@@ -79,8 +79,9 @@ STATE_FILE = "state.json"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager")
 
 #: Controllers the operator depends on: ownerReference GC, namespace deletion,
-#: default ServiceAccounts and their tokens.
-CONTROLLERS = "garbagecollector,namespace,serviceaccount-token,serviceaccount"
+#: default ServiceAccounts and their tokens; and aggregation of the chart's user roles into the
+#: built-in view/edit/admin ClusterRoles (tests/security/test_user_roles.py).
+CONTROLLERS = "garbagecollector,namespace,serviceaccount-token,serviceaccount,clusterrole-aggregation-controller"
 
 SERVICE_CIDR = "10.0.0.0/24"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"

@@ -33,6 +33,7 @@ from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
 from .conftest import TestCluster
+from .holds import enforcement, install_hold_policy
 
 NS = "e2e-policy-live"
 SLO_NAME = "checkout-availability"
@@ -147,6 +148,7 @@ def live(cluster: TestCluster, prometheus: PrometheusServer, tmp_path_factory: p
     cert_dir = tmp_path_factory.mktemp("live-webhook-certs")
     port = _free_port()
     cluster.kubectl("create", "namespace", NS)
+    install_hold_policy(cluster)  # what the chart installs
     apply(cluster, *RBAC, SLO, deployment(), policy())
 
     @contextmanager
@@ -175,8 +177,6 @@ def live(cluster: TestCluster, prometheus: PrometheusServer, tmp_path_factory: p
     # The holds webhook is left pointing at nothing by design here: remove it before anything else.
     cluster.kubectl("delete", "validatingwebhookconfiguration", CONFIGURATION, HOLDS_CONFIGURATION,
                     "--ignore-not-found")
-    for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
-        cluster.kubectl("delete", kind, "-l", f"sloguard.io/policy={NS}.{POLICY}", "--ignore-not-found")
     cluster.kubectl("delete", "namespace", NS, "--wait=false")
 
 
@@ -228,7 +228,7 @@ def _holds_webhook(cluster: TestCluster) -> dict:
 def _webhook_in_place(cluster: TestCluster, failure_policy: str) -> bool:
     config = _holds_webhook(cluster)
     return (bool(config) and {w["failurePolicy"] for w in config["webhooks"]} == {failure_policy}
-            and not cluster.exists("validatingadmissionpolicy", f"sloguard-hold.{NS}.{POLICY}"))
+            and enforcement(cluster, NS, POLICY) == "none")
 
 
 WEBHOOK_DENIED = 'admission webhook "held.holds.sloguard.io" denied the request'

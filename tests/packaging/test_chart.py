@@ -207,7 +207,11 @@ def test_the_network_policy_lets_prometheus_scrape_the_metrics_port(helm):
 
 def test_the_cluster_roles_hold_no_wildcards_secrets_or_escalation(helm):
     for values in ({}, {"replicas": 2}, {"enforcement": {"mechanism": "webhook"}}):
-        for role in by_kind(render(helm, values), "ClusterRole"):
+        docs = render(helm, values)
+        # The operator's roles (the user roles for people are tested in test_chart_governance.py).
+        bindings = by_kind(docs, "ClusterRoleBinding") + by_kind(docs, "RoleBinding")
+        operator_roles = {b["roleRef"]["name"] for b in bindings if any(s.get("name") == SA for s in b["subjects"])}
+        for role in [r for r in by_kind(docs, "ClusterRole") if r["metadata"]["name"] in operator_roles]:
             for rule in role["rules"]:
                 assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
                 assert not {"secrets", "pods/exec", "serviceaccounts/token"} & set(rule["resources"]), rule
@@ -384,6 +388,13 @@ def _can(cluster: TestCluster, *args: str) -> bool:
     "create serviceaccounts --subresource=token -n sloguard-system",
     "delete validatingwebhookconfigurations", "patch validatingwebhookconfigurations/someone-elses",
     "impersonate users", "delete namespaces", "create customresourcedefinitions.apiextensions.k8s.io",
+    # no right on admission policies at all: the chart installs the one hold policy (issue #10)
+    "create validatingadmissionpolicies", "patch validatingadmissionpolicies", "delete validatingadmissionpolicies",
+    "create validatingadmissionpolicybindings", "patch validatingadmissionpolicybindings",
+    "delete validatingadmissionpolicybindings", "get validatingadmissionpolicies",
+    "patch validatingadmissionpolicies/sloguard-holds", "delete validatingadmissionpolicies/sloguard-workload-guard",
+    # its params: written, never deleted (the garbage collector does that)
+    "delete errorbudgetholds.sloguard.io -n team-a", "update errorbudgetholds.sloguard.io -n team-a",
 ])
 def test_the_service_account_is_refused(fresh_cluster, installed, request_):
     assert not _can(fresh_cluster, *request_.split()), request_
@@ -391,7 +402,8 @@ def test_the_service_account_is_refused(fresh_cluster, installed, request_):
 
 @pytest.mark.parametrize("request_", [
     "patch deployments -n team-a", "patch statefulsets -n team-a", "list daemonsets -A",
-    "create validatingadmissionpolicies", "delete validatingadmissionpolicybindings",
+    "watch deployments -A", "create errorbudgetholds.sloguard.io -n team-a",
+    "patch errorbudgetholds.sloguard.io -n team-a", "get errorbudgetholds.sloguard.io -n team-a",
     "create subjectaccessreviews.authorization.k8s.io", "create configmaps -n team-a", "create events -n team-a",
     "patch servicelevelobjectives.sloguard.io --subresource=status -n team-a",
     "patch slacontracts.sloguard.io --subresource=status -n team-a",
@@ -456,8 +468,8 @@ def test_the_workload_guard_binds_no_one_else(fresh_cluster, workload):
     fresh_cluster.kubectl("patch", "deployment", workload, "-n", TEAM, "-p", '{"metadata":{"labels":{"x":"y"}}}')
 
 
-def test_the_operator_may_write_admission_policies_and_sla_history(fresh_cluster, sa_kubeconfig):
-    from sloguard.adapters.kube import Kube
+def test_the_operator_may_write_hold_params_and_sla_history_but_no_admission_policy(fresh_cluster, sa_kubeconfig):
+    from sloguard.adapters.kube import Kube, KubeError
 
     kube = Kube.connect(str(sa_kubeconfig))
     vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
@@ -466,8 +478,25 @@ def test_the_operator_may_write_admission_policies_and_sla_history(fresh_cluster
                                                             "resources": ["deployments"],
                                                             "operations": ["UPDATE"]}]},
                     "validations": [{"expression": "true"}]}}
-    kube.apply(vap)
+    with pytest.raises(KubeError) as refused:
+        kube.apply(vap)
+    assert refused.value.status == 403
+    # nor may it remove the chart's hold policy (a compromised operator cannot lift every freeze)
+    proc = _as_operator(sa_kubeconfig, "delete", "validatingadmissionpolicy", "sloguard-holds")
+    assert proc.returncode != 0 and "forbidden" in proc.stderr.lower(), proc.stderr
+    assert fresh_cluster.exists("validatingadmissionpolicy", "sloguard-holds")
+    kube.apply({"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetHold",
+                "metadata": {"name": "probe", "namespace": TEAM, "labels": {"sloguard.io/enforcement": "none"}},
+                "spec": {"policy": "probe", "action": "none", "messages": {"release": "-", "metadata": "-"}}})
     kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sla-history", "namespace": TEAM},
                 "data": {"2025-01": "{}"}})
-    proc = _as_operator(sa_kubeconfig, "delete", "validatingadmissionpolicy", "sloguard-probe")
+
+
+def test_only_the_operator_writes_hold_params(fresh_cluster, sa_kubeconfig):
+    """Even cluster-admin: the chart's guard refuses everyone but the operator's ServiceAccount."""
+    proc = fresh_cluster.kubectl("patch", "errorbudgethold", "-n", TEAM, "probe", "--type=merge",
+                                 "-p", '{"spec":{"action":"freeze"}}', check=False)
+    assert proc.returncode != 0 and "written by the sloguard operator only" in proc.stderr, proc.stderr
+    proc = _as_operator(sa_kubeconfig, "patch", "errorbudgethold", "-n", TEAM, "probe", "--type=merge",
+                        "-p", '{"spec":{"policy":"probe2"}}')
     assert proc.returncode == 0, proc.stderr

@@ -42,7 +42,7 @@ TEAM = "shop"
 SLO = "checkout"
 POLICY = "checkout-freeze"
 CONTRACT = "acme"
-VAP = f"sloguard-hold.{TEAM}.{POLICY}"
+VAP = f"{RELEASE}-holds"  # the chart's one hold policy; the operator writes its params
 BOB = ("--as=bob",)  # a normal user: may edit deployments in TEAM, nothing more
 
 NOW = datetime.now(UTC)
@@ -153,6 +153,9 @@ def release(fresh_cluster: TestCluster, helm: str, prometheus: PrometheusServer)
     values = {"replicas": 2, "prometheus": {"url": prometheus.url}, "refreshInterval": 2,
               "ruleLabels": {"prometheus": "main"}, "webhook": {"configurationName": RELEASE}}
     docs = install(fresh_cluster, helm, values, release=RELEASE, namespace=RELEASE_NS)
+    # One cluster-wide sloguard per cluster: test_chart.py's release (same session, same cluster)
+    # guards the ErrorBudgetHolds for its own ServiceAccount; this release replaces it.
+    fresh_cluster.kubectl("delete", "validatingadmissionpolicybinding", "sloguard-holds-guard", "--ignore-not-found")
     apply(fresh_cluster, *TEAM_DOCS)
     return docs
 
@@ -255,12 +258,13 @@ def test_an_exhausted_budget_holds_the_target_and_denies_a_release(fresh_cluster
     st = status(fresh_cluster, "ebp", POLICY)
     assert (st["level"], st["slo"]) == ("fast-burn", SLO)
     assert st["heldTargets"] == [{"kind": "Deployment", "name": "checkout"}]
-    vap = get_json(fresh_cluster, "validatingadmissionpolicy", VAP)
+    params = get_json(fresh_cluster, "errorbudgethold", "-n", TEAM, POLICY)
     # The operator learnt who it is (SelfSubjectReview) and exempts only that user: the chart's SA.
-    assert {"name": "isOperator", "expression": f"request.userInfo.username == {json.dumps(SA_USER)}"} \
-        in vap["spec"]["variables"]
+    assert params["spec"]["operatorUser"] == SA_USER
+    assert params["metadata"]["labels"]["sloguard.io/enforcement"] == "Deny"
+    assert params["metadata"]["ownerReferences"][0]["name"] == POLICY
     bindings = get_json(fresh_cluster, "validatingadmissionpolicybindings")["items"]
-    assert [b for b in bindings if b["spec"]["policyName"] == VAP]
+    assert [b for b in bindings if b["spec"]["policyName"] == VAP and b["spec"]["validationActions"] == ["Deny"]]
     assert events(fresh_cluster, POLICY)["PolicyEmergency"]["type"] == "Warning"
 
     def denied() -> bool:  # the API server's informer takes a moment to see a new admission policy
@@ -285,8 +289,10 @@ def test_a_recovered_budget_lifts_the_hold(fresh_cluster, operator):
                              and hold_label(fresh_cluster) is None, timeout=60, what="the hold lifted")
     annotations = get_json(fresh_cluster, "deployment", "-n", TEAM, "checkout")["metadata"].get("annotations") or {}
     assert not [k for k in annotations if k.startswith("sloguard.io/hold")]
-    fresh_cluster.wait_until(lambda: not fresh_cluster.exists("validatingadmissionpolicy", VAP), timeout=30,
-                             what="the admission policy deleted")
+    fresh_cluster.wait_until(lambda: (get_json(fresh_cluster, "errorbudgethold", "-n", TEAM, POLICY)["metadata"]
+                                      ["labels"]["sloguard.io/enforcement"]) == "none", timeout=30,
+                             what="the hold read by no binding any more")
+    assert fresh_cluster.exists("validatingadmissionpolicy", VAP)  # the chart's, untouched
     fresh_cluster.wait_until(lambda: set_image(fresh_cluster, "nginx:1.27", "--dry-run=server").returncode == 0,
                              timeout=30, what="releases allowed again")
     assert set_image(fresh_cluster, "nginx:1.27").returncode == 0

@@ -46,12 +46,23 @@ def test_hadolint_finds_nothing():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_it_is_multi_stage_and_the_runtime_copies_only_wheels():
-    build, runtime = stages()
+def test_it_is_multi_stage_and_the_runtime_copies_only_wheels_and_promtool():
+    build, promtool, runtime = stages()
     assert build[0][1].endswith("AS build") and runtime[0][1].endswith("AS runtime")
+    assert promtool[0][1].endswith("AS promtool")
     copies = [rest for op, rest in runtime if op == "COPY"]
     assert any(c.startswith("--from=build /wheels") for c in copies)
+    assert "--from=promtool /out/promtool /usr/local/bin/promtool" in copies
     assert not any(c.startswith(("operator", ".")) for c in copies)
+
+
+def test_promtool_is_built_from_the_go_module_proxy_at_the_version_the_tests_use():
+    _, promtool, _ = stages()
+    args = dict(rest.split("=", 1) for op, rest in promtool if op == "ARG")
+    tools = (REPO_ROOT / "hack" / "build-tools.sh").read_text()
+    assert args["PROMETHEUS_VERSION"] in tools
+    [run] = [rest for op, rest in promtool if op == "RUN"]
+    assert "go install" in run and "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_VERSION}" in run
 
 
 def test_the_runtime_runs_as_a_numeric_non_root_user_with_a_healthcheck_and_entrypoint():

@@ -21,7 +21,7 @@ def test_the_reference_is_generated_from_the_current_schemas():
 
 
 def test_paths_named_in_the_docs_exist():
-    for doc in ("install.md", "operations.md", "metrics.md"):
+    for doc in ("install.md", "operations.md", "metrics.md", "security.md"):
         text = (REPO_ROOT / "docs" / doc).read_text()
         for path in re.findall(r"`((?:charts|manifests|argocd|hack|docs)/[\w./-]+)`", text):
             assert (REPO_ROOT / path.rstrip("/")).exists(), f"{doc} names {path}"

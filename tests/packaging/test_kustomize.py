@@ -40,7 +40,10 @@ def test_the_overlays_differ_where_they_should():
     ha = kustomize(MANIFESTS / "overlays" / "ha-cert-manager")
     roles = {k[3]: d for k, d in webhook.items() if k[1] == "ClusterRole"}
     assert "validatingadmissionpolicies" not in str(roles["sloguard-cluster"]["rules"])
-    assert "validatingadmissionpolicies" in str({k: d for k, d in base.items() if k[1] == "ClusterRole"})
+    # the operator has no right on admission policies in any variant; the base ships the hold policy
+    assert "validatingadmissionpolicies" not in str({k: d for k, d in base.items() if k[1] == "ClusterRole"})
+    assert ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "", "sloguard-holds") in base
+    assert ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "", "sloguard-holds") not in webhook
     kinds = {k[1] for k in ha}
     assert {"Certificate", "ClusterKopfPeering", "PodDisruptionBudget"} <= kinds
     assert not {"Certificate", "ClusterKopfPeering"} & {k[1] for k in base}

@@ -128,7 +128,12 @@ def test_the_sli_offers_exactly_the_five_kinds_and_a_cel_rule_requires_one() -> 
                           "exclusiveMaximum": True}),
         (("budgetingMethod",), {"type": "string", "enum": ["Occurrences", "Timeslices"]}),
         (("tier",), {"type": "string", "enum": ["tier-0", "tier-1", "tier-2", "tier-3"]}),
-        (("window",), {"type": "string", "pattern": r"^(([0-9]+(s|m|h|d|w|y))+|month|week|quarter)$"}),
+        (("window",), {"type": "string", "pattern": r"^(([0-9]+(s|m|h|d|w|y))+|month|week|quarter)$",
+                       "maxLength": 32, "x-kubernetes-validations": [
+                           {"rule": "self in ['month', 'week', 'quarter'] || self.matches('[1-9]')",
+                            "message": "must be longer than zero"}]}),
+        (("service",), {"type": "string", "pattern": r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$",
+                        "minLength": 1, "maxLength": 63}),
     ],
 )
 def test_ranges_enums_and_patterns_are_in_the_schema(path: tuple[str, ...], expected: dict[str, Any]) -> None:

@@ -199,3 +199,12 @@ def test_validate_on_the_shipped_example_exits_0() -> None:
     proc = validate(example)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_name_with_blank_ends_is_shown_quoted_in_findings(tmp_path: Path) -> None:
+    """Found by the fuzz test: a name of one space vanished from the finding."""
+    f = tmp_path / "x.yaml"
+    f.write_text("apiVersion: other.io/v1\nkind: SLAContract\nmetadata: {name: ' ', namespace: shop}\nspec: {}\n")
+    proc = subprocess.run([sys.executable, "-m", "sloguard", "validate", str(f)], capture_output=True, text=True,
+                          check=False)
+    assert f"{f}: SLAContract shop/' ': apiVersion: warning: " in proc.stdout + proc.stderr, proc

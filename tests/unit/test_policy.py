@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,16 +10,22 @@ import pytest
 from sloguard.api.loader import Document
 from sloguard.api.policy import ErrorBudgetPolicySpec, validate_documents
 from sloguard.core.policy import (
+    STALE_EXCEPTION_NOTE,
     Decision,
     Hold,
     PolicyRules,
     PolicyState,
     Request,
+    Selector,
     SLOBudget,
+    carried_exception,
+    covers,
     decide,
     denial_message,
     evaluate,
     is_release,
+    label_denial_message,
+    release_exemption,
     transition,
 )
 
@@ -102,9 +109,13 @@ def test_transitions_are_recorded_once_and_bounded():
 
 # --- Admission --------------------------------------------------------------------------------
 
+CHECKOUT = Selector({"app": "checkout"})
+
+
 def hold(action: str) -> Hold:
     return Hold("checkout-freeze", "shop", action, {"freeze": "exhausted", "restrict": "critical"}.get(action, "x"),
-                "checkout-availability", -3.25)
+                "checkout-availability", -3.25, selectors=(CHECKOUT,),
+                held=frozenset({("Deployment", "checkout")}))
 
 
 T1 = {"spec": {"containers": [{"name": "app", "image": "shop:1"}]}}
@@ -180,7 +191,8 @@ def test_the_denial_message_is_one_readable_sentence_set():
         "Deployment shop/checkout: releases are frozen by ErrorBudgetPolicy shop/checkout-freeze: "
         "SLO checkout-availability has -3.2% of its error budget left (level exhausted). "
         "Allowed: scaling and metadata-only changes; a release annotated sloguard.io/exception: <class> with one "
-        "of security-fix, reliability-fix, rollback; or by a user RBAC grants 'override' on "
+        "of security-fix, reliability-fix, rollback (set or changed by that release); or by a user RBAC grants "
+        "'override' on "
         "errorbudgetpolicies/checkout-freeze in shop.")
     assert denial_message(hold("restrict")).startswith("releases are restricted by ErrorBudgetPolicy")
     assert "'approve' or 'override'" in denial_message(hold("restrict"))
@@ -195,6 +207,93 @@ def test_scrutiny_warns():
     assert decide(hold("scrutiny"), update()).warnings == (
         "release under increased scrutiny by ErrorBudgetPolicy shop/checkout-freeze: SLO checkout-availability "
         "has -3.2% of its error budget left (level x)",)
+
+
+# --- Holds follow the workload; exceptions per release -------------------------------------------
+
+def create(kind: str = "Deployment", name: str = "checkout-2", **kw: object) -> Request:
+    base: dict[str, object] = dict(operation="CREATE", kind=kind, namespace="shop", name=name, new_template=T2,
+                                   user="bob")
+    base.update(kw)
+    return Request(**base)  # type: ignore[arg-type]
+
+
+def test_moving_a_held_workload_out_of_its_target_is_a_release():
+    moved = update(new_template=T1, new_labels={**HELD_LABELS, "app": "checkout-x"})
+    assert is_release(moved, hold("freeze")) and not is_release(moved)
+    d = decide(hold("freeze"), moved)
+    assert not d.allowed and "releases are frozen" in d.message
+    # other labels may change freely
+    assert decide(hold("freeze"), update(new_template=T1, new_labels={**HELD_LABELS, "team": "x"})).allowed
+
+
+def test_a_held_workload_stays_held_by_name_after_a_relabel():
+    relabelled = {"app": "checkout-x"}
+    req = update(old_labels=relabelled, new_labels=relabelled, old_template_labels=relabelled,
+                 new_template_labels=relabelled)
+    assert covers(hold("freeze"), req) and not decide(hold("freeze"), req).allowed
+
+
+@pytest.mark.parametrize("request_", [
+    create(name="checkout"),                                                        # re-created by name, no labels
+    create(new_template_labels={"app": "checkout"}),                                # pod-template labels only
+    create(kind="ReplicaSet", new_template_labels={"app": "checkout"}),             # a bare ReplicaSet
+    create(kind="Pod", new_labels={"app": "checkout"}),                             # a bare Pod
+    create(kind="StatefulSet", new_labels={"app": "checkout"}),
+    create(kind="DaemonSet", new_template_labels={"app": "checkout"}),
+    create(kind="Rollout", new_template_labels={"app": "checkout"}),                # an Argo Rollout
+], ids=["by-name", "template-labels", "replicaset", "pod", "statefulset", "daemonset", "rollout"])
+def test_creations_matching_a_held_target_are_releases(request_):
+    d = decide(hold("freeze"), request_)
+    assert not d.allowed and "releases are frozen" in d.message
+
+
+def test_workload_controllers_and_unrelated_workloads_are_not_judged():
+    pod = create(kind="Pod", new_labels={"app": "checkout"})
+    assert decide(hold("freeze"), replace(pod, user="system:kube-controller-manager")).allowed
+    assert decide(hold("freeze"), replace(pod, user="system:serviceaccount:kube-system:replicaset-controller")).allowed
+    assert decide(hold("freeze"), create(new_labels={"app": "other"}, new_template_labels={"app": "other"})).allowed
+    assert not covers(hold("freeze"), create(kind="ConfigMap", new_labels={"app": "checkout"}))
+
+
+def test_an_exception_covers_only_the_change_that_carries_it():
+    set_now = update(new_annotations=with_class("rollback"))
+    assert decide(hold("freeze"), set_now).exemption == "rollback"
+    stale = update(old_annotations=with_class("rollback"), new_annotations=with_class("rollback"))
+    d = decide(hold("freeze"), stale)
+    assert not d.allowed and d.message.endswith(STALE_EXCEPTION_NOTE)
+    new_reason = update(old_annotations=with_class("rollback"),
+                        new_annotations={**with_class("rollback"), "sloguard.io/exception-reason": "INC-42"})
+    assert decide(hold("freeze"), new_reason).exemption == "rollback"
+    assert carried_exception("CREATE", {}, {"sloguard.io/exception": "rollback"}) == "rollback"
+
+
+def test_rollout_undo_uses_the_armed_exception_it_removes_and_may_drop_the_hold_metadata():
+    # kubectl rollout undo replaces spec.template and metadata.annotations wholesale
+    armed = {**with_class("rollback"), "sloguard.io/exception-reason": "INC-7",
+             "sloguard.io/exception-armed": "rollback/INC-7"}
+    undo = update(old_annotations=armed, new_annotations={}, new_labels=HELD_LABELS)
+    d = decide(hold("freeze"), undo)
+    assert d.allowed and d.exemption == "rollback"
+    # an exception left over from an earlier release is not armed: removing it carries nothing
+    leftover = update(old_annotations={**armed, "sloguard.io/exception-armed": "rollback/INC-6"},
+                      new_annotations={})
+    assert not decide(hold("freeze"), leftover).allowed
+    assert not decide(hold("freeze"), update(old_annotations=with_class("rollback"), new_annotations={})).allowed
+    # users cannot arm an exception themselves
+    assert "managed by sloguard" in decide(hold("freeze"), update(
+        new_template=T1, new_annotations={**armed, "sloguard.io/exception-armed": "x"})).message
+    by_alice = update(new_annotations={}, can_override=True)
+    assert decide(hold("freeze"), by_alice).exemption == "override"
+    # without a way through, dropping the hold metadata is refused as before
+    assert "managed by sloguard" in decide(hold("freeze"), update(new_annotations={})).message
+
+
+def test_a_release_seen_afterwards_names_the_class_it_carried_or_override():
+    assert release_exemption(hold("freeze"), "UPDATE", {}, with_class("security-fix")) == "security-fix"
+    assert release_exemption(hold("freeze"), "UPDATE", with_class("security-fix"), with_class("security-fix")) \
+        == "override"
+    assert release_exemption(hold("restrict"), "UPDATE", {}, {}) == "approve/override"
 
 
 def test_a_release_is_a_template_change_or_a_creation():
@@ -227,3 +326,38 @@ def test_validate_reports_field_paths():
         ("default/bad-kind", "error", "spec.targets[0].kind"), ("default/two-sources", "error", "spec")]
     assert str(diags[1]) == ("p.yaml: ErrorBudgetPolicy default/two-sources: spec: give exactly one of slos or "
                              "sloSelector")
+
+
+# --- The params of the chart's hold policy ------------------------------------------------------
+
+@pytest.mark.parametrize(("mode", "action", "mechanism", "label"), [
+    ("enforce", "freeze", "admissionPolicy", "Deny"),
+    ("enforce", "restrict", "admissionPolicy", "Deny"),
+    ("enforce", "scrutiny", "admissionPolicy", "Warn"),   # scrutiny only ever warns
+    ("warn", "freeze", "admissionPolicy", "Warn"),
+    ("dryRun", "freeze", "admissionPolicy", "Audit"),
+    ("enforce", "none", "admissionPolicy", "none"),       # not holding: no binding reads it
+    ("enforce", "freeze", "webhook", "none"),             # the webhook decides instead
+    ("enforce", "freeze", "none", "none"),
+])
+def test_the_enforcement_label_picks_the_binding(mode, action, mechanism, label):
+    from sloguard.adapters.admission_policy import enforcement_label
+
+    assert enforcement_label(mode, action, mechanism) == label
+
+
+def test_the_hold_params_carry_the_core_messages_and_the_held_names():
+    from sloguard.adapters.admission_policy import hold_params
+    from sloguard.api.policy import Target
+
+    h = hold("freeze")
+    target = Target.model_validate({"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}})
+    doc = hold_params(h, [target], mode="enforce", mechanism="admissionPolicy", operator_user="system:sa",
+                      owner_uid="u-1")
+    assert doc["spec"]["messages"] == {"release": denial_message(h), "metadata": label_denial_message(h)}
+    assert doc["spec"]["held"] == [{"kind": "Deployment", "name": "checkout"}]
+    assert doc["spec"]["targets"] == [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}]
+    assert doc["metadata"]["ownerReferences"][0] == {"apiVersion": "sloguard.io/v1alpha1",
+                                                     "kind": "ErrorBudgetPolicy", "name": "checkout-freeze",
+                                                     "uid": "u-1"}
+    assert doc["metadata"]["labels"]["sloguard.io/enforcement"] == "Deny"

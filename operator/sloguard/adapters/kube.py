@@ -106,6 +106,44 @@ class Kube:
             raise _translate(e, f"patch status of {kind} {namespace}/{name}") from None
 
 
+    def apply_status(self, api_version: str, kind: str, name: str, namespace: str,
+                     status: Mapping[str, Any], field_manager: str) -> dict[str, Any]:
+        """Server-side apply ``status`` (the status subresource) as ``field_manager``.
+
+        Each writer of a kind's status uses its own field manager and sends only the fields it
+        owns; ``status.conditions`` is a list map keyed by ``type`` in the CRD, so the API server
+        merges conditions by type: two writers never drop each other's conditions, whatever the
+        order or timing of their writes. A field this manager sent before and omits now is
+        removed (``None`` values are omitted).
+        """
+        res = self.resource(api_version, kind)
+        body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace},
+                "status": _without_none(dict(status))}
+        try:
+            out = res.status.server_side_apply(body=body, name=name, namespace=namespace,
+                                               field_manager=field_manager, force_conflicts=True)
+        except (ApiException, DynamicApiError) as e:
+            raise _translate(e, f"apply status of {kind} {namespace}/{name}") from None
+        return out.to_dict()  # type: ignore[no-any-return]
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+#: Responses that no retry can turn into success: the request itself is wrong.
+PERMANENT_STATUSES = frozenset({400, 422})
+
+
+def is_permanent(error: KubeError) -> bool:
+    """Whether retrying the same request cannot succeed (400 Bad Request, 422 Invalid)."""
+    return error.status in PERMANENT_STATUSES
+
+
 def _translate(e: Exception, what: str) -> KubeError:
     status = getattr(e, "status", None)
     reason = getattr(e, "reason", "") or ""

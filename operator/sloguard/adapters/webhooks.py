@@ -14,6 +14,7 @@ from ..core import conventions as c
 
 #: kopf serves each handler at ``/<handler id>``; these ids are the paths.
 VALIDATE_SLO_ID = "validate-slo"
+GOVERN_POLICY_ID = "govern-policy"
 
 
 def client_config(handler_id: str, *, ca_bundle: bytes, url_base: str | None = None,
@@ -31,7 +32,7 @@ def client_config(handler_id: str, *, ca_bundle: bytes, url_base: str | None = N
 
 def validating_configuration(name: str, *, ca_bundle: bytes, url_base: str | None = None,
                              service: tuple[str, str, int] | None = None, failure_policy: str = "Ignore",
-                             timeout_seconds: int = 5) -> dict[str, Any]:
+                             timeout_seconds: int = 5, govern_policies: bool = False) -> dict[str, Any]:
     webhooks = [
         {
             "name": f"slo.{c.GROUP}",
@@ -50,9 +51,32 @@ def validating_configuration(name: str, *, ca_bundle: bytes, url_base: str | Non
             "clientConfig": client_config(VALIDATE_SLO_ID, ca_bundle=ca_bundle, url_base=url_base, service=service),
         }
     ]
+    if govern_policies:
+        webhooks.append(policy_governance_webhook(ca_bundle=ca_bundle, url_base=url_base, service=service,
+                                                  failure_policy=failure_policy, timeout_seconds=timeout_seconds))
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": name, "labels": {c.LABEL_MANAGED_BY: c.MANAGED_BY_VALUE}},
         "webhooks": webhooks,
+    }
+
+
+def policy_governance_webhook(*, ca_bundle: bytes, url_base: str | None, service: tuple[str, str, int] | None,
+                              failure_policy: str, timeout_seconds: int) -> dict[str, Any]:
+    """Governed policies under the webhook mechanism: UPDATE/DELETE of ErrorBudgetPolicies.
+
+    The same check as the chart's ValidatingAdmissionPolicy (``sloguard.adapters.governance_policy``),
+    for clusters or installs without it.
+    """
+    return {
+        "name": f"policy-governance.{c.GROUP}",
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "None",
+        "failurePolicy": failure_policy,
+        "matchPolicy": "Equivalent",
+        "timeoutSeconds": timeout_seconds,
+        "rules": [{"apiGroups": [c.GROUP], "apiVersions": [c.VERSION], "resources": [c.PLURAL_POLICY],
+                   "operations": ["UPDATE", "DELETE"], "scope": "Namespaced"}],
+        "clientConfig": client_config(GOVERN_POLICY_ID, ca_bundle=ca_bundle, url_base=url_base, service=service),
     }

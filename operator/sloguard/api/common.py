@@ -40,10 +40,10 @@ class Diagnostic:
     object: str = ""  # "namespace/name"
 
     def __str__(self) -> str:
-        where = [p for p in (self.source, f"{self.kind} {self.object}".strip(), self.path) if p]
+        where = [p for p in (self.source, " ".join(p for p in (self.kind, self.object) if p), self.path) if p]
         prefix = ": ".join(where)
         tag = "" if self.severity == "error" else "warning: "
-        return f"{prefix}: {tag}{self.message}" if prefix else f"{tag}{self.message}"
+        return printable(f"{prefix}: {tag}{self.message}" if prefix else f"{tag}{self.message}")
 
     def located(self, *, source: str = "", kind: str = "", object: str = "") -> Diagnostic:
         """The same finding with the file/object filled in where it was not yet."""
@@ -55,6 +55,17 @@ class Diagnostic:
             self.kind or kind,
             self.object or object,
         )
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with control and format characters (newlines, bidi controls) escaped.
+
+    Names and keys come from user input: a finding must stay one line and read as what it is.
+    """
+    import unicodedata
+
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") else f"\\u{ord(ch):04x}"
+                   for ch in text)
 
 
 def join_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str:

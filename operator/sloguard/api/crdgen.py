@@ -67,6 +67,12 @@ def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
         node["additionalProperties"] = to_structural(node["additionalProperties"])
     elif node.get("additionalProperties") is False:
         node.pop("additionalProperties")  # structural schemas prune unknown fields by default
+    elif node.get("additionalProperties") is True:
+        # extra="allow": keep unknown fields *and everything under them*. `additionalProperties:
+        # true` next to `properties` would keep the key but prune its children (kopf's
+        # status.kopf.* bookkeeping came back as `kopf: {}`).
+        node.pop("additionalProperties")
+        node["x-kubernetes-preserve-unknown-fields"] = True
     if "items" in node:
         node["items"] = to_structural(node["items"])
     if node.get("format") == "date-time":
@@ -115,6 +121,8 @@ class CRDSpec:
     status_model: type[BaseModel]
     description: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: CEL rules on the whole object (the only place CEL sees ``metadata.name``).
+    root_validations: tuple[dict[str, Any], ...] = ()
 
 
 AGE = Column("Age", "date", ".metadata.creationTimestamp")
@@ -161,6 +169,8 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            **({"x-kubernetes-validations": [dict(r) for r in spec.root_validations]}
+                               if spec.root_validations else {}),
                         }
                     },
                 }
@@ -171,7 +181,7 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
 
 def all_crd_specs() -> list[CRDSpec]:
     """Every kind we serve; kinds whose models are not there yet are left out."""
-    from .slo import SLOSpec, SLOStatus
+    from .slo import ROOT_VALIDATIONS, SLOSpec, SLOStatus
 
     specs = [
         CRDSpec(
@@ -191,6 +201,7 @@ def all_crd_specs() -> list[CRDSpec]:
                 Column("Burn 1h", "number", ".status.burnRate1h", "Burn rate over the last hour"),
                 Column("State", "string", ".status.state"),
             ),
+            root_validations=tuple(ROOT_VALIDATIONS),
         )
     ]
     import importlib
@@ -203,6 +214,9 @@ def all_crd_specs() -> list[CRDSpec]:
         crd_spec = getattr(mod, "CRD_SPEC", None)
         if crd_spec is not None:
             specs.append(crd_spec)
+        hold_spec = getattr(mod, "HOLD_CRD_SPEC", None)
+        if hold_spec is not None:
+            specs.append(hold_spec)
     return specs
 
 

@@ -19,7 +19,7 @@ from ..core.model import Objective
 from ..core.sli import queries
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
-from .slo import SLISpec, SLOSpec
+from .slo import LABEL_VALUE_PATTERN, NAME_MAX, SERVICE_PATTERN, TEXT_PATTERN, SLISpec, SLOSpec
 from .yamlio import SafeLoader
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -36,14 +36,22 @@ class Document:
 
     @property
     def kind(self) -> str:
-        return str(self.body.get("kind", "")) if isinstance(self.body, dict) else ""
+        kind = self.body.get("kind") if isinstance(self.body, dict) else None
+        return kind if isinstance(kind, str) else ""
 
     @property
     def ref(self) -> str:
         meta = self.body.get("metadata") if isinstance(self.body, dict) else None
         if not isinstance(meta, dict):
             return f"#{self.index + 1}"
-        return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"
+        namespace, name = meta.get("namespace"), meta.get("name")
+        return f"{_shown(namespace) if isinstance(namespace, str) and namespace else 'default'}/" \
+               f"{_shown(name) if isinstance(name, str) and name else '?'}"
+
+
+def _shown(name: str) -> str:
+    """A name as a reader can see it: quoted when blank space at its ends would hide."""
+    return repr(name) if name != name.strip() else name
 
 
 @dataclass
@@ -51,6 +59,8 @@ class LoadResult:
     objectives: list[Objective] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    #: Where each valid SLO came from, by key: ``source``, ``kind`` and ``object`` for Diagnostic.located.
+    locations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -183,17 +193,58 @@ def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
     return out
 
 
+#: What the schema's patterns mean, said the way a person fixes them (pydantic would quote the regex).
+_PATTERN_HINTS = {
+    SERVICE_PATTERN: "must look like a Kubernetes label value: letters, digits and - _ . inside, "
+                     "starting and ending with a letter or digit",
+    LABEL_VALUE_PATTERN: "must not contain control characters or bidirectional-text controls (U+202A..E, "
+                         "U+2066..9, ...)",
+    TEXT_PATTERN: "must not contain control characters (other than tab and newline) or bidirectional-text "
+                  "controls (U+202A..E, U+2066..9, ...)",
+}
+
+
+def _readable(diags: list[Diagnostic]) -> list[Diagnostic]:
+    out = []
+    for d in diags:
+        for pattern, hint in _PATTERN_HINTS.items():
+            if d.message == f"String should match pattern '{pattern}'":
+                d = Diagnostic(d.severity, hint, d.path, d.source, d.kind, d.object)
+        out.append(d)
+    return out
+
+
+def metadata_diagnostics(body: dict[str, Any]) -> list[Diagnostic]:
+    """The object's name: what the CRD's root CEL rule refuses, said the same way."""
+    meta = body.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(name, str) and len(name) > NAME_MAX:
+        return [Diagnostic("error", f"at most {NAME_MAX} characters (it becomes a label value of the generated "
+                           f"rules); this one has {len(name)}", "metadata.name")]
+    return []
+
+
 def validate_slo_body(body: dict[str, Any]) -> tuple[Objective | None, list[Diagnostic]]:
-    """Validate one SLO object (from a file or an AdmissionReview); diagnostics carry field paths."""
-    meta = body.get("metadata") or {}
+    """Validate one SLO object (from a file or an AdmissionReview); diagnostics carry field paths.
+
+    Never raises on bad input: anything the models let through but the conversion refuses is a
+    diagnostic on ``spec`` too (an object stored before the schema got stricter reaches us here).
+    """
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    names = metadata_diagnostics(body) if isinstance(body, dict) else []
     try:
-        spec = SLOSpec.model_validate(body.get("spec"))
+        spec = SLOSpec.model_validate(body.get("spec") if isinstance(body, dict) else None)
     except ValidationError as e:
-        return None, diagnostics_from_validation_error(e, "spec")
-    diags = semantic_diagnostics(spec)
+        return None, names + _readable(diagnostics_from_validation_error(e, "spec"))
+    diags = names + semantic_diagnostics(spec)
     if any(d.severity == "error" for d in diags):
         return None, diags
-    return spec.to_core(str(meta.get("namespace") or "default"), str(meta.get("name"))), diags
+    try:
+        objective = spec.to_core(str(meta.get("namespace") or "default"), str(meta.get("name")))
+    except ValueError as e:  # DurationError and friends: the models should have said it first
+        return None, [*diags, Diagnostic("error", str(e), "spec")]
+    return objective, diags
 
 
 def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Diagnostic]]]:
@@ -212,7 +263,7 @@ def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Di
             yield doc, check_envelope(doc)
             continue
         if doc.kind not in KNOWN_KINDS:
-            yield doc, [Diagnostic("error", f"unknown kind {doc.kind!r}; sloguard.io kinds are "
+            yield doc, [Diagnostic("error", f"unknown kind {doc.body.get('kind')!r}; sloguard.io kinds are "
                                    f"{', '.join(KNOWN_KINDS)}", "kind", doc.source, doc.kind, doc.ref)]
             continue
         if doc.kind == c.KIND_SLO:
@@ -244,4 +295,5 @@ def load(paths: list[str], stdin_text: str | None = None) -> LoadResult:
             continue
         seen[objective.key] = doc.source
         result.objectives.append(objective)
+        result.locations[objective.key] = loc
     return result

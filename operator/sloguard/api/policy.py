@@ -8,7 +8,7 @@ default from the seed's policy table, so ``slos`` and ``targets`` are all a poli
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -48,17 +48,12 @@ class LabelSelector(CamelModel):
             out["matchExpressions"] = [e.model_dump(by_alias=True) for e in self.match_expressions]
         return out
 
+    def to_core(self) -> core.Selector:
+        return core.Selector(dict(self.match_labels),
+                             tuple((e.key, e.operator, tuple(e.values)) for e in self.match_expressions))
+
     def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
-            return False
-        for e in self.match_expressions:
-            present = e.key in labels
-            ok = {"In": present and labels.get(e.key) in e.values,
-                  "NotIn": not present or labels.get(e.key) not in e.values,
-                  "Exists": present, "DoesNotExist": not present}[e.operator]
-            if not ok:
-                return False
-        return True
+        return self.to_core().matches(labels)
 
 
 class Target(CamelModel):
@@ -92,10 +87,16 @@ class RecoverySpec(CamelModel):
                                   "budget is back above this percentage. Default 10.")
 
 
+#: An exception class: a non-empty name, e.g. security-fix. An empty class would match every release
+#: without the annotation (its value defaults to "").
+ExceptionClass = Annotated[str, Field(min_length=1, max_length=63, pattern=_NAME)]
+
+
 class ExceptionsSpec(CamelModel):
-    classes: list[str] = Field(default_factory=lambda: list(core.DEFAULT_EXCEPTION_CLASSES),
+    classes: list[ExceptionClass] = Field(default_factory=lambda: list(core.DEFAULT_EXCEPTION_CLASSES),
                                description="Values of the sloguard.io/exception annotation that let a release "
-                               "through a freeze or restriction. Default: security-fix, reliability-fix, rollback.")
+                               "through a freeze or restriction: lowercase names (a-z, 0-9, -). Default: security-fix, "
+                               "reliability-fix, rollback.")
 
 
 class EnforcementSpec(CamelModel):
@@ -162,11 +163,15 @@ class Transition(CamelModel):
 
 
 class Exemption(CamelModel):
-    at: str = Field(description="When (RFC 3339).")
-    user: str = Field(description="Who made the change.")
+    """A release let through a hold, as the operator's watch saw it land (both mechanisms)."""
+
+    at: str = Field(description="When the operator saw the release (RFC 3339).")
     kind: str = Field(description="Workload kind.")
     name: str = Field(description="Workload name.")
-    exemption: str = Field(description="The exception class, or override / approve.")
+    generation: int | None = Field(None, description="The workload's metadata.generation after the release.")
+    exemption: str = Field(description="The exception class the change carried, or override (approve/override "
+                           "under restrict) when it carried none.")
+    reason: str | None = Field(None, description="The sloguard.io/exception-reason annotation, if any.")
     action: str = Field(description="The action that was in force.")
 
 
@@ -181,11 +186,55 @@ class ErrorBudgetPolicyStatus(CamelModel):
     held_targets: list[HeldTarget] | None = Field(None, description="Workloads held now.")
     transitions: list[Transition] | None = Field(None, description="The last level changes (bounded).")
     exemptions: list[Exemption] | None = Field(None, description="The last releases let through a hold "
-                                               "(webhook mechanism; bounded).")
+                                               "(bounded), from the operator's watch of its held workloads.")
     mechanism: str | None = Field(None, description="Enforcement mechanism in effect.")
     observed_generation: int | None = Field(None, description="The spec generation this status is for.")
     conditions: list[dict[str, Any]] | None = Field(None, description="Standard conditions (Ready).")
 
+
+class HoldTarget(CamelModel):
+    kind: str = Field(max_length=63, description="The policy target's kind.")
+    selector: LabelSelector = Field(description="The target's selector; matched against the labels and the "
+                                    "pod-template labels of every covered kind.")
+
+
+class HoldMessages(CamelModel):
+    release: str = Field(max_length=4096, description="The release denial (or scrutiny warning), from "
+                         "sloguard.core.policy.denial_message.")
+    metadata: str = Field(max_length=4096, description="The denial for touching sloguard.io/* metadata.")
+
+
+class ErrorBudgetHoldSpec(CamelModel):
+    """What the chart's hold ValidatingAdmissionPolicy reads (its params), per ErrorBudgetPolicy."""
+
+    policy: str = Field(max_length=253, description="The ErrorBudgetPolicy (same namespace).")
+    action: Literal["none", "scrutiny", "restrict", "freeze", "emergency"] = Field(description="The action in "
+                                                                                   "force.")
+    exception_classes: list[str] = Field(default_factory=list, max_length=64,
+                                         description="Allowed sloguard.io/exception classes.")
+    targets: list[HoldTarget] = Field(default_factory=list, max_length=64, description="Target selectors.")
+    held: list[HeldTarget] = Field(default_factory=list, max_length=4096, description="Every workload this hold "
+                                   "has held (kind, name), deleted ones included, until it lifts.")
+    operator_user: str = Field("", max_length=512, description="The operator's user: the only one that may "
+                               "change sloguard.io/* metadata of a held workload.")
+    messages: HoldMessages = Field(description="Denial texts.")
+
+
+class ErrorBudgetHoldStatus(CamelModel):
+    observed_generation: int | None = Field(None, description="Unused; reserved.")
+
+
+HOLD_CRD_SPEC = CRDSpec(
+    kind=c.KIND_HOLD,
+    plural=c.PLURAL_HOLD,
+    singular=c.SINGULAR_HOLD,
+    short_names=(c.SHORT_HOLD,),
+    spec_model=ErrorBudgetHoldSpec,
+    status_model=ErrorBudgetHoldStatus,
+    description="Written by the sloguard operator only: the hold of one ErrorBudgetPolicy as the chart's "
+    "ValidatingAdmissionPolicy reads it (paramKind). Owned by the policy.",
+    columns=(Column("Action", "string", ".spec.action"), Column("Policy", "string", ".spec.policy")),
+)
 
 CRD_SPEC = CRDSpec(
     kind=c.KIND_POLICY,

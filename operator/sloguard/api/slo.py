@@ -9,7 +9,7 @@ pydantic validators (enforced in ``sloguard validate`` and the webhook, with our
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -26,6 +26,7 @@ from ..core.model import (
     Timeslice,
 )
 from ..core.windows import (
+    CALENDAR_PERIODS,
     DURATION_PATTERN,
     TIER_OBJECTIVES,
     WINDOW_PATTERN,
@@ -41,6 +42,65 @@ _PROMQL = "A PromQL expression"
 
 def _cel(rule: str, message: str) -> dict[str, Any]:
     return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
+
+
+# --- what the API server checks without the operator (CEL and patterns in the CRD) ----------------
+#
+# Each limit below exists because something downstream breaks without it, and is enforced twice:
+# by the API server (CRD schema, even when the webhook is down) and by pydantic (validate, webhook).
+
+#: A duration or window made only of zeros ("0s", "0m0s") passes DURATION_PATTERN; this CEL rule
+#: (any non-zero digit) refuses it in the API server. pydantic refuses it via parse_duration.
+_POSITIVE_DURATION_CEL = "self.matches('[1-9]')"
+_POSITIVE_WINDOW_CEL = "self in ['month', 'week', 'quarter'] || self.matches('[1-9]')"
+_POSITIVE_MESSAGE = "must be longer than zero"
+#: ``service`` is a Prometheus label value, a dashboard tag and part of alert text: the syntax of
+#: a Kubernetes label value (<= 63 characters, alphanumerics with - _ . inside) keeps it free of
+#: template braces, control and bidi characters.
+SERVICE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
+SERVICE_MAX = 63
+#: Free text that ends up in alerts (label values, annotations, descriptions): no control
+#: characters (tab and newlines allowed in annotations) and no bidi controls, which make text
+#: read differently from what it is (CVE-2021-42574, "Trojan Source").
+_BIDI = r"\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}"
+LABEL_VALUE_PATTERN = rf"^[^\x00-\x1F\x7F{_BIDI}]*$"
+TEXT_PATTERN = rf"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F{_BIDI}]*$"
+#: Prometheus label (and annotation) names.
+LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+_RESERVED_LABELS = (c.LABEL_SLO, c.LABEL_SERVICE, c.LABEL_SEVERITY, c.LABEL_NAMESPACE)
+#: Longest SLO name: the owner label ``sloguard.io/slo: <name>`` on the generated PrometheusRule
+#: and ConfigMap is a Kubernetes label value, at most 63 characters.
+NAME_MAX = 63
+#: CEL on the whole object (only metadata.name is visible to CEL from metadata).
+ROOT_VALIDATIONS = [
+    {"rule": f"size(self.metadata.name) <= {NAME_MAX}",
+     "message": f"metadata.name: at most {NAME_MAX} characters (it becomes a label value of the generated rules)",
+     "reason": "FieldValueInvalid"},
+]
+
+
+def _map_cel(what: str, reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+    rule = f"self.all(k, k.matches('{LABEL_NAME_PATTERN}'))"
+    message = f"{what} names must be Prometheus label names ({LABEL_NAME_PATTERN})"
+    rules = [{"rule": rule, "message": message}]
+    if reserved:
+        rules.append({"rule": "self.all(k, !(k in [" + ", ".join(f"'{r}'" for r in reserved) + "]))",
+                      "message": f"labels {', '.join(reserved)} are set by sloguard and cannot be overridden"})
+    return {"x-kubernetes-validations": rules}
+
+
+def _field_cel(rule: str, message: str) -> dict[str, Any]:
+    return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
+
+
+def _positive(value: str) -> str:
+    """A field validator's body: DURATION_PATTERN already matched; refuse zero length."""
+    parse_duration(value)  # DurationError (a ValueError) says "must be longer than zero"
+    return value
+
+
+LabelValue = Annotated[str, Field(max_length=1024, pattern=LABEL_VALUE_PATTERN)]
+AnnotationValue = Annotated[str, Field(max_length=16384, pattern=TEXT_PATTERN)]
 
 
 class RatioSpec(CamelModel):
@@ -155,9 +215,15 @@ class SLISpec(CamelModel):
 
 
 class TimesliceSpec(CamelModel):
-    window: str = Field("5m", pattern=DURATION_PATTERN, description="Slice length, e.g. 1m or 5m.")
+    window: str = Field("5m", pattern=DURATION_PATTERN, max_length=32, description="Slice length, e.g. 1m or 5m.",
+                        json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
     target: float = Field(gt=0, le=1, description="A slice is good when its good ratio is at least "
                           "this fraction (e.g. 0.99).")
+
+    @field_validator("window")
+    @classmethod
+    def _window_positive(cls, v: str) -> str:
+        return _positive(v)
 
 
 class BurnRateSpec(CamelModel):
@@ -165,8 +231,15 @@ class BurnRateSpec(CamelModel):
 
     severity: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$", description="Alert severity label.")
     factor: float = Field(gt=0, description="Burn-rate multiple (1 = spending exactly the budget over the window).")
-    short_window: str = Field(pattern=DURATION_PATTERN, description="Confirming window, e.g. 5m.")
-    long_window: str = Field(pattern=DURATION_PATTERN, description="Main window, e.g. 1h.")
+    short_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Confirming window, e.g. 5m.",
+                              json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+    long_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Main window, e.g. 1h.",
+                             json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+
+    @field_validator("short_window", "long_window")
+    @classmethod
+    def _windows_positive(cls, v: str) -> str:
+        return _positive(v)
 
     @model_validator(mode="after")
     def _short_before_long(self) -> BurnRateSpec:
@@ -176,17 +249,22 @@ class BurnRateSpec(CamelModel):
 
 
 class AlertingSpec(CamelModel):
-    name: str = Field(c.DEFAULT_ALERT_NAME, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+    name: str = Field(c.DEFAULT_ALERT_NAME, pattern=LABEL_NAME_PATTERN, max_length=200,
                       description="Alert name for every tier.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels added to every alert.")
-    annotations: dict[str, str] = Field(default_factory=dict,
-                                        description="Annotations added to every alert, e.g. runbook_url.")
+    labels: dict[str, LabelValue] = Field(
+        default_factory=dict, max_length=64, json_schema_extra=_map_cel("label", _RESERVED_LABELS),
+        description="Labels added to every alert (values are Go templates, as in Prometheus).")
+    annotations: dict[str, AnnotationValue] = Field(
+        default_factory=dict, max_length=64, json_schema_extra=_map_cel("annotation"),
+        description="Annotations added to every alert, e.g. runbook_url (values are Go templates, "
+        "as in Prometheus; the generated rules must pass Prometheus' own rule check).")
     minimum_traffic: float = Field(0, ge=0, description="Requests per second (over the long window) "
                                    "below which no alert fires; 0 disables the gate.")
     disabled: bool = Field(False, description="Generate recording rules only.")
-    burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, description="Alert tiers; replaces "
-                                                  "the default table (14.4x/1h, 6x/6h, 3x/1d for 30d, scaled "
-                                                  "to other windows) entirely.")
+    burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, max_length=16,
+                                                  description="Alert tiers; replaces the default table "
+                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d, scaled to other windows) "
+                                                  "entirely.")
 
     @field_validator("labels")
     @classmethod
@@ -194,10 +272,20 @@ class AlertingSpec(CamelModel):
         import re
 
         for k in v:
-            if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", k):
+            if not re.match(LABEL_NAME_PATTERN, k):
                 raise ValueError(f"{k!r} is not a valid Prometheus label name")
-            if k in (c.LABEL_SLO, c.LABEL_SERVICE, c.LABEL_SEVERITY, c.LABEL_NAMESPACE):
+            if k in _RESERVED_LABELS:
                 raise ValueError(f"label {k!r} is set by sloguard and cannot be overridden")
+        return v
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotation_names(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for k in v:
+            if not re.match(LABEL_NAME_PATTERN, k):
+                raise ValueError(f"{k!r} is not a valid annotation name (a Prometheus label name)")
         return v
 
 
@@ -213,14 +301,18 @@ class SLOSpec(CamelModel):
             ]
         }
     }
-    service: str = Field(min_length=1, max_length=253, description="The service this objective is about.")
+    service: str = Field(min_length=1, max_length=SERVICE_MAX, pattern=SERVICE_PATTERN,
+                         description="The service this objective is about (the syntax of a Kubernetes "
+                         "label value: letters, digits, - _ . inside, at most 63 characters).")
     tier: Literal["tier-0", "tier-1", "tier-2", "tier-3"] | None = Field(
         None, description="Preset objective: tier-0 99.99, tier-1 99.95, tier-2 99.9, tier-3 99.5. "
         "An explicit objective wins.")
-    description: str = Field("", max_length=1024, description="What the objective promises, for people.")
+    description: str = Field("", max_length=1024, pattern=TEXT_PATTERN,
+                             description="What the objective promises, for people.")
     objective: float | None = Field(None, gt=0, lt=100, description="Target in percent, e.g. 99.9.")
-    window: str = Field("30d", pattern=WINDOW_PATTERN, description="A rolling duration (30d, 28d) or a "
-                        "calendar period: month, week or quarter.")
+    window: str = Field("30d", pattern=WINDOW_PATTERN, max_length=32,
+                        json_schema_extra=_field_cel(_POSITIVE_WINDOW_CEL, _POSITIVE_MESSAGE),
+                        description="A rolling duration (30d, 28d) or a calendar period: month, week or quarter.")
     timezone: str = Field("UTC", description="IANA timezone of calendar periods, e.g. Europe/Berlin.")
     budgeting_method: Literal["Occurrences", "Timeslices"] = Field(
         "Occurrences", description="Occurrences: bad events over all events. Timeslices: bad slices over all slices.")
@@ -232,6 +324,11 @@ class SLOSpec(CamelModel):
     @classmethod
     def _known_timezone(cls, v: str) -> str:
         return known_timezone(v)
+
+    @field_validator("window")
+    @classmethod
+    def _window_positive(cls, v: str) -> str:
+        return v if v in CALENDAR_PERIODS else _positive(v)
 
     @model_validator(mode="after")
     def _cross_fields(self) -> SLOSpec:
@@ -304,7 +401,10 @@ class SLOStatus(CamelModel):
 
     model_config = CamelModel.model_config | {"extra": "allow"}
     observed_generation: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
+    #: A list map keyed by type: writers of different conditions (the rules reconcile, the budget
+    #: loop) apply only their own with server-side apply and never drop each other's.
+    conditions: list[Condition] = Field(default_factory=list, json_schema_extra={
+        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
     prometheus_rule: ObjectReference | None = Field(None, description="The generated PrometheusRule.")
     objective: float | None = Field(None, description="The resolved objective in percent.")
     sli: float | None = Field(None, description="Good ratio over the window (fraction); absent when unknown.")

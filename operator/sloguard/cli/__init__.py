@@ -1,4 +1,4 @@
-"""The ``sloguard`` command: generate | validate | budget | sla | impact | run | dev.
+"""The ``sloguard`` command: generate | validate | import | export | budget | sla | impact | run | dev.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args)``;
 this module only wires them, so a command that needs heavy imports (kopf, the Prometheus
@@ -15,10 +15,15 @@ from collections.abc import Sequence
 from .. import __version__
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("generate", "validate", "budget_cmd", "sla_cmd", "impact_cmd", "dashboards_cmd", "run_cmd", "dev_cmd")
+COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "impact_cmd",
+            "dashboards_cmd", "run_cmd", "dev_cmd")
+#: Command name -> module: running one command imports only its module (start-up time).
+MODULE_OF = {"generate": "generate", "validate": "validate", "import": "import_cmd", "export": "export_cmd",
+             "budget": "budget_cmd", "sla": "sla_cmd", "impact": "impact_cmd", "dashboards": "dashboards_cmd",
+             "run": "run_cmd", "dev": "dev_cmd"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sloguard",
         description="Service levels made real: SLO rules, live error budgets, budget policies, SLA contracts.",
@@ -26,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sloguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    # Given the command line, only the named command's module is imported; without it, all of them.
+    command = next((a for a in argv or () if not a.startswith("-")), None)
+    for name in (MODULE_OF[command],) if command in MODULE_OF else COMMANDS:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as e:
@@ -38,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

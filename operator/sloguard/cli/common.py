@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
 from ..api.common import Diagnostic
-from ..api.loader import load
+from ..api.loader import LoadResult, load
 from ..core.model import Objective
 
 if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
@@ -22,10 +24,37 @@ def report(diagnostics: Iterable[Diagnostic]) -> int:
     return sum(1 for d in diags if d.severity == "error")
 
 
-def load_slos_or_none(command: str, paths: list[str]) -> list[Objective] | None:
-    """SLOs from files for a generating command; None (after printing why) when it must stop."""
+def add_promtool_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--promtool", metavar="PATH", default=None,
+                        help="promtool used to check the generated rules with Prometheus' own validation "
+                        f"(default: ${ENV_VAR}, else promtool on PATH; required)")
+
+
+def rule_check_diagnostics(result: LoadResult, promtool: str | None) -> list[Diagnostic]:
+    """Prometheus' own verdict (``promtool check rules``) on the rules of every valid SLO, located.
+
+    The same check the operator runs before applying: an alert template Go cannot parse is an
+    error here with the file, the object and the field it came from.
+    """
+    if not result.objectives:
+        return []
+    try:
+        found = rule_diagnostics(result.objectives, find_promtool(promtool))
+    except PromtoolUnavailable as e:
+        return [Diagnostic("error", str(e), source="promtool")]
+    return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
+
+
+def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
+                      promtool: str | None = None) -> list[Objective] | None:
+    """SLOs from files for a generating command; None (after printing why) when it must stop.
+
+    ``check_rules``: also run Prometheus' rule validation over what would be generated.
+    """
     stdin = sys.stdin.read() if "-" in paths else None
     result = load(paths, stdin)
+    if check_rules and not result.errors:
+        result.diagnostics.extend(rule_check_diagnostics(result, promtool))
     if report(result.diagnostics):
         return None
     if not result.objectives:

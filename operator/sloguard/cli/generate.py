@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..adapters.dashboards import all_dashboards, configmap
 from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
-from .common import load_slos_or_none
+from .common import add_promtool_argument, load_slos_or_none
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--dashboards", action="store_true",
                    help='also emit Grafana dashboards (per SLO and an overview) as ConfigMaps labelled '
                    'grafana_dashboard: "1" for the Grafana sidecar')
+    add_promtool_argument(p)
     p.set_defaults(func=run)
 
 
@@ -40,7 +40,7 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
-    objectives = load_slos_or_none("generate", args.paths)
+    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool)
     if objectives is None:
         return 1
     if args.format == "rules":
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in objectives]
     if args.dashboards:
+        from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
+
         named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
                   for stem, d in all_dashboards(objectives)]
     if args.output_dir:

@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="'none' keeps budget policies out of the admission path (report and label only)")
     p.add_argument("--webhook-failure-policy", choices=("Ignore", "Fail"),
                    default=env.get("SLOGUARD_WEBHOOK_FAILURE_POLICY", "Ignore"))
+    p.add_argument("--promtool", default=env.get("SLOGUARD_PROMTOOL"), metavar="PATH",
+                   help="promtool that checks every generated rule before it is applied (default: promtool "
+                   "on PATH); the operator refuses to start without it")
     p.set_defaults(func=run)
 
 
@@ -60,8 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..adapters.kube import Kube
     from ..adapters.metrics import parse_address
+    from ..adapters.promtool import PromtoolUnavailable, find_promtool
     from ..handlers.context import Context, Settings, WebhookSettings, _labels
 
+    try:  # before anything starts: no rule may ever be applied unchecked (kopf's startup checks too)
+        find_promtool(args.promtool)
+    except PromtoolUnavailable as e:
+        raise SystemExit(f"sloguard run: {e}") from None
     svc_ns, _, svc_name = (args.webhook_service or "").rpartition("/")
     try:
         labels = _labels(",".join(args.rule_label))
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         enforcement=args.enforcement,
         peering=None if args.standalone else args.peering,
         dashboards=args.dashboards,
+        promtool=args.promtool,
         configuration_name=args.configuration_name,
         metrics_address=args.metrics_address,
         webhook=WebhookSettings(

@@ -6,20 +6,23 @@ import argparse
 import sys
 
 from ..api.loader import load
-from .common import report
+from .common import add_promtool_argument, report, rule_check_diagnostics
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("validate", help="check sloguard objects in files",
                        description="Validate sloguard objects: schema, cross-field rules, PromQL. "
-                       "Warnings are printed but do not fail.")
+                       "Warnings are printed but do not fail. The rules valid SLOs would generate are "
+                       "checked by promtool check rules, as Prometheus loads them.")
     p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add_promtool_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     stdin = sys.stdin.read() if "-" in args.paths else None
     result = load(args.paths, stdin)
+    result.diagnostics.extend(rule_check_diagnostics(result, args.promtool))
     validators = _other_kind_validators()
     for validate in validators:
         result.diagnostics.extend(validate(result.documents))

@@ -25,6 +25,13 @@ PLURAL_POLICY: Final = "errorbudgetpolicies"
 SINGULAR_POLICY: Final = "errorbudgetpolicy"
 SHORT_POLICY: Final = "ebp"
 
+#: The params object of the chart's hold ValidatingAdmissionPolicy: one per ErrorBudgetPolicy,
+#: written only by the operator (owned by the policy, so the garbage collector removes it).
+KIND_HOLD: Final = "ErrorBudgetHold"
+PLURAL_HOLD: Final = "errorbudgetholds"
+SINGULAR_HOLD: Final = "errorbudgethold"
+SHORT_HOLD: Final = "ebh"
+
 KIND_SLA: Final = "SLAContract"
 PLURAL_SLA: Final = "slacontracts"
 SINGULAR_SLA: Final = "slacontract"
@@ -67,6 +74,12 @@ ANNOTATION_HOLD_POLICY: Final = "sloguard.io/hold-policy"
 ANNOTATION_HOLD_REASON: Final = "sloguard.io/hold-reason"
 ANNOTATION_HOLD_SINCE: Final = "sloguard.io/hold-since"
 ANNOTATION_EXCEPTION: Final = "sloguard.io/exception"
+ANNOTATION_EXCEPTION_REASON: Final = "sloguard.io/exception-reason"
+#: Written by the operator when it saw an exception set by a metadata-only change ("<class>/<reason>"):
+#: the next release may then use it by removing it (what ``kubectl rollout undo`` does).
+ANNOTATION_EXCEPTION_ARMED: Final = "sloguard.io/exception-armed"
+#: On an ErrorBudgetHold: which of the chart's hold-policy bindings reads it (Deny, Warn, Audit, none).
+LABEL_ENFORCEMENT: Final = "sloguard.io/enforcement"
 ANNOTATION_REEVALUATE: Final = "sloguard.io/reevaluate"
 LABEL_SLA_CONTRACT: Final = "sloguard.io/contract"
 LABEL_SLA_PERIOD: Final = "sloguard.io/period"

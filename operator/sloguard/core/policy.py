@@ -14,6 +14,27 @@ Two functions carry the logic:
 
 The same :func:`decide` backs the webhook; the ValidatingAdmissionPolicy expresses the same rules
 in CEL (``sloguard.adapters.admission_policy``) with the messages from :func:`denial_message`.
+
+What a hold covers, and what counts as a release (both mechanisms):
+
+* A hold follows the *workload*, not its current labels: a workload is covered when its kind and
+  name are among the names this hold has held (kept until the hold lifts, deleted ones included),
+  or when a target selector matches its labels or its pod-template labels (old or new object).
+  Covered kinds: Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod (core) and Argo Rollout.
+* Requests by the workload controllers (kube-controller-manager and its controller service
+  accounts, :data:`CONTROLLER_USERS`) are never judged: a held Deployment's ReplicaSets and Pods
+  are its controllers' business, the Deployment's own release was judged already.
+* A release is a CREATE, a change of the pod template (a Pod's spec), or an UPDATE that moves the
+  workload out of a target (its labels matched a selector before and no longer do).
+* An exception covers only the change that carries it (:func:`carried_exception`): one that sets
+  or changes ``sloguard.io/exception`` (or ``sloguard.io/exception-reason``), or a release that
+  removes an *armed* one. ``kubectl rollout undo`` replaces annotations wholesale, so it cannot
+  carry a class: the class is annotated first (a metadata-only change), the operator's watch arms
+  it (``sloguard.io/exception-armed: <class>/<reason>``), and the undo that removes it uses it up.
+  An exception left over from an earlier release is never armed. Annotating once does not open
+  later releases.
+* A release let through (exception class, ``override``, ``approve``) may also drop or change the
+  hold metadata (``rollout undo`` copies the old revision's annotations); the operator re-adds it.
 """
 
 from __future__ import annotations
@@ -26,6 +47,8 @@ from typing import Any, Final, Literal
 
 from .conventions import (
     ANNOTATION_EXCEPTION,
+    ANNOTATION_EXCEPTION_ARMED,
+    ANNOTATION_EXCEPTION_REASON,
     ANNOTATION_HOLD_POLICY,
     ANNOTATION_HOLD_REASON,
     ANNOTATION_HOLD_SINCE,
@@ -203,10 +226,45 @@ def evaluate(rules: PolicyRules, budgets: Sequence[SLOBudget], previous: PolicyS
 
 Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
 
+#: Kinds a hold covers (apps/v1, core Pods, argoproj.io Rollouts), whoever they were created for.
+COVERED_KINDS: Final = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Rollout")
+#: Who creates and updates workloads on behalf of other workloads: never judged. The controller
+#: manager's own user (``--use-service-account-credentials=false``) and its per-controller service
+#: accounts (``=true``, the default of kubeadm and managed clusters).
+CONTROLLER_USERS: Final = (
+    "system:kube-controller-manager",
+    *(f"system:serviceaccount:kube-system:{n}" for n in (
+        "deployment-controller", "replicaset-controller", "statefulset-controller", "daemon-set-controller",
+        "job-controller", "cronjob-controller", "generic-garbage-collector", "namespace-controller",
+        "disruption-controller")),
+)
+#: The actions a hold enforces anything for (everything but "none").
+HOLDING: Final = ("scrutiny", "restrict", "freeze", "emergency")
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A label selector, pure: ``match_expressions`` rows are (key, operator, values)."""
+
+    match_labels: Mapping[str, str] = field(default_factory=dict)
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        for key, op, values in self.match_expressions:
+            present = key in labels
+            ok = {"In": present and labels.get(key) in values,
+                  "NotIn": not present or labels.get(key) not in values,
+                  "Exists": present, "DoesNotExist": not present}.get(op, False)
+            if not ok:
+                return False
+        return True
+
 
 @dataclass(frozen=True)
 class Hold:
-    """A policy's hold on a workload, as admission sees it."""
+    """A policy's hold, as admission sees it."""
 
     policy: str  # policy name (same namespace as the workload)
     namespace: str
@@ -215,11 +273,18 @@ class Hold:
     slo: str
     remaining_percent: float | None
     exception_classes: tuple[str, ...] = DEFAULT_EXCEPTION_CLASSES
+    #: The policy's target selectors (over workload labels and pod-template labels, any covered kind).
+    selectors: tuple[Selector, ...] = ()
+    #: (kind, name) of every workload this hold has held, deleted ones included, until it lifts.
+    held: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
 class Request:
-    """The facts of one admission request; permissions resolved by the caller (SubjectAccessReview)."""
+    """The facts of one admission request; permissions resolved by the caller (SubjectAccessReview).
+
+    ``*_template`` is the pod template (a Pod's ``spec``); ``*_template_labels`` its labels.
+    """
 
     operation: Operation
     kind: str
@@ -231,6 +296,8 @@ class Request:
     new_labels: Mapping[str, str] = field(default_factory=dict)
     old_annotations: Mapping[str, str] = field(default_factory=dict)
     new_annotations: Mapping[str, str] = field(default_factory=dict)
+    old_template_labels: Mapping[str, str] = field(default_factory=dict)
+    new_template_labels: Mapping[str, str] = field(default_factory=dict)
     subresource: str = ""
     user: str = ""
     can_override: bool = False
@@ -239,11 +306,16 @@ class Request:
 
     @property
     def exception_class(self) -> str:
-        return self.new_annotations.get(ANNOTATION_EXCEPTION, "")
+        """The exception class this request carries (see :func:`carried_exception`)."""
+        return carried_exception(self.operation, self.old_annotations, self.new_annotations)
 
     @property
     def workload(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
+
+    @property
+    def by_controller(self) -> bool:
+        return self.user in CONTROLLER_USERS
 
 
 @dataclass(frozen=True)
@@ -258,23 +330,73 @@ class Decision:
 ALLOW: Final = Decision(True)
 
 
-def is_release(req: Request) -> bool:
-    """A change to the pod template, or creating a workload. Scaling and metadata are not releases."""
+def carried_exception(operation: str, old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    """The exception class a change carries: set or changed by it (class or reason), or removed by it.
+
+    * CREATE: the annotation as created.
+    * UPDATE: the new value when the class or ``sloguard.io/exception-reason`` differs from before;
+      the old value when the change removes an exception the operator armed (``rollout undo``
+      after annotating); otherwise nothing — an exception is not a standing pass.
+    """
+    new_cls = new.get(ANNOTATION_EXCEPTION, "")
+    if operation != "UPDATE":
+        return new_cls
+    old_cls = old.get(ANNOTATION_EXCEPTION, "")
+    if new_cls:
+        changed = (new_cls != old_cls
+                   or new.get(ANNOTATION_EXCEPTION_REASON, "") != old.get(ANNOTATION_EXCEPTION_REASON, ""))
+        return new_cls if changed else ""
+    if old_cls and old.get(ANNOTATION_EXCEPTION_ARMED) == armed_value(old):
+        return old_cls
+    return ""
+
+
+def armed_value(annotations: Mapping[str, str]) -> str:
+    """``<class>/<reason>`` of the exception in ``annotations`` (what the operator writes to arm it)."""
+    return f"{annotations.get(ANNOTATION_EXCEPTION, '')}/{annotations.get(ANNOTATION_EXCEPTION_REASON, '')}"
+
+
+def _matches(hold: Hold, labels: Mapping[str, str]) -> bool:
+    return any(s.matches(labels) for s in hold.selectors)
+
+
+def covers(hold: Hold, req: Request) -> bool:
+    """Whether ``req`` touches a workload ``hold`` covers (by name, labels or pod-template labels)."""
+    if hold.action not in HOLDING or req.kind not in COVERED_KINDS:
+        return False
+    if (req.kind, req.name) in hold.held:
+        return True
+    sets = [req.new_labels, req.new_template_labels]
+    if req.operation == "UPDATE":
+        sets += [req.old_labels, req.old_template_labels]
+    return any(_matches(hold, labels) for labels in sets)
+
+
+def moves_out(hold: Hold, req: Request) -> bool:
+    """An UPDATE whose workload's labels matched a target selector and no longer do."""
+    return req.operation == "UPDATE" and _matches(hold, req.old_labels) and not _matches(hold, req.new_labels)
+
+
+def is_release(req: Request, hold: Hold | None = None) -> bool:
+    """A CREATE, a pod-template change, or (under ``hold``) a move out of its targets. Scaling is not."""
     if req.subresource:
         return False  # scale, status
     if req.operation == "CREATE":
         return True
     if req.operation != "UPDATE":
         return False
-    return dict(req.old_template or {}) != dict(req.new_template or {})
+    if dict(req.old_template or {}) != dict(req.new_template or {}):
+        return True
+    return hold is not None and moves_out(hold, req)
 
 
 def protected_changes(req: Request) -> list[str]:
-    """sloguard.io/* labels and annotations added, changed or removed (the exception annotation is the user's)."""
+    """sloguard.io/* labels and annotations added, changed or removed (the exception ones are the user's)."""
     out: list[str] = []
+    own = (ANNOTATION_EXCEPTION, ANNOTATION_EXCEPTION_REASON)
     for what, old, new in (("label", req.old_labels, req.new_labels),
                            ("annotation", req.old_annotations, req.new_annotations)):
-        keys = {k for k in (*old, *new) if k.startswith(LABEL_PREFIX) and k != ANNOTATION_EXCEPTION}
+        keys = {k for k in (*old, *new) if k.startswith(LABEL_PREFIX) and k not in own}
         for k in sorted(keys):
             if old.get(k) != new.get(k):
                 out.append(f"{what} {k}")
@@ -290,7 +412,7 @@ def allowed_phrase(hold: Hold) -> str:
     classes = ", ".join(hold.exception_classes) or "(none configured)"
     perm = "'override'" if hold.action in FREEZING else "'approve' or 'override'"
     return (f"Allowed: scaling and metadata-only changes; a release annotated {ANNOTATION_EXCEPTION}: <class> "
-            f"with one of {classes}; or by a user RBAC grants {perm} on "
+            f"with one of {classes} (set or changed by that release); or by a user RBAC grants {perm} on "
             f"errorbudgetpolicies/{hold.policy} in {hold.namespace}.")
 
 
@@ -313,33 +435,67 @@ def scrutiny_warning(hold: Hold) -> str:
             f"{_budget_phrase(hold)}")
 
 
+def class_note(cls: str) -> str:
+    """Appended to a denial whose request carried a class the policy does not allow."""
+    return f" ('{cls}' is not an allowed exception class.)"
+
+
+#: Appended to a denial when the exception annotation is there but this change did not set it.
+STALE_EXCEPTION_NOTE: Final = (f" ({ANNOTATION_EXCEPTION} was not set or changed by this change: an exception "
+                               f"covers only the release that carries it.)")
+
+
+def exemption_phrase(hold: Hold, exemption: str, who: str) -> str:
+    """The warning (and record) for a release let through under ``hold``."""
+    where = f"(ErrorBudgetPolicy {hold.namespace}/{hold.policy})"
+    if exemption in ("override", "approve"):
+        return f"release allowed under {hold.action} by '{exemption}' of {who} {where}"
+    return f"release allowed under {hold.action} by exception class '{exemption}' {where}"
+
+
 def decide(hold: Hold | None, req: Request) -> Decision:
-    """Whether ``req`` may proceed under ``hold`` (``None``: the workload is not held)."""
-    if hold is None or hold.action == "none":
+    """Whether ``req`` may proceed under ``hold`` (``None``: the namespace holds nothing)."""
+    if hold is None or req.by_controller or not covers(hold, req):
         return ALLOW
-    changed = protected_changes(req) if req.operation == "UPDATE" and not req.subresource else []
-    if changed and not req.is_operator:
-        return Decision(False, f"{req.workload} {label_denial_message(hold)} (changed: {', '.join(changed)})")
-    if not is_release(req):
-        return ALLOW
+    release = is_release(req, hold)
     cls = req.exception_class
-    if cls and cls in hold.exception_classes:
-        return Decision(True, warnings=(f"release allowed under {hold.action} by exception class {cls!r} "
-                                        f"(ErrorBudgetPolicy {hold.namespace}/{hold.policy})",), exemption=cls)
+    exemption = ""
+    if release and hold.action != "scrutiny":
+        if cls and cls in hold.exception_classes:
+            exemption = cls
+        elif req.can_override:
+            exemption = "override"
+        elif hold.action == "restrict" and req.can_approve:
+            exemption = "approve"
+    elif release and cls and cls in hold.exception_classes:
+        exemption = cls
+    let_through = release and (bool(exemption) or hold.action == "scrutiny")
+    changed = protected_changes(req) if req.operation == "UPDATE" and not req.subresource else []
+    if changed and not req.is_operator and not let_through:
+        return Decision(False, f"{req.workload} {label_denial_message(hold)} (changed: {', '.join(changed)})")
+    if not release:
+        return ALLOW
+    if exemption:
+        return Decision(True, warnings=(exemption_phrase(hold, exemption, req.user or "the requester"),),
+                        exemption=exemption)
     if hold.action == "scrutiny":
         return Decision(True, warnings=(scrutiny_warning(hold),))
-    who = req.user or "the requester"
-    where = f"(ErrorBudgetPolicy {hold.namespace}/{hold.policy})"
-    if req.can_override:
-        return Decision(True, warnings=(f"release allowed under {hold.action} by 'override' of {who} {where}",),
-                        exemption="override")
-    if hold.action == "restrict" and req.can_approve:
-        return Decision(True, warnings=(f"release allowed under restrict by 'approve' of {who} {where}",),
-                        exemption="approve")
     message = f"{req.workload}: {denial_message(hold)}"
     if cls:
-        message += f" ({cls!r} is not an allowed exception class.)"
+        message += class_note(cls)
+    elif req.new_annotations.get(ANNOTATION_EXCEPTION):
+        message += STALE_EXCEPTION_NOTE
     return Decision(False, message)
+
+
+def release_exemption(hold: Hold, operation: str, old_annotations: Mapping[str, str],
+                      new_annotations: Mapping[str, str]) -> str:
+    """What let an admitted release of a held workload through, as seen afterwards (a watch event):
+    the exception class the change carried, else ``override`` (freeze) or ``approve/override``."""
+    cls = carried_exception(operation, old_annotations, new_annotations)
+    if cls and cls in hold.exception_classes:
+        return cls
+    return "override" if hold.action in FREEZING else "approve/override"
 
 
 def hold_annotations(policy: str, state: PolicyState, since: str) -> dict[str, str]:

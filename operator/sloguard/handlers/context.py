@@ -75,6 +75,8 @@ class Settings:
             parse_address(self.metrics_address)
         except ValueError as e:
             raise ValueError(f"metrics address (--metrics-address / SLOGUARD_METRICS_ADDRESS): {e}") from None
+    #: promtool checking every generated rule before it is applied; None: ``promtool`` on PATH.
+    promtool: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -102,6 +104,7 @@ class Settings:
             peering=env.get("SLOGUARD_PEERING") or None,
             dashboards=env.get("SLOGUARD_DASHBOARDS", "false").lower() in ("1", "true", "yes"),
             metrics_address=env.get("SLOGUARD_METRICS_ADDRESS", c.DEFAULT_METRICS_ADDRESS),
+            promtool=env.get("SLOGUARD_PROMTOOL") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -127,6 +130,7 @@ class Settings:
             "SLOGUARD_PEERING": self.peering or "",
             "SLOGUARD_DASHBOARDS": "true" if self.dashboards else "false",
             "SLOGUARD_METRICS_ADDRESS": self.metrics_address,
+            "SLOGUARD_PROMTOOL": self.promtool or "",
         }
         return env
 

@@ -6,12 +6,21 @@
 * Held workloads get ``sloguard.io/hold=<action>`` and the hold annotations through server-side
   apply with the ``sloguard-holds`` field manager, which owns nothing else: GitOps tools see no
   drift, and applying an empty set removes exactly what we added.
-* Enforcement: a ValidatingAdmissionPolicy per held policy (mechanism ``admissionPolicy``), or
-  the operator's webhook (mechanism ``webhook``, served only when the webhook is enabled).
+* Enforcement: an ``ErrorBudgetHold`` per policy, the params of the chart's one hold
+  ValidatingAdmissionPolicy (mechanism ``admissionPolicy``: the operator has no right on admission
+  objects), or the operator's webhook (mechanism ``webhook``, served only when it is enabled).
+  A hold follows names: every workload it held stays held (deleted ones included) until it lifts.
+* Exemptions are recorded from the operator's own watch of held workloads, never from an
+  admission request (anyone reaching the webhook port could post one): a held workload whose pod
+  template changed was let through a hold, by the exception class its change carried or by
+  override. Each one is an Event and a bounded ``status.exemptions`` entry; the hold metadata a
+  ``rollout undo`` dropped is put back at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -37,6 +46,10 @@ EXEMPTIONS_LIMIT = 20
 VALIDATE_HOLD_ID = "validate-hold"
 PERMISSION_TTL = 10.0
 _APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+#: Kinds the webhook mechanism judges, as kopf resource arguments (core: "v1", plural).
+_COVERED: list[tuple[str, ...]] = [("apps", "v1", p) for p in ("deployments", "statefulsets", "daemonsets",
+                                                                "replicasets")]
+_COVERED += [("v1", "pods"), ("argoproj.io", "v1alpha1", "rollouts")]
 
 
 def _now() -> datetime:
@@ -58,6 +71,7 @@ class _Active:
     mechanism: str
     failure_policy: str
     targets: list[Target]
+    uid: str = ""
 
 
 class PolicyState:
@@ -69,6 +83,10 @@ class PolicyState:
         self.locks: dict[tuple[str, str], threading.Lock] = {}
         self.active: dict[tuple[str, str], _Active] = {}
         self.exemptions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        #: (namespace, kind, name) -> (template digest, exception annotations): what the watch saw last
+        self.seen: dict[tuple[str, str, str], tuple[str, dict[str, str]]] = {}
+        #: (namespace, kind, name) -> "<class>/<reason>": exceptions seen set by a metadata-only change
+        self.armed: dict[tuple[str, str, str], str] = {}
         self.operator_user = ""
         #: (user, groups, verb, namespace, policy) -> (expires at, allowed): SubjectAccessReview cache
         self.permissions: dict[tuple[Any, ...], tuple[float, bool]] = {}
@@ -98,8 +116,8 @@ def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     except KubeError as e:
         logger.error(f"cannot learn the operator's user name; hold labels are protected from it too: {e}")
     if ctx.settings.webhook.enabled:
-        for plural in _APPS.values():
-            kopf.on.validate("apps", "v1", plural, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
+        for resource in _COVERED:
+            kopf.on.validate(*resource, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
 
 
 # --- Budgets in -------------------------------------------------------------------------------
@@ -224,24 +242,33 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
         # The platform switched enforcement off (chart value enforcement.mechanism=none): report,
         # label and post Events, but install nothing in the admission path.
         enforcement = enforcement.model_copy(update={"mechanism": "none"})
+    elif ctx.settings.enforcement == "webhook":
+        # The chart installs no hold admission policy then (enforcement.mechanism=webhook): the
+        # operator's webhook enforces every policy, whatever its own mechanism says.
+        enforcement = enforcement.model_copy(update={"mechanism": "webhook"})
     since = rfc3339(state.since) if state.since else ""
 
+    mechanism = enforcement.mechanism
+    uid = str(meta.get("uid") or "")
+    before = _previously_held(ctx, ns, name) if state.holding else frozenset()
+    wanted = _wanted(ctx, ns, name, spec.targets, before) if state.holding else []
+    hold = replace(hold, selectors=tuple(t.selector.to_core() for t in spec.targets),
+                   held=frozenset(wanted) | before)
+    params = vap.hold_params(hold, spec.targets, mode=enforcement.mode, mechanism=mechanism,
+                             operator_user=st.operator_user, owner_uid=uid)
     # Enforcement first when holding (no window without it), labels first when releasing.
-    if state.holding and enforcement.mechanism == "admissionPolicy":
-        for doc in vap.manifests(hold, spec.targets, enforcement.mode, st.operator_user):
-            ctx.kube.apply(doc)
-        keep = {d["metadata"]["name"] for d in vap.bindings(hold, spec.targets, enforcement.mode)}
-        vap.delete_owned(ctx.kube, ns, name, keep_bindings=keep, keep_policy=True)
+    if state.holding:
+        ctx.kube.apply(params)
     with st.lock:
         if state.holding:
-            st.active[(ns, name)] = _Active(hold, enforcement.mode, enforcement.mechanism,
-                                            enforcement.failure_policy, list(spec.targets))
+            st.active[(ns, name)] = _Active(hold, enforcement.mode, mechanism, enforcement.failure_policy,
+                                            list(spec.targets), uid)
         else:
             st.active.pop((ns, name), None)
-    held = _apply_holds(ctx, ns, name, spec.targets, state, since)
-    if not state.holding or enforcement.mechanism != "admissionPolicy":
-        vap.delete_owned(ctx.kube, ns, name, keep_bindings=set(), keep_policy=False)
-    if enforcement.mechanism == "webhook":
+    held = _apply_holds(ctx, ns, name, wanted, state, since)
+    if not state.holding:
+        ctx.kube.apply(params)
+    if mechanism == "webhook":
         _sync_webhook_configuration(ctx, logger)
 
     prev = previous or core.PolicyState()
@@ -269,18 +296,44 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
     return state
 
 
-def _apply_holds(ctx: Context, ns: str, name: str, targets: list[Target], state: core.PolicyState,
-                 since: str) -> list[dict[str, str]]:
-    """Label the targets while holding; unlabel whatever this policy labelled and no longer holds."""
+def _wanted(ctx: Context, ns: str, name: str, targets: list[Target],
+            before: frozenset[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(kind, name) of the workloads to hold: the targets' matches, and every one held before that still
+    exists (a hold follows the workload, not its labels)."""
     wanted: dict[tuple[str, str], None] = {}
-    if state.holding:
-        for t in targets:
-            for item in vap.list_workloads(ctx.kube, ns, t.kind, vap.selector_string(t.selector.to_dict())):
-                wanted[(t.kind, item["metadata"]["name"])] = None
+    for kind, wname in sorted(before):
+        if kind in _APPS and ctx.kube.get("apps/v1", kind, wname, ns) is not None:
+            wanted[(kind, wname)] = None
+    for t in targets:
+        for item in vap.list_workloads(ctx.kube, ns, t.kind, vap.selector_string(t.selector.to_dict())):
+            wanted[(t.kind, item["metadata"]["name"])] = None
+    for kind in _APPS:
+        for item in vap.list_workloads(ctx.kube, ns, kind, c.LABEL_HOLD):
+            if (item["metadata"].get("annotations") or {}).get(c.ANNOTATION_HOLD_POLICY) == name:
+                wanted[(kind, item["metadata"]["name"])] = None
+    return list(wanted)
+
+
+def _previously_held(ctx: Context, ns: str, name: str) -> frozenset[tuple[str, str]]:
+    """Names the hold's params list (deleted workloads too, so a re-create by name stays covered)."""
+    current = ctx.kube.get(c.API_VERSION, c.KIND_HOLD, name, ns) or {}
+    spec = current.get("spec") or {}
+    if spec.get("action") not in core.HOLDING:
+        return frozenset()
+    return frozenset((str(h.get("kind")), str(h.get("name"))) for h in spec.get("held") or [])
+
+
+def _apply_holds(ctx: Context, ns: str, name: str, wanted: list[tuple[str, str]], state: core.PolicyState,
+                 since: str) -> list[dict[str, str]]:
+    """Label ``wanted`` while holding; unlabel whatever this policy labelled and no longer holds."""
     labels = {c.LABEL_HOLD: state.action}
     annotations = core.hold_annotations(name, state, since)
+    st = _state(ctx)
     for kind, wname in wanted:
-        _apply_hold_metadata(ctx, kind, ns, wname, labels, annotations)
+        with st.lock:
+            armed = st.armed.get((ns, kind, wname))
+        extra = {c.ANNOTATION_EXCEPTION_ARMED: armed} if armed else {}
+        _apply_hold_metadata(ctx, kind, ns, wname, labels, {**annotations, **extra})
     for kind in _APPS:
         for item in vap.list_workloads(ctx.kube, ns, kind, c.LABEL_HOLD):
             item_meta = item["metadata"]
@@ -306,13 +359,13 @@ def _apply_hold_metadata(ctx: Context, kind: str, ns: str, name: str, labels: di
 
 
 def _release_all(ctx: Context, ns: str, name: str, logger: logging.Logger) -> None:
-    """The policy is gone: lift its holds and drop its admission policy."""
+    """The policy is gone: lift its holds."""
     st = _state(ctx)
     with st.lock:
         st.active.pop((ns, name), None)
     try:
+        # Its ErrorBudgetHold is owned by it: the garbage collector removes that.
         _apply_holds(ctx, ns, name, [], core.PolicyState(), "")
-        vap.delete_owned(ctx.kube, ns, name, keep_bindings=set(), keep_policy=False)
         _sync_webhook_configuration(ctx, logger)
     except KubeError as e:
         logger.error(f"releasing holds of deleted ErrorBudgetPolicy {ns}/{name}: {e}")
@@ -351,73 +404,162 @@ def _sync_webhook_configuration(ctx: Context, logger: logging.Logger) -> None:
                                                    url_base=url_base, service=service, failure_policy=failure))
 
 
-def _hold_for(st: PolicyState, ns: str, obj: dict[str, Any], old: dict[str, Any] | None,
-              kind: str) -> _Active | None:
-    with st.lock:
-        active = {k: v for k, v in st.active.items() if k[0] == ns and v.mechanism == "webhook"}
-    if old is not None:
-        policy = ((old.get("metadata") or {}).get("annotations") or {}).get(c.ANNOTATION_HOLD_POLICY)
-        held = ((old.get("metadata") or {}).get("labels") or {}).get(c.LABEL_HOLD)
-        return active.get((ns, policy)) if policy and held else None
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for a in active.values():
-        if any(t.kind == kind and t.selector.matches(labels) for t in a.targets):
-            return a
-    return None
+def _template(obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec") or {}
+    return spec if obj.get("kind") == "Pod" else spec.get("template")
+
+
+def _template_labels(obj: dict[str, Any]) -> dict[str, str]:
+    if obj.get("kind") == "Pod":
+        return {}
+    return dict(((((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {})
 
 
 @observe_admission
 def admit_hold(body: kopf.Body, old: kopf.Body | None, operation: str, subresource: str | None,
                userinfo: dict[str, Any], warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
-    """The webhook's decision: the same :func:`core.decide` as everywhere, permissions via SubjectAccessReview."""
+    """The webhook's decision: the same :func:`core.decide` as everywhere, permissions via SubjectAccessReview.
+
+    It records nothing: exemptions come from the operator's watch, never from a request anyone
+    reaching this port could post.
+    """
     ctx = context(memo)
     st = _state(ctx)
     obj, before = dict(body), (dict(old) if old else None)
     meta, old_meta = obj.get("metadata") or {}, (before or {}).get("metadata") or {}
     ns, kind = str(meta.get("namespace") or ""), str(obj.get("kind") or "")
-    active = _hold_for(st, ns, obj, before, kind)
-    if active is None:
+    with st.lock:
+        active = [a for k, a in st.active.items() if k[0] == ns and a.mechanism == "webhook"]
+    if not active:
         return
-    hold = active.hold
     user = str(userinfo.get("username") or "")
     groups = list(userinfo.get("groups") or [])
+    req = core.Request(
+        operation="CREATE" if operation == "CREATE" else "UPDATE", kind=kind, namespace=ns,
+        name=str(meta.get("name") or ""), subresource=subresource or "",
+        old_template=_template(before) if before else None, new_template=_template(obj),
+        old_labels=old_meta.get("labels") or {}, new_labels=meta.get("labels") or {},
+        old_annotations=old_meta.get("annotations") or {}, new_annotations=meta.get("annotations") or {},
+        old_template_labels=_template_labels(before) if before else {}, new_template_labels=_template_labels(obj),
+        user=user, is_operator=bool(user) and user == st.operator_user)
 
-    def may(verb: str) -> bool:
+    def may(verb: str, policy: str) -> bool:
         # A SubjectAccessReview per denial costs an API round trip; the answer is cached for
         # PERMISSION_TTL seconds (an RBAC change takes at most that long to count here).
-        key = (user, tuple(sorted(groups)), verb, ns, hold.policy)
+        key = (user, tuple(sorted(groups)), verb, ns, policy)
         now = time.monotonic()
         with st.lock:
             cached = st.permissions.get(key)
         if cached and cached[0] > now:
             return cached[1]
-        allowed = vap.may(ctx.kube, user, groups, verb, ns, hold.policy, extra=userinfo.get("extra"))
+        allowed = vap.may(ctx.kube, user, groups, verb, ns, policy, extra=userinfo.get("extra"))
         with st.lock:
             if len(st.permissions) > 10_000:
                 st.permissions.clear()
             st.permissions[key] = (now + PERMISSION_TTL, allowed)
         return allowed
 
-    req = core.Request(
-        operation="CREATE" if operation == "CREATE" else "UPDATE", kind=kind, namespace=ns,
-        name=str(meta.get("name") or ""), subresource=subresource or "",
-        old_template=((before or {}).get("spec") or {}).get("template"),
-        new_template=(obj.get("spec") or {}).get("template"),
-        old_labels=old_meta.get("labels") or {}, new_labels=meta.get("labels") or {},
-        old_annotations=old_meta.get("annotations") or {}, new_annotations=meta.get("annotations") or {},
-        user=user, is_operator=bool(user) and user == st.operator_user)
-    if core.is_release(req) and req.exception_class not in hold.exception_classes:
-        req = replace(req, can_override=may("override"),
-                      can_approve=hold.action == "restrict" and may("approve"))
-    decision = core.decide(hold, req)
-    warnings.extend(decision.warnings)
-    if decision.allowed and decision.exemption:
+    for a in active:
+        hold = a.hold
+        if req.by_controller or not core.covers(hold, req):
+            continue
+        judged = req
+        if core.is_release(req, hold) and req.exception_class not in hold.exception_classes:
+            judged = replace(req, can_override=hold.action != "scrutiny" and may("override", hold.policy),
+                             can_approve=hold.action == "restrict" and may("approve", hold.policy))
+        decision = core.decide(hold, judged)
+        warnings.extend(decision.warnings)
+        if not decision.allowed:
+            if a.mode == "enforce":
+                raise kopf.AdmissionError(decision.message, code=403)
+            if a.mode == "warn":
+                warnings.append(decision.message)
+
+
+# --- The watch: exemptions on record, hold metadata put back -----------------------------------
+
+def _digest(template: Any) -> str:
+    return hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _exception_annotations(meta: dict[str, Any]) -> dict[str, str]:
+    ann = meta.get("annotations") or {}
+    keys = (c.ANNOTATION_EXCEPTION, c.ANNOTATION_EXCEPTION_REASON, c.ANNOTATION_EXCEPTION_ARMED)
+    return {k: str(ann[k]) for k in keys if k in ann}
+
+
+def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: logging.Logger) -> None:
+    """One watch event of a Deployment, StatefulSet or DaemonSet.
+
+    A held workload (by name, any mechanism, mode enforce) whose pod template differs from what the
+    watch saw last was let through its hold: record that (Event + status entry) with the exception
+    class its change carried, or override. Put the hold metadata back when a release removed it.
+    An exception the watch saw set by a metadata-only change is armed (``sloguard.io/exception-armed``):
+    the next release may use it by removing it (``kubectl rollout undo``); a release disarms it.
+    """
+    st = _state(ctx)
+    meta = obj.get("metadata") or {}
+    ns, name, kind = str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(obj.get("kind") or "")
+    key = (ns, kind, name)
+    if deleted:
         with st.lock:
-            st.exemptions.setdefault((ns, hold.policy), []).append({
-                "at": rfc3339(_now()), "user": user, "kind": kind, "name": req.name,
-                "exemption": decision.exemption, "action": hold.action})
-    if not decision.allowed:
-        if active.mode == "enforce":
-            raise kopf.AdmissionError(decision.message, code=403)
-        if active.mode == "warn":
-            warnings.append(decision.message)
+            st.seen.pop(key, None)
+        return
+    now_seen = (_digest(_template(obj)), _exception_annotations(meta))
+    released = False
+    with st.lock:
+        before = st.seen.get(key)
+        st.seen[key] = now_seen
+        holders = [a for k, a in st.active.items() if k[0] == ns and (kind, name) in a.hold.held]
+        if before is not None:
+            released = before[0] != now_seen[0]
+            exception_now = {k: v for k, v in now_seen[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
+            exception_before = {k: v for k, v in before[1].items() if k != c.ANNOTATION_EXCEPTION_ARMED}
+            if released or not exception_now.get(c.ANNOTATION_EXCEPTION):
+                st.armed.pop(key, None)
+            elif holders and exception_now != exception_before:
+                st.armed[key] = core.armed_value(exception_now)
+        armed = st.armed.get(key)
+    for a in holders:
+        hold = a.hold
+        enforced = a.mode == "enforce" and a.mechanism in ("admissionPolicy", "webhook")
+        if released and enforced and hold.action != "scrutiny":
+            assert before is not None
+            exemption = core.release_exemption(hold, "UPDATE", before[1], now_seen[1])
+            reason = ((now_seen[1].get(c.ANNOTATION_EXCEPTION_REASON) or before[1].get(c.ANNOTATION_EXCEPTION_REASON))
+                      if exemption in hold.exception_classes else None)
+            entry = {"at": rfc3339(_now()), "kind": kind, "name": name, "generation": meta.get("generation"),
+                     "exemption": exemption, "action": hold.action}
+            if reason:
+                entry["reason"] = reason
+            with st.lock:
+                st.exemptions.setdefault((ns, hold.policy), []).append(entry)
+            ref = {"apiVersion": c.API_VERSION, "kind": c.KIND_POLICY,
+                   "metadata": {"name": hold.policy, "namespace": ns, "uid": a.uid}}
+            message = (f"{kind} {ns}/{name} generation {meta.get('generation')} released under {hold.action} "
+                       f"by {exemption}" + (f" ({reason})" if reason else ""))
+            kopf.event(ref, type="Warning", reason="HoldExemption", message=message)
+            kopf.event(obj, type="Warning", reason="HoldExemption",
+                       message=f"{message} (ErrorBudgetPolicy {ns}/{hold.policy})")
+            logger.info(f"ErrorBudgetPolicy {ns}/{hold.policy}: {message}")
+            _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
+        labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
+        if ann.get(c.ANNOTATION_EXCEPTION_ARMED) and armed is None:
+            # not armed by what this watch saw (an undo restored an old revision's annotations,
+            # or the operator restarted): disarm, so no leftover exception is used twice
+            try:
+                vap.drop_annotation(ctx.kube, kind, ns, name, c.ANNOTATION_EXCEPTION_ARMED)
+            except KubeError as e:
+                logger.error(f"{kind} {ns}/{name}: {e}")
+        if (labels.get(c.LABEL_HOLD) != hold.action or ann.get(c.ANNOTATION_HOLD_POLICY) != hold.policy
+                or ann.get(c.ANNOTATION_EXCEPTION_ARMED) != armed):
+            _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
+
+
+def _on_workload_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+                       **_: Any) -> None:
+    observe_workload(context(memo), dict(body), event.get("type") == "DELETED", logger)
+
+
+for _plural in _APPS.values():
+    kopf.on.event("apps", "v1", _plural)(_on_workload_event)

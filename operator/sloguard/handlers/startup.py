@@ -12,6 +12,7 @@ from ..adapters.kube import KubeError
 from ..adapters.webhooks import validating_configuration
 from ..core import conventions as c
 from .context import context
+from .governance import register_governance_webhook
 from .slo import register_webhooks
 
 
@@ -39,11 +40,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     ctx = context(memo)
     s = ctx.settings
     _reset_webhook_handlers()
-    # Keep our bookkeeping off users' objects as much as kopf allows: progress in status,
-    # the last-handled spec in one annotation under our own prefix.
+    # Keep our bookkeeping off users' objects: progress and the last-handled spec in status.
+    # Not in an annotation: `kubectl get -o yaml` exports annotations, and an object re-created
+    # from that export would look already handled (no rules, no status until a restart). The API
+    # server drops status on create, so a copy starts with no bookkeeping and is reconciled.
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=c.GROUP, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.kopf.last-handled-configuration")
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not for every success
     settings.execution.max_workers = 16
@@ -66,9 +68,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         settings.admission.managed = None  # we apply our own, tightly scoped configuration
         url_base = f"https://{wh.host}:{wh.port}" if wh.host else None
         service = (wh.service_name, wh.service_namespace, 443) if wh.service_name and wh.service_namespace else None
+        govern = s.enforcement == "webhook"  # governed policies (docs/security.md); the chart's VAP otherwise
+        if govern:
+            register_governance_webhook()
         config = validating_configuration(
             s.configuration_name, ca_bundle=certs.ca_bundle, url_base=url_base, service=service,
-            failure_policy=wh.failure_policy, timeout_seconds=wh.timeout_seconds)
+            failure_policy=wh.failure_policy, timeout_seconds=wh.timeout_seconds, govern_policies=govern)
         try:
             ctx.kube.apply(config)
         except KubeError as e:

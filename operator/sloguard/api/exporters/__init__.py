@@ -1,0 +1,1 @@
+"""sloguard objects -> peer formats (the way out): OpenSLO v1."""

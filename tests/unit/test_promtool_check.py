@@ -1,0 +1,80 @@
+"""Prometheus' own rule validation: what `promtool check rules` says, mapped to SLO field paths.
+
+Runs the real promtool: Prometheus 3 (the reference, from hack/build-tools.sh's cache) when it is
+built, and Debian's Prometheus 2 always — the operator must work with either on PATH.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sloguard.adapters.promtool import (
+    PromtoolUnavailable,
+    RuleProblem,
+    check_rule_groups,
+    find_promtool,
+    parse_output,
+    rule_diagnostics,
+)
+from sloguard.api.loader import validate_slo_body
+from sloguard.core.model import Objective
+
+P3 = Path.home() / ".cache" / "sloguard" / "prometheus3-v0.316.0" / "bin" / "promtool"
+PROMTOOLS = ["/usr/bin/promtool"] + ([str(P3)] if P3.exists() else [])
+
+
+def objective(name: str, **alerting: object) -> Objective:
+    body = {"metadata": {"name": name, "namespace": "shop"},
+            "spec": {"service": "checkout", "objective": 99.9,
+                     "sli": {"ratio": {"errors": 'http_requests_total{code="500"}', "total": "http_requests_total"}},
+                     "alerting": alerting}}
+    obj, diags = validate_slo_body(body)
+    assert obj is not None, diags
+    return obj
+
+
+def test_promtool_output_lines_become_problems_with_the_rule_and_the_part() -> None:
+    text = """Checking /tmp/x.yaml
+  FAILED:
+/tmp/x.yaml: group "g1", rule 2, "X": label "team": template: __alert_X:1: unclosed action
+/tmp/x.yaml: group "g1", rule 2, "X": annotation "summary": template: __alert_X:1: unexpected EOF
+/tmp/x.yaml: 13:11: group "g2", rule 1, "Y": could not parse expression: 1:12: parse error: unexpected end of input
+"""
+    assert parse_output(text) == [
+        RuleProblem("g1", 'label "team": template: __alert_X:1: unclosed action', 2, "X", ("label", "team")),
+        RuleProblem("g1", 'annotation "summary": template: __alert_X:1: unexpected EOF', 2, "X",
+                    ("annotation", "summary")),
+        RuleProblem("g2", "could not parse expression: 1:12: parse error: unexpected end of input", 1, "Y",
+                    ("expr", "")),
+    ]
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_a_template_go_cannot_parse_is_an_error_on_the_users_annotation(promtool: str) -> None:
+    bad = objective("bad", annotations={"summary": "{{ range .x }}"})
+    good = objective("good", annotations={"summary": "{{ $value | humanize }} burning"})
+    found = rule_diagnostics([good, bad], promtool)
+    assert list(found) == ["shop/bad"]
+    [d] = found["shop/bad"]
+    assert d.path == "spec.alerting.annotations.summary"
+    assert "Prometheus would refuse the generated rules" in d.message and "unexpected EOF" in d.message
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_a_label_template_is_checked_too(promtool: str) -> None:
+    found = rule_diagnostics([objective("lbl", labels={"team": "{{ .Labels.x"})], promtool)
+    assert [d.path for d in found["shop/lbl"]] == ["spec.alerting.labels.team"]
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_generated_rules_of_valid_slos_pass(promtool: str) -> None:
+    assert check_rule_groups([{"name": "g", "rules": [{"record": "a:b", "expr": "vector(1)"}]}], promtool) == []
+    assert rule_diagnostics([objective("ok")], promtool) == {}
+
+
+def test_a_missing_promtool_is_an_error_that_says_how_to_provide_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLOGUARD_PROMTOOL", raising=False)
+    with pytest.raises(PromtoolUnavailable, match="SLOGUARD_PROMTOOL / --promtool"):
+        find_promtool("/nonexistent/promtool")
