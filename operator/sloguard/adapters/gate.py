@@ -181,10 +181,7 @@ def gate(facts: GateFacts, kind: str, namespace: str, name: str, now: datetime, 
             continue
         decision = core.decide(hold, req)  # a plain release: can_override/can_approve stay False
         enforcement, enforced = enforcement_of(params, policy)
-        if decision.allowed:
-            message = "; ".join(decision.warnings)
-        else:
-            message = decision.message
+        message = "; ".join(decision.warnings) if decision.allowed else decision.message
         verbs = {"scrutiny": (), "restrict": ("approve", "override")}.get(hold.action, ("override",))
         may = {v: facts.can_i(v, namespace, hold.policy) for v in verbs} if not decision.allowed else {}
         since = ((policy or {}).get("status") or {}).get("since")
