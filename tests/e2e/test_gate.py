@@ -178,6 +178,20 @@ def test_gate_admits_a_release_carrying_an_allowed_exception_class(cluster, oper
     assert gate(cluster, "checkout", "-n", NS, "--exception", "feature").returncode == 1
 
 
+def test_the_ci_step_example_stops_a_frozen_deploy_and_lets_an_unheld_one_go(cluster, operator):
+    script = EXAMPLE.parent / "ci-gate.sh"
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "SLOGUARD": f"{sys.executable} -m sloguard"}
+    held = subprocess.run(["sh", str(script), "checkout", NS], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert held.returncode == 1, held.stdout + held.stderr
+    assert f"ErrorBudgetPolicy {NS}/{POLICY}: freeze" in held.stdout
+    assert f"ci-gate: {NS}/checkout is held by an error budget policy (above); not deploying" in held.stderr
+    free = subprocess.run(["sh", str(script), "search", NS, "1m"], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert free.returncode == 0, free.stdout + free.stderr
+    assert f"ci-gate: a release of {NS}/search would be admitted; deploying" in free.stdout
+
+
 def test_gate_reports_an_unreachable_api_server_with_exit_3(cluster, operator, tmp_path: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
