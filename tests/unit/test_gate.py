@@ -210,3 +210,26 @@ def test_the_release_request_changes_only_the_template():
     req = release_request("Deployment", NS, "checkout", deployment("checkout", {"app": "checkout"}))
     assert req.operation == "UPDATE" and req.old_template != req.new_template
     assert req.old_labels == req.new_labels == {"app": "checkout"} and req.old_annotations == req.new_annotations
+
+
+# --- The command's usage errors (exit 2, one line, no traceback; no cluster needed) ------------------
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["gate", "pod/checkout"], "expected NAME or KIND/NAME with KIND one of DaemonSet, Deployment, Rollout"),
+    (["gate", "statefulset/checkout", "--kind", "Deployment"], "(and --kind Deployment)"),
+    (["gate", "deployment/"], "WORKLOAD is empty"),
+    (["gate", "checkout", "--wait", "soon"], "'soon' is not a duration like 5m, 1h or 30d"),
+    (["gate", "checkout", "--kind", "Pod"], "invalid choice: 'Pod'"),
+    (["gate", "checkout", "-n", "shop", "--kubeconfig", "/nonexistent/kubeconfig"],
+     "cannot load kubeconfig /nonexistent/kubeconfig"),
+])
+def test_usage_errors_exit_2_with_one_clear_line(argv, says, capsys):
+    from sloguard.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and says in err, err
+    assert "Traceback" not in err
