@@ -208,6 +208,30 @@ def test_gate_reports_an_unreachable_api_server_with_exit_3(cluster, operator, t
     assert "Traceback" not in proc.stderr
 
 
+def test_gate_gives_up_on_an_api_server_that_never_answers_with_exit_3(tmp_path: Path):
+    """A black hole (accepts, never answers): the client library sets no timeout; --request-timeout does."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "hole",
+              "clusters": [{"name": "hole", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                                         "insecure-skip-tls-verify": True}}],
+              "users": [{"name": "hole", "user": {"token": "t"}}],
+              "contexts": [{"name": "hole", "context": {"cluster": "hole", "user": "hole"}}]}
+    path = tmp_path / "hole.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "sloguard", "gate", "--kubeconfig", str(path), "checkout",
+                               "-n", NS, "--request-timeout", "2s"], capture_output=True, text=True, timeout=120,
+                              check=False)
+    finally:
+        server.close()
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "no answer from the API server within 2s (--request-timeout)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_gate_wait_returns_0_once_the_budget_recovers(cluster, operator):
     """Last in this module: it lifts the freeze."""
     proc = subprocess.Popen(gate_argv(cluster, "checkout", "-n", NS, "--wait", "90s", "--interval", "1s"),

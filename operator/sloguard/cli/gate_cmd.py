@@ -10,8 +10,11 @@ the release would be admitted or the duration runs out (then 1). The judgement:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from ..adapters.gate import KINDS, ClusterUnreachable, GateResult, KubeGateFacts, connect, gate, to_json, to_text
@@ -41,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="poll until admitted, at most DURATION (e.g. 30m); still held then: exit 1")
     p.add_argument("--interval", type=_duration, metavar="DURATION", default=10, help="polling interval with "
                    "--wait (default 10s)")
+    p.add_argument("--request-timeout", type=_duration, metavar="DURATION", default=30,
+                   help="give up on an API server that does not answer one check within DURATION: exit 3 "
+                   "(default 30s)")
     p.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
     p.add_argument("--context", default=None, help="kubeconfig context")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
@@ -84,6 +90,25 @@ def _namespace(args: argparse.Namespace) -> str:
         return "default"
 
 
+class NoAnswer(Exception):
+    """The API server did not answer within --request-timeout (raised from SIGALRM, so no library swallows it)."""
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Interrupt a check that hangs (a black-holed API server: the client library sets no timeout)."""
+    def expire(signum: int, frame: object) -> None:
+        raise NoAnswer(f"no answer from the API server within {seconds}s (--request-timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     target = _kind_and_name(args)
     if target is None:
@@ -94,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         facts = KubeGateFacts(connect(args.kubeconfig, args.context))
         deadline = time.monotonic() + (args.wait or 0)
         while True:
-            result: GateResult = gate(facts, kind, namespace, name, datetime.now(UTC), args.exception)
+            with _deadline(args.request_timeout):
+                result: GateResult = gate(facts, kind, namespace, name, datetime.now(UTC), args.exception)
             remaining = deadline - time.monotonic()
             if result.admitted or remaining <= 0:
                 break
@@ -102,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"held; checking again in {min(args.interval, remaining):.0f}s "
                       f"({remaining:.0f}s left of --wait)", file=sys.stderr)
             time.sleep(min(args.interval, remaining))
-    except ClusterUnreachable as e:
+    except (ClusterUnreachable, NoAnswer) as e:
         print(f"sloguard gate: {e}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except KubeError as e:
