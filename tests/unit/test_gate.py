@@ -189,6 +189,16 @@ def test_scrutiny_admits_with_its_warning():
     assert result.blockers[0].message.startswith("release under increased scrutiny by ErrorBudgetPolicy shop/p")
 
 
+def test_a_hold_whose_policy_is_gone_still_holds_and_invents_no_slo():
+    """The policy deleted, its hold not yet collected: the API server still enforces the hold."""
+    facts = Facts([deployment("checkout", {"app": "checkout"})], [hold("p", "freeze")])
+    result = gate(facts, "Deployment", NS, "checkout", NOW)
+    assert not result.admitted
+    (b,) = result.blockers
+    assert b.slos == () and b.level == "unknown"
+    assert not [line for line in to_text(result).splitlines() if line.startswith("    SLO ")]
+
+
 def test_an_unreadable_hold_holds_and_says_which():
     bad = hold("p", "freeze")
     bad["spec"]["targets"] = [{"kind": "Deployment", "selector": {"matchExpressions": [{"key": "a",

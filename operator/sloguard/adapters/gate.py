@@ -184,10 +184,10 @@ def gate(facts: GateFacts, kind: str, namespace: str, name: str, now: datetime, 
         message = "; ".join(decision.warnings) if decision.allowed else decision.message
         verbs = {"scrutiny": (), "restrict": ("approve", "override")}.get(hold.action, ("override",))
         may = {v: facts.can_i(v, namespace, hold.policy) for v in verbs} if not decision.allowed else {}
-        since = ((policy or {}).get("status") or {}).get("since")
+        status = (policy or {}).get("status") or {}
+        slos = policy_slos(policy, facts.slos(namespace), str(status.get("slo") or "")) if policy else ()
         blockers.append(Blocker(hold.policy, namespace, hold.action, hold.level, enforcement,
-                                enforced and not decision.allowed, message, since,
-                                policy_slos(policy, facts.slos(namespace), hold.slo), may))
+                                enforced and not decision.allowed, message, status.get("since"), slos, may))
     return GateResult(kind, namespace, name, obj is not None, facts.user(), now.isoformat(), exception,
                       tuple(blockers), tuple(problems))
 
