@@ -23,9 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.integration.promfixture import server_from_lines
 
 from sloguard.cli import sla_cmd
-from tests.integration.promfixture import server_from_lines
 
 pytestmark = pytest.mark.integration
 
