@@ -1,4 +1,6 @@
-"""``sloguard impact`` against a real Prometheus 3 holding a synthetic November this module builds.
+"""``sloguard impact`` against real servers holding a synthetic November this module builds.
+
+Every test runs on Prometheus 3, Debian's Prometheus 2.42 and VictoriaMetrics.
 
 History (1-minute samples, 2026-10-31 20:00 to 2026-11-21 00:00 UTC):
 
@@ -22,8 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.integration import promfixture
-from tests.integration.authservers import prometheus3
+from tests.integration.promfixture import server_from_lines
 
 from sloguard.cli import budget_cmd, impact_cmd
 
@@ -117,21 +118,24 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = prometheus3()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(promfixture, "PROMETHEUS", binary)
-        mp.setattr(promfixture, "PROMTOOL", str(Path(binary).with_name("promtool")))
-        server = promfixture.PrometheusServer.from_lines(history(), tmp_path_factory.mktemp("impact-prom"))
-        with server:
-            # Prometheus 3 ranges are left-open (t - 2m, t]: two one-minute samples, not three.
+#: The server kinds (``tests/metricservers.py``) these figures are proven on, and how many
+#: one-minute samples each puts in a ``[2m]`` range ending on a sample: Prometheus 3 ranges are
+#: left-open ``(t - 2m, t]``, 2.x closed ``[t - 2m, t]``; VictoriaMetrics is not checked this way.
+SERVERS = {"3": "2", "2": "3", "vm": None}
+
+
+@pytest.fixture(scope="module", params=list(SERVERS))
+def prometheus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = server_from_lines(history(), tmp_path_factory.mktemp("impact-prom"), kind=request.param)
+    with server:
+        expected = SERVERS[request.param]
+        if expected is not None:  # the server really is the one asked for
             query = urllib.parse.urlencode({"query": 'count_over_time(probe_success{instance="web"}[2m])',
                                             "time": ts("2026-11-10T00:00:00Z")})
             with urllib.request.urlopen(f"{server.url}/api/v1/query?{query}", timeout=10) as r:
                 samples = json.load(r)["data"]["result"][0]["value"][1]
-            assert samples == "2", f"needs Prometheus 3's left-open ranges, got {samples} samples"
-            yield server.url
+            assert samples == expected, f"server kind {request.param}: {samples} samples in [2m]"
+        yield server.url
 
 
 @pytest.fixture
