@@ -19,6 +19,7 @@ import yaml
 
 from sloguard.adapters.kube import Kube
 from sloguard.adapters.prometheus import BudgetReader
+from sloguard.adapters.prometheus_client import settings_for
 from sloguard.handlers.budget import refresh_once
 from sloguard.handlers.context import Context, Settings
 from tests.integration.conftest import build_history, recent_history_server
@@ -86,7 +87,7 @@ def condition(status: dict, type_: str) -> dict:
 
 def test_one_bad_slo_does_not_stop_the_others_budgets(cluster: TestCluster, prometheus: PrometheusServer,
                                                        slos: list[str], tmp_path: Path) -> None:
-    ctx = Context(Settings(namespaces=(NS,), prometheus_url=prometheus.url, evaluate_at=T.isoformat()),
+    ctx = Context(Settings(namespaces=(NS,), prometheus=settings_for(prometheus.url), evaluate_at=T.isoformat()),
                   Kube.connect(str(cluster.kubeconfig)))
     reader = BudgetReader(prometheus.url)
     try:
