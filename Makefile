@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install crds check-crds lint test test-unit test-fast demo demo-down bench golden k8s-bin
+.PHONY: help install crds check-crds lint test test-unit test-fast test-integration demo demo-down bench golden k8s-bin
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,8 +32,14 @@ k8s-bin: ## build (once) kube-apiserver, kube-controller-manager, etcd and helm 
 test-fast: ## unit, golden and promtool tests (no cluster, no Prometheus server)
 	$(PYTHON) -m pytest -q tests/unit tests/golden tests/rules
 
-test: lint ## everything: unit, golden, promtool, integration (Prometheus) and e2e (local control plane)
+test: lint ## everything: unit, golden, promtool, integration (Prometheus 3, then 2.42 and VictoriaMetrics) and e2e
 	$(PYTHON) -m pytest -q tests
+	# the figures again on 2.42 and VictoriaMetrics (the auth tests are about the client: once is enough)
+	SLOGUARD_PROMETHEUS=2 $(PYTHON) -m pytest -q tests/integration --ignore=tests/integration/test_prometheus_auth.py
+	SLOGUARD_PROMETHEUS=vm $(PYTHON) -m pytest -q tests/integration --ignore=tests/integration/test_prometheus_auth.py
+
+test-integration: ## the integration suite on one server: make test-integration SERVER=2|3|vm (default 3)
+	SLOGUARD_PROMETHEUS=$(or $(SERVER),3) $(PYTHON) -m pytest -q tests/integration
 
 demo: ## local control plane + Prometheus + traffic + operator + examples, then `kubectl get slo -A`
 	bash hack/demo.sh up

@@ -1,7 +1,7 @@
 """Seconds and HTTP requests per budget refresh cycle, for 100 and 1,000 SLOs, against a real
 Prometheus holding 31 days of one-minute history.
 
-    python bench/budget_refresh.py [--sizes 100,1000] [--cycles 16] [--services 5] [--raw]
+    python bench/budget_refresh.py [--sizes 100,1000] [--cycles 16] [--services 5] [--raw] [--prometheus 2|3]
 
 Targets (issue 4): 1,000 SLOs refreshed in under 10 s with at most 20 HTTP requests.
 
@@ -10,7 +10,10 @@ Cycles run as the operator runs them: one reader, ``--cycles`` refreshes 30 s ap
 the window cache in ``sloguard.adapters.prometheus``). The warm cycles start at 22:59:30 and
 cross 23:00, so one of them (23:05:00, once the hour has settled) also reads the new hourly
 bucket: the table gives the median and the worst warm cycle. ``--raw`` measures the uncached
-reader instead (every window from raw samples at every cycle).
+reader instead (every window from raw samples at every cycle). ``--prometheus`` picks the server:
+3 (the default; ``hack/build-tools.sh prometheus3``) or Debian's 2.42. Every query is sent with
+``stats=all``, and the samples Prometheus read for it (``totalQueryableSamples``) are summed per
+cycle, so the table also says how much work each cycle costs the server.
 
 The data: ``--services`` services (5), each with ``http_requests_total{code="200"|"500"}`` and a
 4-bucket latency histogram, one sample a minute for 31 days (imported with promtool, then
@@ -31,11 +34,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))
 
+import requests  # noqa: E402
 from tests.integration.promfixture import OpenMetricsWriter, PrometheusServer  # noqa: E402
 
 from sloguard.adapters.prometheus import BudgetReader  # noqa: E402
@@ -107,17 +112,41 @@ def objectives(n: int, services: int) -> list[Objective]:
     return out
 
 
+class SampleCounter:
+    """Adds ``stats=all`` to every query the reader POSTs and sums ``totalQueryableSamples``."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self.samples = 0
+        self._send = session.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+            if isinstance(kwargs.get("data"), dict):
+                kwargs["data"] = {**kwargs["data"], "stats": "all"}
+            response = self._send(method, url, *args, **kwargs)
+            try:
+                stats = response.json().get("data", {}).get("stats", {})
+                self.samples += int(stats.get("samples", {}).get("totalQueryableSamples", 0))
+            except ValueError:
+                pass
+            return response
+
+        session.request = request  # type: ignore[method-assign]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100,1000")
     ap.add_argument("--cycles", type=int, default=16, help="refreshes per size, 30 s apart (the first is cold)")
     ap.add_argument("--services", type=int, default=5)
     ap.add_argument("--raw", action="store_true", help="the uncached reader (window_cache=False)")
+    ap.add_argument("--prometheus", type=int, choices=(2, 3), default=3, help="Prometheus major version")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sloguard-bench-") as tmp:
         t0 = time.monotonic()
-        server = PrometheusServer.from_lines(history(args.services).lines(), Path(tmp), compact=True)
+        server = PrometheusServer.from_lines(
+            history(args.services).lines(), Path(tmp), compact=True, version=args.prometheus
+        )
         print(
             f"history: {args.services * (2 + len(BUCKETS))} series x {DAYS} days, blocks in "
             f"{time.monotonic() - t0:.1f}s",
@@ -125,24 +154,30 @@ def main() -> int:
         )
         with server:
             blocks = server.wait_compacted()
-            print(f"prometheus compacted to {blocks} blocks", file=sys.stderr)
+            print(f"prometheus {args.prometheus} compacted to {blocks} blocks", file=sys.stderr)
             warm_n = args.cycles - 1
             print(
-                "| SLOs | cold: seconds | cold: HTTP requests "
-                f"| warm: seconds, median of {warm_n} | warm: worst | warm: HTTP requests, max |"
+                "| Prometheus | SLOs | cold: seconds | cold: HTTP requests | cold: samples read "
+                f"| warm: seconds, median of {warm_n} | warm: worst | warm: HTTP requests, max "
+                "| warm: samples read, median | warm: samples read, max |"
             )
-            print("|---:|---:|---:|---:|---:|---:|")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for size in (int(x) for x in args.sizes.split(",")):
                 slos = objectives(size, args.services)
                 reader = BudgetReader(server.url, timeout=300, window_cache=not args.raw)
-                times, reqs = [], []
+                counter = SampleCounter(reader._session)
+                times, reqs, samples = [], [], []
                 for k in range(args.cycles):
-                    before = reader.requests_sent
+                    before, read = reader.requests_sent, counter.samples
                     t = time.monotonic()
                     refresh = reader.refresh(slos, FIRST + k * CYCLE)
                     times.append(time.monotonic() - t)
                     reqs.append(reader.requests_sent - before)
-                    print(f"{size} SLOs, cycle {k}: {times[-1]:.2f}s, {reqs[-1]} requests", file=sys.stderr)
+                    samples.append(counter.samples - read)
+                    print(
+                        f"{size} SLOs, cycle {k}: {times[-1]:.2f}s, {reqs[-1]} requests, {samples[-1]:,} samples",
+                        file=sys.stderr,
+                    )
                     if not refresh.reachable:
                         print(f"refresh failed: {refresh.message}", file=sys.stderr)
                         return 1
@@ -151,12 +186,17 @@ def main() -> int:
                         print(f"{len(unknown)} SLOs unknown: {unknown[0].hints}", file=sys.stderr)
                         return 1
                 reader.close()
-                warm, warm_reqs = times[1:] or [math.nan], reqs[1:] or [0]
+                warm, warm_reqs, warm_samples = times[1:] or [math.nan], reqs[1:] or [0], samples[1:] or [0]
                 print(
-                    f"| {size} | {times[0]:.2f} | {reqs[0]} | {statistics.median(warm):.2f} | {max(warm):.2f} "
-                    f"| {max(warm_reqs)} |"
+                    f"| {server_name(args.prometheus)} | {size:,} | {times[0]:.2f} | {reqs[0]} | {samples[0]:,} "
+                    f"| {statistics.median(warm):.2f} | {max(warm):.2f} | {max(warm_reqs)} "
+                    f"| {int(statistics.median(warm_samples)):,} | {max(warm_samples):,} |"
                 )
     return 0
+
+
+def server_name(version: int) -> str:
+    return "3.16 (v0.316.0)" if version == 3 else "2.42 (Debian)"
 
 
 if __name__ == "__main__":

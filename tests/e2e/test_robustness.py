@@ -21,11 +21,12 @@ from kopf.testing import KopfRunner
 from sloguard.adapters.kube import Kube
 from sloguard.core import conventions as c
 from sloguard.core.conditions import set_condition
+from tests import metricservers
 
 from .conftest import TestCluster
 
 NS = "e2e-robust"
-PROMTOOL = "/usr/bin/promtool"
+PROMTOOL = metricservers.promtool_bin()  # Prometheus 3's by default (tests/metricservers.py)
 
 
 def slo(name: str, **spec: object) -> dict:

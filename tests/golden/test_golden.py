@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from tests import metricservers
 
 from sloguard.cli import main
 
@@ -61,13 +61,12 @@ def test_no_golden_output_is_left_without_an_input() -> None:
     assert outputs == expected
 
 
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 
 @pytest.mark.parametrize("source", INPUTS, ids=stem)
 def test_every_golden_rules_file_passes_promtool_check_rules(source: Path) -> None:
     golden = HERE / f"{stem(source)}.rules.yaml"
-    proc = subprocess.run([PROMTOOL, "check", "rules", str(golden)], capture_output=True, text=True,
+    proc = subprocess.run([metricservers.promtool_bin(), "check", "rules", str(golden)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout
@@ -82,6 +81,6 @@ def test_every_golden_prometheus_rule_passes_promtool_once_unwrapped(tmp_path: P
         assert doc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "sloguard"
         rules = tmp_path / f"{stem(source)}.yaml"
         rules.write_text(yaml.safe_dump(doc["spec"]))
-        proc = subprocess.run([PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True,
-                              timeout=60, check=False)
+        proc = subprocess.run([metricservers.promtool_bin(), "check", "rules", str(rules)], capture_output=True,
+                              text=True, timeout=60, check=False)
         assert proc.returncode == 0, f"{source.name}: {proc.stdout}{proc.stderr}"

@@ -13,22 +13,20 @@ fires has no row. Evaluation is every minute, like the existing scenarios in tes
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-PROMETHEUS3_PROMTOOL = Path.home() / ".cache/sloguard/prometheus3-v0.316.0/bin/promtool"
+from tests import metricservers
+
 SLOTH = Path.home() / ".cache/sloguard/sloth-v0.16.0/bin/sloth"
 
 
 def promtool() -> str:
-    """Prometheus 3's promtool once built, else Debian's (2.42)."""
-    if PROMETHEUS3_PROMTOOL.exists():
-        return str(PROMETHEUS3_PROMTOOL)
-    return shutil.which("promtool") or "/usr/bin/promtool"
+    """The selected promtool (Prometheus 3's unless ``SLOGUARD_PROMETHEUS=2``; tests/metricservers.py)."""
+    return metricservers.promtool_bin()
 
 
 @dataclass(frozen=True)

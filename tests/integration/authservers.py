@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from tests import metricservers
 from tests.integration.promfixture import create_blocks, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -208,11 +209,7 @@ def make_certs(d: Path) -> Certs:
 
 def prometheus3() -> str:
     """Prometheus 3: $PROMETHEUS3_BIN, or built once by hack/build-tools.sh (waits on its lock)."""
-    if os.environ.get("PROMETHEUS3_BIN"):
-        return os.environ["PROMETHEUS3_BIN"]
-    out = subprocess.run(["bash", str(REPO / "hack" / "build-tools.sh"), "prometheus3"], capture_output=True,
-                         text=True, check=True).stdout
-    return str(Path(out.strip().splitlines()[-1]) / "prometheus")
+    return os.environ.get("PROMETHEUS3_BIN") or metricservers.prometheus_bin(3)
 
 
 class Process:

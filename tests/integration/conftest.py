@@ -1,5 +1,10 @@
 """Integration fixtures: a real Prometheus holding a month of synthetic history.
 
+The server is Prometheus 3 by default; ``SLOGUARD_PROMETHEUS=2`` runs the same tests on Debian's
+Prometheus 2.42 and ``SLOGUARD_PROMETHEUS=vm`` on VictoriaMetrics single-node, loaded with the
+same samples (``tests/metricservers.py``, ``promfixture.server_from_lines``). Every expected
+figure comes from the history below, whichever server answers.
+
 The history is built here, minute by minute, as plain Python lists of per-minute increments;
 the same lists are written to Prometheus (as cumulative counters, via promtool) and used by
 :class:`History` to compute the expected figures independently of PromQL.
@@ -9,6 +14,10 @@ What is in it (2025-02-28 00:00Z to 2025-03-31 00:00Z, one sample a minute):
 * ``http_requests_total{service="checkout", code="200"|"500"}``: diurnal traffic (400 to 1,600
   requests a minute), one background error every 10 minutes, and three outages of known size.
 * ``http_requests_total{service="quiet", ...}``: a service with no traffic at all.
+* ``http_requests_total{service="restarting", ...}``: checkout's very increments, from a process
+  that restarts twice (its counters start again from 0), once in the middle of an hour and once
+  one minute after an hour (the first sample after the hour is already after the reset): its
+  figures are checkout's.
 * ``http_request_duration_seconds`` for ``search``: a classic histogram (le 0.1, 0.25, 0.5,
   1.0, +Inf) with a one-hour latency incident.
 * ``probe_success{instance="platform"}``: a 0/1 probe, down for 30 and 10 minutes.
@@ -25,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.integration.promfixture import OpenMetricsWriter, PrometheusServer
+from tests import metricservers
+from tests.integration.promfixture import MetricServer, OpenMetricsWriter, server_from_lines
 
 STEP = 60
 START = datetime(2025, 2, 28, tzinfo=UTC)
@@ -46,6 +56,8 @@ PROBE_DOWN: tuple[tuple[datetime, datetime], ...] = (
     (datetime(2025, 3, 8, 2, 0, tzinfo=UTC), datetime(2025, 3, 8, 2, 30, tzinfo=UTC)),
     (datetime(2025, 3, 22, 12, 0, tzinfo=UTC), datetime(2025, 3, 22, 12, 10, tzinfo=UTC)),
 )
+#: Samples at which the "restarting" service's counters are back at their minute's increment.
+RESTARTS: tuple[datetime, ...] = (datetime(2025, 3, 20, 6, 30, tzinfo=UTC), datetime(2025, 3, 25, 0, 1, tzinfo=UTC))
 RECORDED_RATIO_1H = 0.0042
 RECORDED_SINCE = datetime(2025, 3, 30, tzinfo=UTC)
 
@@ -141,6 +153,8 @@ def write_history(h: History) -> OpenMetricsWriter:
     probe = w.family("probe_success", "gauge", ("instance",))
     rec = w.family("sloguard:sli_error_ratio:rate1h", "gauge", ("slo", "slo_namespace", "service"))
     ok = errs = stot = 0
+    rok = rerrs = 0
+    restarts = {int(r.timestamp()) for r in RESTARTS}
     buckets = [0] * len(BUCKETS)
     for i, ts in enumerate(h.ts):
         ok += h.checkout_total[i] - h.checkout_errors[i]
@@ -149,6 +163,12 @@ def write_history(h: History) -> OpenMetricsWriter:
         req.add(("checkout", "500"), ts, errs)
         req.add(("quiet", "200"), ts, 0)
         req.add(("quiet", "500"), ts, 0)
+        if ts in restarts:
+            rok = rerrs = 0
+        rok += h.checkout_total[i] - h.checkout_errors[i]
+        rerrs += h.checkout_errors[i]
+        req.add(("restarting", "200"), ts, rok)
+        req.add(("restarting", "500"), ts, rerrs)
         sreq = h.search_total[i]
         stot += sreq
         shares = LATENCY_INCIDENT_SHARES if _in(ts, LATENCY_INCIDENT) else LATENCY_NORMAL
@@ -169,17 +189,17 @@ def history() -> History:
 
 
 @pytest.fixture(scope="session")
-def prometheus(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    """One Prometheus with the whole history for the session (read-only: do not stop it)."""
+def prometheus(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetricServer]:
+    """One server with the whole history for the session (read-only: do not stop it)."""
     workdir: Path = tmp_path_factory.mktemp("prometheus")
-    server = PrometheusServer.from_lines(write_history(history).lines(), workdir)
+    server = server_from_lines(write_history(history).lines(), workdir)
     server.start()
     yield server
     server.stop()
 
 
-def recent_history_server(history: History, workdir: Path, days: int = 2) -> PrometheusServer:
-    """A Prometheus (not started) over the last ``days`` of the history: small and quick to load.
+def recent_history_server(history: History, workdir: Path, days: int = 2) -> MetricServer:
+    """A server (not started) over the last ``days`` of the history: small and quick to load.
 
     Used where a test needs a Prometheus of its own (to stop and start it, or beside a cluster).
     """
@@ -188,13 +208,17 @@ def recent_history_server(history: History, workdir: Path, days: int = 2) -> Pro
     for fam in w.families.values():
         for key, samples in fam.series.items():
             fam.series[key] = [(ts, v) for ts, v in samples if ts >= cutoff]
-    return PrometheusServer.from_lines(w.lines(), workdir)
+    return server_from_lines(w.lines(), workdir)
 
 
 @pytest.fixture
-def small_prometheus(history: History, tmp_path: Path) -> Iterator[PrometheusServer]:
+def small_prometheus(history: History, tmp_path: Path) -> Iterator[MetricServer]:
     """A Prometheus of its own with the last two days only, for tests that stop and start it."""
     server = recent_history_server(history, tmp_path / "prom")
     server.start()
     yield server
     server.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"sloguard integration server: SLOGUARD_PROMETHEUS={metricservers.kind()}"

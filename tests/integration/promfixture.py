@@ -15,7 +15,10 @@ Usage::
 or, from a generator of lines: ``PrometheusServer.from_lines(lines, tmp_path)``.
 
 History is turned into TSDB blocks with ``promtool tsdb create-blocks-from openmetrics`` and
-served by ``prometheus`` with a long retention; nothing is scraped. Blocks must lie in the past
+served by ``prometheus`` with a long retention; nothing is scraped. Which Prometheus (3, the
+default, or Debian's 2.42) follows ``SLOGUARD_PROMETHEUS`` (see ``tests/metricservers.py``);
+:class:`VictoriaMetricsServer` serves the same samples from VictoriaMetrics, and
+:func:`server_from_lines` picks the server the suite runs on. Blocks must lie in the past
 (before the head), so generate history that ends before "now" and query it with the API's
 ``time`` parameter (``sloguard budget --at``). Block compaction is switched off (2h blocks stay
 2h blocks) so the server does no background work while tests query it.
@@ -24,7 +27,6 @@ served by ``prometheus`` with a long retention; nothing is scraped. Blocks must 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -37,8 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-PROMETHEUS = os.environ.get("PROMETHEUS_BIN", shutil.which("prometheus") or "/usr/bin/prometheus")
-PROMTOOL = os.environ.get("PROMTOOL_BIN", shutil.which("promtool") or "/usr/bin/promtool")
+from tests import metricservers
+
+
+def __getattr__(name: str) -> str:
+    """``PROMETHEUS`` / ``PROMTOOL``: the binaries of the selected Prometheus, located on first use."""
+    if name == "PROMETHEUS":
+        return metricservers.prometheus_bin()
+    if name == "PROMTOOL":
+        return metricservers.promtool_bin()
+    raise AttributeError(name)
+
 
 _MINIMAL_CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
 
@@ -145,18 +156,21 @@ def split_by_time(lines: Iterable[str], workdir: Path, chunk_seconds: int = 8640
     return [path for _, (path, _) in sorted(handles.items())]
 
 
-def create_blocks(lines: Iterable[str], data_dir: Path, chunk_seconds: int = 86400) -> None:
+def create_blocks(
+    lines: Iterable[str], data_dir: Path, chunk_seconds: int = 86400, version: int | None = None
+) -> None:
     """``promtool tsdb create-blocks-from openmetrics`` into ``data_dir``, a day at a time in parallel.
 
     Samples of one series must come in time order; families must be contiguous (``# TYPE`` once).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    promtool = metricservers.promtool_bin(version)
     with tempfile.TemporaryDirectory(prefix="sloguard-om-") as tmp:
         files = split_by_time(lines, Path(tmp), chunk_seconds)
 
         def run(path: Path) -> None:
             proc = subprocess.run(
-                [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(path), str(data_dir)],
+                [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(path), str(data_dir)],
                 capture_output=True,
                 text=True,
             )
@@ -178,6 +192,8 @@ class PrometheusServer:
     #: Let Prometheus compact the imported 2h blocks into long ones, as a long-running server
     #: would have (benchmarks); tests keep them as they are so the server stays idle.
     compact: bool = False
+    #: Prometheus major version, 2 or 3 (default: ``SLOGUARD_PROMETHEUS``, else 3).
+    version: int = field(default_factory=metricservers.prometheus_version)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -188,7 +204,7 @@ class PrometheusServer:
     @classmethod
     def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> PrometheusServer:
         workdir.mkdir(parents=True, exist_ok=True)
-        create_blocks(lines, workdir / "data")
+        create_blocks(lines, workdir / "data", version=kw.get("version"))  # type: ignore[arg-type]
         return cls(data_dir=workdir / "data", workdir=workdir, **kw)  # type: ignore[arg-type]
 
     @classmethod
@@ -206,7 +222,7 @@ class PrometheusServer:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                PROMETHEUS,
+                metricservers.prometheus_bin(self.version),
                 f"--config.file={config}",
                 f"--storage.tsdb.path={self.data_dir}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
@@ -280,3 +296,125 @@ class PrometheusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _prometheus_text(lines: Iterable[str]) -> Iterator[str]:
+    """OpenMetrics lines (timestamps in seconds) as Prometheus text (milliseconds), no comments."""
+    for line in lines:
+        for one in line.splitlines():
+            if not one.strip() or one.startswith("#"):
+                continue
+            head, ts = one.rsplit(" ", 1)
+            yield f"{head} {round(float(ts) * 1000)}\n"
+
+
+@dataclass
+class VictoriaMetricsServer:
+    """A ``victoria-metrics`` single node on 127.0.0.1 holding the same samples as
+    :class:`PrometheusServer` would: imported with ``/api/v1/import/prometheus`` (explicit
+    millisecond timestamps, so every sample lands exactly where promtool puts it), then flushed
+    so queries see all of it. Same interface: ``start``, ``stop`` (data kept), ``url``."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    workdir: Path | None = None
+    pending: list[str] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> VictoriaMetricsServer:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir=workdir / "vmdata", workdir=workdir, pending=list(_prometheus_text(lines)), **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_openmetrics(cls, text: str, workdir: Path, **kw: object) -> VictoriaMetricsServer:
+        return cls.from_lines([text], workdir, **kw)
+
+    def start(self, timeout: float = 60.0) -> VictoriaMetricsServer:
+        if self.process is not None:
+            return self
+        workdir = self.workdir or Path(tempfile.mkdtemp(prefix="sloguard-vm-"))
+        self.workdir = workdir
+        self.log_path = workdir / "victoria-metrics.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                metricservers.victoriametrics_bin(),
+                f"-storageDataPath={self.data_dir}",
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                "-retentionPeriod=100y",  # the history lies in the past, whatever today is
+                "-search.disableCache",  # answers straight from the imported samples
+                "-loggerLevel=WARN",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"victoria-metrics exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError(f"victoria-metrics was not ready within {timeout:.0f}s:\n{self.log()}")
+        if self.pending:
+            self._import(self.pending)
+            self.pending = []
+        return self
+
+    def _import(self, lines: list[str], batch: int = 200_000) -> None:
+        for i in range(0, len(lines), batch):
+            body = "".join(lines[i : i + batch]).encode()
+            req = urllib.request.Request(f"{self.url}/api/v1/import/prometheus", data=body, method="POST")
+            with urllib.request.urlopen(req, timeout=300) as r:
+                if r.status // 100 != 2:
+                    raise RuntimeError(f"victoria-metrics refused the import: HTTP {r.status}")
+        with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=60) as r:
+            r.read()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def __enter__(self) -> VictoriaMetricsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+#: Either server: what the integration tests need of one.
+MetricServer = PrometheusServer | VictoriaMetricsServer
+
+
+def server_from_lines(lines: Iterable[str], workdir: Path, kind: str | None = None) -> MetricServer:
+    """The server ``SLOGUARD_PROMETHEUS`` selects (or ``kind``: 2, 3, vm), loaded with ``lines``."""
+    kind = kind or metricservers.kind()
+    if kind == "vm":
+        return VictoriaMetricsServer.from_lines(lines, workdir)
+    return PrometheusServer.from_lines(lines, workdir, version=int(kind))

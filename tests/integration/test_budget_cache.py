@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from tests.integration.conftest import History
-from tests.integration.promfixture import PrometheusServer
+from tests.integration.promfixture import MetricServer
 from tests.integration.test_budget_prometheus import CHECKOUT, close, expected_burns, objective
 
 from sloguard.adapters.prometheus import BudgetReader
@@ -59,7 +59,7 @@ def by_key(statuses: list[BudgetStatus]) -> dict[str, BudgetStatus]:
 
 
 def test_a_warm_reader_agrees_with_cold_and_raw_readers_across_an_hour_boundary(
-    prometheus: PrometheusServer, history: History
+    prometheus: MetricServer, history: History
 ) -> None:
     objectives = slos()
     warm = BudgetReader(prometheus.url)
@@ -86,7 +86,7 @@ def test_a_warm_reader_agrees_with_cold_and_raw_readers_across_an_hour_boundary(
                 assert close(got[o.key].burn_rates[w], expected or 0.0), w
 
 
-def test_the_steady_state_reads_no_window_and_only_a_few_requests(prometheus: PrometheusServer) -> None:
+def test_the_steady_state_reads_no_window_and_only_a_few_requests(prometheus: MetricServer) -> None:
     objectives = [objective(f"c{i}", target=0.999 - i / 10000) for i in range(50)]
     reader = BudgetReader(prometheus.url)
     at = datetime(2025, 3, 30, 20, 2, tzinfo=UTC)
@@ -108,7 +108,7 @@ def test_the_steady_state_reads_no_window_and_only_a_few_requests(prometheus: Pr
     assert ranges == [(hour, hour)]  # one range query, for the one bucket that completed
 
 
-def test_a_changed_slo_is_read_afresh(prometheus: PrometheusServer, history: History) -> None:
+def test_a_changed_slo_is_read_afresh(prometheus: MetricServer, history: History) -> None:
     reader = BudgetReader(prometheus.url)
     before = objective("changing")
     reader.evaluate([before], datetime(2025, 3, 30, 22, 0, tzinfo=UTC))
@@ -120,7 +120,7 @@ def test_a_changed_slo_is_read_afresh(prometheus: PrometheusServer, history: His
     assert close(s.consumed, slow / total / 0.01)
 
 
-def test_going_back_in_time_gives_the_past_figures(prometheus: PrometheusServer, history: History) -> None:
+def test_going_back_in_time_gives_the_past_figures(prometheus: MetricServer, history: History) -> None:
     reader = BudgetReader(prometheus.url)
     o = objective("checkout")
     for at in (datetime(2025, 3, 30, 22, 15, tzinfo=UTC), datetime(2025, 3, 12, 14, 30, tzinfo=UTC)):
@@ -129,7 +129,7 @@ def test_going_back_in_time_gives_the_past_figures(prometheus: PrometheusServer,
         assert close(s.consumed, bad / total / 0.001)
 
 
-def test_after_an_outage_the_cache_catches_up(small_prometheus: PrometheusServer, history: History) -> None:
+def test_after_an_outage_the_cache_catches_up(small_prometheus: MetricServer, history: History) -> None:
     objectives = [objective("checkout-1d", window="1d"), objective("checkout-6h", CHECKOUT, window="6h")]
     reader = BudgetReader(small_prometheus.url, timeout=5)
     at = datetime(2025, 3, 30, 20, 40, tzinfo=UTC)

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests import metricservers
 from tests.integration.conftest import OUTAGES, RECORDED_RATIO_1H, History
-from tests.integration.promfixture import PrometheusServer, free_port
+from tests.integration.promfixture import MetricServer, free_port
 
 from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable
 from sloguard.core.budget import BudgetStatus, burn_windows
@@ -57,7 +58,7 @@ def objective(
 
 
 @pytest.fixture
-def reader(prometheus: PrometheusServer) -> BudgetReader:
+def reader(prometheus: MetricServer) -> BudgetReader:
     return BudgetReader(prometheus.url)
 
 
@@ -98,6 +99,40 @@ def test_a_rolling_ratio_slo_gets_the_budget_its_counters_imply(
     burn_1h = expected_burns(history, o, at)["1h"]
     if s.remaining is not None and s.remaining > 0 and burn_1h:
         assert close(s.time_to_exhaustion_seconds, s.remaining * 28 * 86400 / burn_1h)
+
+
+@pytest.mark.parametrize("window", ["30d", "28d"])
+@pytest.mark.parametrize("cached", [True, False], ids=["window-cache", "raw"])
+def test_a_rolling_budget_is_exact_from_the_cache_and_from_raw_samples(
+    prometheus: MetricServer, history: History, window: str, cached: bool
+) -> None:
+    # Issue 11: on Prometheus 3 the cache's hourly buckets once undercounted a 30-day budget by 2.8%.
+    o = objective("checkout", window=window)
+    [s] = BudgetReader(prometheus.url, window_cache=cached).evaluate([o], T)
+    bad, total = history.checkout(T, parse_duration(window))
+    assert close(s.sli, 1 - bad / total)
+    assert close(s.consumed, bad / total / 0.001)
+    for w, expected in expected_burns(history, o, T).items():
+        assert close(s.burn_rates[w], expected or 0.0), w
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["window-cache", "raw"])
+def test_counters_that_restart_give_the_figures_of_their_increments(
+    prometheus: MetricServer, history: History, cached: bool
+) -> None:
+    restarting = RatioSLI(
+        errors='http_requests_total{service="restarting",code="500"}', total='http_requests_total{service="restarting"}'
+    )
+    o = objective("restarting", restarting, window="28d")
+    [s] = BudgetReader(prometheus.url, window_cache=cached).evaluate([o], T)
+    bad, total = history.checkout(T, 28 * 86400)  # the same increments as checkout
+    assert close(s.sli, 1 - bad / total)
+    assert close(s.consumed, bad / total / 0.001)
+    # A 1d window holding the second restart (one minute after 00:00): the hour it falls in.
+    at = datetime(2025, 3, 25, 12, 0, tzinfo=UTC)
+    [s] = BudgetReader(prometheus.url, window_cache=cached).evaluate([objective("r-1d", restarting, window="1d")], at)
+    bad, total = history.checkout(at, 86400)
+    assert close(s.consumed, bad / total / 0.001)
 
 
 def test_the_last_outage_burns_the_budget_fast_and_overspends_it(reader: BudgetReader, history: History) -> None:
@@ -210,14 +245,23 @@ def test_one_slo_with_a_broken_query_does_not_blank_the_others(reader: BudgetRea
 # --- batching --------------------------------------------------------------------------------
 
 
-def test_two_hundred_slos_cost_a_handful_of_http_requests(reader: BudgetReader, history: History) -> None:
+def test_two_hundred_slos_cost_a_handful_of_http_requests(prometheus: MetricServer, history: History) -> None:
+    # A generous timeout: this counts requests, and a chunk timing out on a loaded machine would be
+    # bisected (more requests) without saying anything about batching.
+    reader = BudgetReader(prometheus.url, timeout=300)
     slos = [
         objective(f"c{i}", RatioSLI(errors=f'{(CHECKOUT.errors or "")[:-1]},instance!="x{i}"}}', total=CHECKOUT.total))
         for i in range(200)
     ]
     before = reader.requests_sent
     statuses = reader.evaluate(slos, T)
-    assert reader.requests_sent - before <= 10
+    if metricservers.kind() == "vm":
+        # VictoriaMetrics refuses queries over 16 KB (-search.maxQueryLen): the ~0.8 MB of PromQL of
+        # 200 distinct SLIs needs about 60 requests; the reader learns the limit from the first
+        # refusals (4 chunks) and cuts to it instead of bisecting (which took 132).
+        assert reader.requests_sent - before <= 80
+    else:
+        assert reader.requests_sent - before <= 10
     bad, total = history.checkout(T, 28 * 86400)
     assert all(close(s.consumed, bad / total / 0.001) for s in statuses)
 
@@ -226,7 +270,7 @@ def test_two_hundred_slos_cost_a_handful_of_http_requests(reader: BudgetReader, 
 
 
 def test_prometheus_down_keeps_the_last_known_values_marked_stale_then_recovers(
-    small_prometheus: PrometheusServer,
+    small_prometheus: MetricServer,
 ) -> None:
     at = datetime(2025, 3, 30, 22, 15, tzinfo=UTC)
     o = objective("checkout-1d", window="1d")
@@ -301,7 +345,7 @@ def sloguard(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_sloguard_budget_json_at_a_past_instant_matches_the_counters(
-    prometheus: PrometheusServer, history: History, tmp_path: Path
+    prometheus: MetricServer, history: History, tmp_path: Path
 ) -> None:
     (tmp_path / "slos.yaml").write_text(SLO_FILE)
     proc = sloguard(
@@ -332,7 +376,7 @@ def test_sloguard_budget_json_at_a_past_instant_matches_the_counters(
 
 
 def test_sloguard_budget_table_is_aligned_and_uncoloured_when_not_a_tty(
-    prometheus: PrometheusServer, tmp_path: Path
+    prometheus: MetricServer, tmp_path: Path
 ) -> None:
     (tmp_path / "slos.yaml").write_text(SLO_FILE)
     proc = sloguard("budget", "--prometheus", prometheus.url, "--at", "2025-03-30T22:15:00Z", str(tmp_path))
@@ -359,3 +403,4 @@ def test_sloguard_budget_rejects_invalid_slo_files_with_the_loaders_messages(tmp
     proc = sloguard("budget", "--prometheus", "http://127.0.0.1:1", str(tmp_path))
     assert proc.returncode == 1
     assert "bad.yaml" in proc.stderr and "window" in proc.stderr and "Traceback" not in proc.stderr
+

@@ -26,7 +26,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from tests.integration.promfixture import PrometheusServer, free_port
+from tests.integration.promfixture import free_port, server_from_lines
 
 from sloguard.adapters.sla_reader import SLAReader, SLAReadError
 from sloguard.api.sla_loader import load_contracts
@@ -142,7 +142,7 @@ def history() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = PrometheusServer.from_lines(history(), tmp_path_factory.mktemp("sla-prom"))
+    server = server_from_lines(history(), tmp_path_factory.mktemp("sla-prom"))
     with server:
         yield server.url
 

@@ -3,8 +3,17 @@
 Each scenario builds its counters once with :func:`counter`; the same values go to promtool (expanding
 notation, one sample a minute from minute 0) and to the small reference model below, which computes the
 long-window burn rate that the alert annotations print. The model is deliberately plain Python over
-per-minute samples, written from Prometheus 2.x semantics (range selectors include both ends; a 5m rate
-over six samples 1m apart is ``(last - first) / 300`` with no extrapolation), not from our generator.
+per-minute samples, written from each Prometheus version's range rule, not from our generator:
+
+* Prometheus 3 (the default, ``promtool`` from ``hack/build-tools.sh prometheus3``): ranges are
+  left-open, ``(t - d, t]``. A 5m rate at minute t sees the five samples ``t - 4 .. t``, four increments
+  over 240 s, extrapolated over the missing first minute: ``(v[t] - v[t - 4]) / 240``, except that a
+  counter is never extrapolated below zero: when ``v[t - 4]`` is 0 (an error counter that has not
+  counted yet) the increase is not extrapolated, ``(v[t] - v[t - 4]) / 300``. A W-minute window of a
+  recording holds the W samples ``t - W + 1 .. t``.
+* Prometheus 2 (``SLOGUARD_PROMETHEUS=2``, Debian's 2.42): ranges are closed, ``[t - d, t]``. A 5m rate
+  over six samples 1m apart is ``(v[t] - v[t - 5]) / 300`` with no extrapolation; a W-minute window
+  holds the W + 1 samples ``t - W .. t``.
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tests import metricservers
 
 from sloguard.cli import main
 
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+#: The Prometheus major version whose promtool runs the scenarios (and whose rules the model follows).
+VERSION = metricservers.prometheus_version()
+#: Its promtool (Prometheus 3's unless ``SLOGUARD_PROMETHEUS=2``), for every rules test.
+PROMTOOL = metricservers.promtool_bin()
 
 
 @dataclass(frozen=True)
@@ -54,25 +66,36 @@ def counter(*segments: tuple[int, float]) -> Counter:
 
 
 def rate5m(c: Counter, t: int) -> float:
-    """``rate(c[5m])`` at minute ``t >= 5``: six samples exactly spanning the range, no extrapolation."""
+    """``rate(c[5m])`` at minute ``t >= 5``: Prometheus 3 extrapolates four increments over 240 s to the
+    range, Prometheus 2 has six samples exactly spanning it."""
+    if VERSION >= 3:
+        first, delta = c.values[t - 4], c.values[t] - c.values[t - 4]
+        # Extrapolate back to the range's start (60 s before the first sample), but no further
+        # than where the counter would have been zero: 240 s * first / delta.
+        to_start = min(60.0, 240 * first / delta) if delta > 0 else 60.0
+        return delta * (240 + to_start) / 240 / 300
     return (c.values[t] - c.values[t - 5]) / 300
+
+
+def span(t: int, minutes: int) -> range:
+    """The minutes whose samples a ``[minutes]`` range at minute ``t`` holds."""
+    return range(t - minutes + 1 if VERSION >= 3 else t - minutes, t + 1)
 
 
 def window_ratio(errors: Callable[[int], float], total: Callable[[int], float], t: int, minutes: int) -> float:
     """The generator's contract for a window: sum of 5m error rates over sum of 5m total rates.
 
-    The 5m window is the instant ratio; a window of W minutes holds the W + 1 samples ``t - W .. t``.
+    The 5m window is the instant ratio; a window of W minutes holds the samples :func:`span` gives.
     """
     if minutes == 5:
         return errors(t) / total(t)
-    span = range(t - minutes, t + 1)
-    return sum(errors(s) for s in span) / sum(total(s) for s in span)
+    return sum(errors(s) for s in span(t, minutes)) / sum(total(s) for s in span(t, minutes))
 
 
 def slice_fraction(bad: Callable[[int], bool], t: int, minutes: int) -> float:
-    """Timeslices: the share of the ``minutes + 1`` per-minute slice flags in the window that are bad."""
-    span = range(t - minutes, t + 1)
-    return sum(1 for s in span if bad(s)) / len(span)
+    """Timeslices: the share of the per-minute slice flags in the window (:func:`span`) that are bad."""
+    flags = span(t, minutes)
+    return sum(1 for s in flags if bad(s)) / len(flags)
 
 
 _VALUE = '{{ printf "%.1f" $value }}'
@@ -130,8 +153,8 @@ def run_promtool(directory: Path, rules_file: Path, series: dict[str, Counter | 
     }
     path = directory / "test.yaml"
     path.write_text(yaml.safe_dump(test, sort_keys=False, width=1000))
-    proc = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=directory, capture_output=True, text=True,
-                          timeout=600, check=False)
+    proc = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=directory,
+                          capture_output=True, text=True, timeout=600, check=False)
     output = proc.stdout + proc.stderr
     print(output)
     assert proc.returncode == 0, f"promtool test rules failed:\n{output}"

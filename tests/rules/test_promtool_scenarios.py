@@ -6,12 +6,21 @@ firing alerts at chosen minutes. The minutes are worked out by hand in the comme
 model (``harness.py``) double-checks that arithmetic and supplies the burn value the annotations print.
 
 Notation in the comments: S is the minute errors start, E the minute they stop. ``e5(t)``/``t5(t)`` are
-the recorded 5m error/total rates at minute t; with a constant error fraction p starting at S, the 5m
-error *ratio* ramps as r5(S + k) = p * k / 5 for k = 0..5 and is p afterwards, so the sum of r5 over
-S .. S + n is p * (n - 2) for n >= 4 (0.2 + 0.4 + 0.6 + 0.8 = 2 samples' worth lost to the ramp).
-A W-minute window holds W + 1 samples (Prometheus 2.x ranges include both ends), and with constant
-traffic its ratio is (sum of r5 over the window) / (W + 1). A tier fires when both its windows'
-ratio / budget exceed its factor.
+the recorded 5m error/total rates at minute t. A tier fires when both its windows' ratio / budget exceed
+its factor. The expected minutes depend on the range rule of the promtool that runs them (``harness.py``,
+``SLOGUARD_PROMETHEUS``), so each scenario works them out twice:
+
+* Prometheus 3 (the default): ranges are ``(t - d, t]``. A 5m rate sees 4 increments (samples t-4 .. t)
+  and extrapolates them over the missing first minute, but never below a counter's zero. An error
+  counter that is still 0 at S therefore ramps as with Prometheus 2, r5(S + k) = p * k / 5 for k = 0..4
+  (its first sample in the range is 0: no extrapolation), and is p from S+5; after E it decays
+  p * 3/4, 2/4, 1/4 over E+1..E+3 (four increments extrapolated) and is 0 from E+4 (decay sum 1.5 p).
+  The sum of r5 over S .. S + n is p * (n - 2) for n >= 4. A W-minute window holds W samples, and with
+  constant traffic its ratio is (sum of r5 over the window) / W. Where a threshold is met exactly
+  (ratio = factor * budget, not above it), floating point decides: that minute is not checked.
+* Prometheus 2 (``SLOGUARD_PROMETHEUS=2``): ranges are ``[t - d, t]``. r5(S + k) = p * k / 5 for k = 0..5,
+  so the sum of r5 over S .. S + n is p * (n - 2) for n >= 4 (0.2 + 0.4 + 0.6 + 0.8 lost to the ramp).
+  A W-minute window holds W + 1 samples, and its ratio is (sum of r5 over the window) / (W + 1).
 
 Default tiers (30d): critical 14.4x over 1h and 5m, warning 6x over 6h and 30m, info 3x over 1d and 2h.
 Scenarios that involve the 1d window put a clean day (S = 1500 minutes) of history first, so every
@@ -23,7 +32,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import Counter, Expect, counter, generate_rules, rate5m, run_promtool, slice_fraction, window_ratio
+from harness import (
+    VERSION,
+    Counter,
+    Expect,
+    counter,
+    generate_rules,
+    rate5m,
+    run_promtool,
+    slice_fraction,
+    span,
+    window_ratio,
+)
 
 DEFAULT_TIERS = (("critical", 14.4, 5, 60), ("warning", 6.0, 30, 360), ("info", 3.0, 120, 1440))
 
@@ -44,6 +64,11 @@ spec:
       errors: 'http_requests_total{{job="{job}",code="500"}}'
       total: 'http_requests_total{{job="{job}"}}'
 {extra}"""
+
+
+def per_version(v2: dict[int, tuple[str, ...]], v3: dict[int, tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
+    """The hand-worked minutes for the Prometheus version whose promtool runs the scenario."""
+    return v3 if VERSION >= 3 else v2
 
 
 def model_firing(minute: int, ratio: Callable[[int, int], float], budget: float,
@@ -70,7 +95,13 @@ def expectations(slo: str, minute_to_severities: dict[int, tuple[str, ...]], rat
 
 
 def ratio_of(errors: Counter, total: Counter) -> Callable[[int, int], float]:
-    return lambda t, w: window_ratio(lambda s: rate5m(errors, s), lambda s: rate5m(total, s), t, w)
+    """The window ratio of a job fed by :func:`series`: the SLO's total is the sum of the two series'
+    rates (code 500 and code 200), each extrapolated on its own (Prometheus 3 extrapolates the 200
+    series, not the 500 one while it is still 0: the total dips slightly as errors begin)."""
+    good = minus(total, errors)
+    return lambda t, w: window_ratio(
+        lambda s: rate5m(errors, s), lambda s: rate5m(errors, s) + rate5m(good, s), t, w
+    )
 
 
 def series(job: str, errors: Counter, good: Counter) -> dict[str, Counter]:
@@ -100,15 +131,29 @@ def test_fast_burn_pages_within_minutes_of_a_full_outage_and_stops_when_the_shor
     #           2h sum > 3 * 0.001 * 121 * 10 = 3.63: at E+123 the window still holds e5 = 4 and 2 (6),
     #           at E+124 only 2: firing at E+123, resolved at E+124.
     # The outage's total (C(30) + 8 + 6 + 4 + 2 = 300) keeps every long window above its threshold throughout.
+    # Prometheus 3: e5 ramps 2, 4, 6, 8 over S+1..S+4, is 10 from S+5 to E, falls 7.5, 5, 2.5, 0 over E+1..E+4.
+    # C(n) = 2, 6, 12, 20 for n = 1..4, then 20 + 10 (n - 4).
+    # critical: 1h sum > 14.4 * 0.001 * 60 * 10 = 8.64 -> C(3) = 12: fires at S+3 (C(2) = 6 does not);
+    #           resolves when e5 = 0: E+4; still firing at E+3 (e5 = 2.5).
+    # warning:  6h sum > 6 * 0.001 * 360 * 10 = 21.6 -> C(5) = 30: fires at S+5 (C(4) = 20 does not).
+    #           30m sum > 6 * 0.001 * 30 * 10 = 1.8: the last non-zero e5 (2.5, at E+3) leaves the 30m
+    #           window (E+m-29 .. E+m) at E+33: firing at E+32, resolved at E+33.
+    # info:     1d sum > 3 * 0.001 * 1440 * 10 = 43.2 -> C(7) = 50: fires at S+7 (C(6) = 40 does not).
+    #           2h sum > 3 * 0.001 * 120 * 10 = 3.6: at E+121 the window still holds e5 = 5 and 2.5,
+    #           at E+122 only 2.5: firing at E+121, resolved at E+122.
     s, e = 1500, 1530
     total = counter((1700, 600))
     errors = counter((s, 0), (e - s, 600), (1700 - e, 0))
     rules = generate_rules(ratio_slo("fast", "fast", 99.9), tmp_path)
-    minutes = {
+    minutes = per_version({
         s: (), s + 2: (), s + 3: ("critical",), s + 4: ("critical",), s + 5: ("critical", "warning"),
         s + 6: ("critical", "warning"), s + 7: ("critical", "warning", "info"), e + 4: ("critical", "warning", "info"),
         e + 5: ("warning", "info"), e + 34: ("warning", "info"), e + 35: ("info",), e + 123: ("info",), e + 124: (),
-    }
+    }, {
+        s: (), s + 2: (), s + 3: ("critical",), s + 4: ("critical",), s + 5: ("critical", "warning"),
+        s + 6: ("critical", "warning"), s + 7: ("critical", "warning", "info"), e + 3: ("critical", "warning", "info"),
+        e + 4: ("warning", "info"), e + 32: ("warning", "info"), e + 33: ("info",), e + 121: ("info",), e + 122: (),
+    })
     expect = expectations("fast", minutes, ratio_of(errors, total), 0.001)
     run_promtool(tmp_path, rules, series("fast", errors, minus(total, errors)), "ErrorBudgetBurn", expect)
 
@@ -121,12 +166,18 @@ def test_slow_burn_opens_a_ticket_after_18_hours_of_four_times_the_budget_rate(t
     # Errors stop at E = S + 1200. The 2h window then holds 121 - m full samples and the 0.008 decay:
     #   0.004 (121 - m) + 0.008 > 0.003 * 121 = 0.363 -> m <= 32: firing at E+32, resolved at E+33.
     #   (The 1d ratio, about 0.004 * 1198 / 1441 = 0.0033, is still above 0.003: the short window resolves it.)
+    # Prometheus 3: 1d ratio = 0.004 (n - 2) / 1440 > 0.003 -> n - 2 > 1080 -> n = 1083: at S+1081,
+    #            0.004 * 1079 / 1440 = 0.0029972, not yet; S+1082 is exactly 0.003 (not checked); S+1083: 0.0030028.
+    #   After E the 2h window holds 120 - m full samples and the 0.006 decay (0.003 + 0.002 + 0.001):
+    #   0.004 (120 - m) + 0.006 > 0.003 * 120 = 0.36 -> m <= 31: firing at E+31, resolved at E+32.
     s, e, end = 1500, 2700, 2760
     total = counter((end, 1000))
     errors = counter((s, 0), (e - s, 4), (end - e, 0))
     rules = generate_rules(ratio_slo("slow", "slow", 99.9), tmp_path)
-    minutes = {s + 60: (), s + 600: (), s + 1082: (), s + 1083: ("info",), e: ("info",), e + 32: ("info",),
-               e + 33: ()}
+    minutes = per_version(
+        {s + 60: (), s + 600: (), s + 1082: (), s + 1083: ("info",), e: ("info",), e + 32: ("info",), e + 33: ()},
+        {s + 60: (), s + 600: (), s + 1081: (), s + 1083: ("info",), e: ("info",), e + 31: ("info",), e + 32: ()},
+    )
     expect = expectations("slow", minutes, ratio_of(errors, total), 0.001)
     run_promtool(tmp_path, rules, series("slow", errors, minus(total, errors)), "ErrorBudgetBurn", expect)
 
@@ -164,6 +215,13 @@ def test_latency_slo_pages_when_half_the_requests_exceed_the_threshold(tmp_path:
     #           above 14.4 * 0.01 = 0.144, so the page is still firing at E+3 (0.2) and resolved at E+4 (0.1).
     # warning needs a 6h sum > 0.06 * 361 = 21.66, info a 1d sum > 0.03 * 1441 = 43.23, but the whole
     # incident sums to 0.5 * 28 + 1.0 = 15 (the ramps up and down give 1.5 and 1.0): neither ever fires.
+    # Prometheus 3: the slow share is total minus the 0.25 bucket, two counters far from zero, so both
+    #           rates are extrapolated and the 5m ratio ramps 0.125, 0.25, 0.375 and is 0.5 from S+4
+    #           (sum 0.5 (n - 1.5) for n >= 3), then decays 0.375, 0.25, 0.125, 0 over E+1..E+4.
+    #           1h sum > 0.144 * 60 = 8.64; 0.5 (n - 1.5) > 8.64 -> n - 1.5 > 17.28 -> n = 19: fires at
+    #           S+19 (S+18: 8.25). After E the 5m ratio falls 0.375, 0.25, 0.125, 0: still firing at E+2
+    #           (0.25), resolved at E+3 (0.125). The incident still sums to 15 (0.5 * 30): under 0.06 * 360 =
+    #           21.6 and 0.03 * 1440 = 43.2, so warning and info never fire.
     s, e, end = 1500, 1530, 1600
     slo = HEADER + """\
 metadata: {name: latency, namespace: test}
@@ -184,9 +242,15 @@ spec:
         inputs[f'{metric}{{job="api",instance="{instance}",le="{quarter}"}}'] = fast
         inputs[f'{metric}{{job="api",instance="{instance}",le="0.5"}}'] = total
         inputs[f'{metric}{{job="api",instance="{instance}",le="+Inf"}}'] = total
-    minutes = {s: (), s + 19: (), s + 20: ("critical",), e: ("critical",), e + 3: ("critical",), e + 4: (),
-               e + 60: ()}
-    expect = expectations("latency", minutes, ratio_of(slow, total), 0.01)
+    minutes = per_version(
+        {s: (), s + 19: (), s + 20: ("critical",), e: ("critical",), e + 3: ("critical",), e + 4: (), e + 60: ()},
+        {s: (), s + 18: (), s + 19: ("critical",), e: ("critical",), e + 2: ("critical",), e + 3: (), e + 60: ()},
+    )
+    # The model computes the ratio as the SLI does: (total - good) / total, from the two bucket counters.
+    def latency_ratio(t: int, w: int) -> float:
+        return window_ratio(lambda x: rate5m(total, x) - rate5m(fast, x), lambda x: rate5m(total, x), t, w)
+
+    expect = expectations("latency", minutes, latency_ratio, 0.01)
     run_promtool(tmp_path, rules, inputs, "ErrorBudgetBurn", expect)
 
 
@@ -198,6 +262,11 @@ def test_a_burn_of_14x_pages_on_a_28_day_window_but_not_on_a_30_day_one(tmp_path
     # warning 28d:  6h: 0.014 (n - 2) > 0.0056 * 361 = 2.0216 -> n = 147 (S+146: 2.016).
     # warning 30d:  6h: 0.014 (n - 2) > 0.006 * 361 = 2.166 -> n = 157 (S+156: 2.156).
     # info needs n = 291 (28d) and 311 (30d): not within this test's 170 minutes.
+    # Prometheus 3 (sum of r5 = 0.014 (n - 2), W samples):
+    # critical 28d: 1h: 0.014 (n - 2) / 60 > 0.01344 -> n - 2 > 57.6 -> n = 60 (S+59: 0.0133, S+60: 0.013533).
+    # warning 28d:  6h: 0.014 (n - 2) > 0.0056 * 360 = 2.016 -> n = 147; S+146 is exactly 2.016 (not checked).
+    # warning 30d:  6h: 0.014 (n - 2) > 0.006 * 360 = 2.16 -> n = 157 (S+156: 2.156).
+    # info needs n = 291 (28d) and 311 (30d).
     s, end = 1500, 1670
     total = counter((end, 1000))
     errors = counter((s, 0), (end - s, 14))
@@ -206,9 +275,16 @@ def test_a_burn_of_14x_pages_on_a_28_day_window_but_not_on_a_30_day_one(tmp_path
     rules = generate_rules(slo28 + "---\n" + slo30, tmp_path)
     ratio = ratio_of(errors, total)
     tiers28 = (("critical", 13.44, 5, 60), ("warning", 5.6, 30, 360), ("info", 2.8, 120, 1440))
-    minutes28 = {s + 60: (), s + 61: ("critical",), s + 146: ("critical",), s + 147: ("critical", "warning"),
-                 s + 170: ("critical", "warning")}
-    minutes30 = {s + 61: (), s + 120: (), s + 156: (), s + 157: ("warning",), s + 170: ("warning",)}
+    minutes28 = per_version(
+        {s + 60: (), s + 61: ("critical",), s + 146: ("critical",), s + 147: ("critical", "warning"),
+         s + 170: ("critical", "warning")},
+        {s + 59: (), s + 60: ("critical",), s + 145: ("critical",), s + 147: ("critical", "warning"),
+         s + 170: ("critical", "warning")},
+    )
+    minutes30 = per_version(
+        {s + 61: (), s + 120: (), s + 156: (), s + 157: ("warning",), s + 170: ("warning",)},
+        {s + 60: (), s + 120: (), s + 156: (), s + 157: ("warning",), s + 170: ("warning",)},
+    )
     inputs = series("burn", errors, minus(total, errors))
     run_promtool(tmp_path, rules, inputs, "Burn28d",
                  expectations("burn-28d", minutes28, ratio, 0.001, tiers=tiers28))
@@ -224,6 +300,11 @@ def test_custom_tiers_replace_the_defaults_and_use_their_own_windows(tmp_path: P
     #   page 10m:    0.1 (11 - m) + 0.2 > 0.05 * 11 = 0.55 -> m <= 7: firing at E+7, resolved at E+8.
     #   ticket 30m:  0.1 (31 - m) + 0.2 > 0.01 * 31 = 0.31 -> m <= 29: firing at E+29, resolved at E+30.
     # The default tiers are gone: no critical/warning/info ever, although 20x exceeds 14.4x.
+    # Prometheus 3 (sum = 0.1 (n - 2), W samples, decay 0.075 + 0.05 + 0.025 = 0.15):
+    # ticket: 6h > 2 * 0.005 * 360 = 3.6 -> n = 39 (S+37: 3.5; S+38 is exactly 3.6, not checked).
+    # page:   90m > 10 * 0.005 * 90 = 4.5 -> n = 48 (S+46: 4.4; S+47 is exactly 4.5, not checked).
+    #   page 10m:    0.1 (10 - m) + 0.15 > 0.05 * 10 = 0.5 -> m <= 6: firing at E+6, resolved at E+7.
+    #   ticket 30m:  0.1 (30 - m) + 0.15 > 0.01 * 30 = 0.3 -> m <= 28: firing at E+28, resolved at E+29.
     s, e, end = 400, 460, 520
     total = counter((end, 1000))
     errors = counter((s, 0), (e - s, 100), (end - e, 0))
@@ -238,8 +319,12 @@ def test_custom_tiers_replace_the_defaults_and_use_their_own_windows(tmp_path: P
 """
     rules = generate_rules(ratio_slo("custom", "orders", 99.5, extra), tmp_path)
     tiers = (("page", 10.0, 10, 90), ("ticket", 2.0, 30, 360))
-    minutes = {s + 38: (), s + 39: ("ticket",), s + 47: ("ticket",), s + 48: ("page", "ticket"),
-               e + 7: ("page", "ticket"), e + 8: ("ticket",), e + 29: ("ticket",), e + 30: ()}
+    minutes = per_version(
+        {s + 38: (), s + 39: ("ticket",), s + 47: ("ticket",), s + 48: ("page", "ticket"),
+         e + 7: ("page", "ticket"), e + 8: ("ticket",), e + 29: ("ticket",), e + 30: ()},
+        {s + 37: (), s + 39: ("ticket",), s + 46: ("ticket",), s + 48: ("page", "ticket"),
+         e + 6: ("page", "ticket"), e + 7: ("ticket",), e + 28: ("ticket",), e + 29: ()},
+    )
     expect = expectations("custom", minutes, ratio_of(errors, total), 0.005, tiers=tiers)
     run_promtool(tmp_path, rules, series("orders", errors, minus(total, errors)), "CustomBurn", expect)
 
@@ -251,6 +336,10 @@ def test_minimum_traffic_keeps_a_quiet_service_from_paging_until_it_gets_busy(tm
     # P + m the 1h window holds 61 - m samples of 0.5, the ramp and m - 4 samples of 2:
     #   critical (1h): 0.5 (61 - m) + 5 + 2 (m - 4) = 27.5 + 1.5 m >= 61 -> m >= 22.33: fires at P+23.
     #   warning (6h):  177.5 + 1.5 m >= 361 -> P+123;  info (1d): needs P+483 (the test stops before).
+    # Prometheus 3: t5 ramps 0.875, 1.25, 1.625 (sum 3.75) and is 2 from P+4; the 1h window holds 60 - m
+    #   samples of 0.5, the ramp and m - 3 samples of 2:
+    #   critical (1h): 0.5 (60 - m) + 3.75 + 2 (m - 3) = 27.75 + 1.5 m >= 60 -> m >= 21.5: fires at P+22.
+    #   warning (6h):  177.75 + 1.5 m >= 360 -> m >= 121.5: P+122.
     s, p, end = 0, 400, 560
     total = counter((p, 30), (end - p, 120))
     errors = counter((p, 15), (end - p, 60))
@@ -258,14 +347,19 @@ def test_minimum_traffic_keeps_a_quiet_service_from_paging_until_it_gets_busy(tm
     good = minus(total, errors)
 
     def average_total(t: int, w: int) -> bool:
-        return sum(rate5m(total, x) for x in range(t - w, t + 1)) / (w + 1) >= 1
+        window = span(t, w)
+        return sum(rate5m(total, x) for x in window) / len(window) >= 1
 
     # A 1d window reaching back to minute 0 also holds the first, extrapolated rates (0.15 .. 0.45); its
     # average stays near 0.9 here, so the model simply treats such windows as below the gate.
     gate = {"gate": lambda t, w: t - w >= 5 and average_total(t, w)}
     # Errors are exactly half of every increment, so every window's ratio is 0.5 (a burn of 500).
-    minutes = {s + 90: (), s + 300: (), p: (), p + 22: (), p + 23: ("critical",), p + 122: ("critical",),
-               p + 123: ("critical", "warning"), p + 150: ("critical", "warning")}
+    minutes = per_version(
+        {s + 90: (), s + 300: (), p: (), p + 22: (), p + 23: ("critical",), p + 122: ("critical",),
+         p + 123: ("critical", "warning"), p + 150: ("critical", "warning")},
+        {s + 90: (), s + 300: (), p: (), p + 21: (), p + 22: ("critical",), p + 121: ("critical",),
+         p + 122: ("critical", "warning"), p + 150: ("critical", "warning")},
+    )
     expect = expectations("gated", minutes, lambda t, w: 0.5, 0.001, **gate)
     run_promtool(tmp_path, rules, series("quiet", errors, good), "ErrorBudgetBurn", expect)
 
@@ -280,21 +374,36 @@ def test_timeslices_count_bad_slices_not_bad_requests(tmp_path: Path) -> None:
     # warning:  6h: > 21.66 -> 22 bad: S+22.  30m: > 1.86 -> needs 2 bad: firing to E+33, resolved E+34.
     # info:     1d: > 43.23 -> 44 bad: S+44.  2h: > 3.63 -> needs 4 bad: firing to E+121, resolved E+122.
     # 6% errors would be a 6x burn by requests (warning only); by slices it is 100x (every slice is bad).
+    # Prometheus 3: the 5m ratio is 0.012 at S+1 (0.12/s of errors, not extrapolated from 0, over about 10/s)
+    # and 0.015 still at E+3 (one error minute of four), 0 at E+4:
+    # slices S+1 .. E+3 are bad, 63 of them. A window's bad fraction = bad slices / W samples.
+    # critical: 1h: > 8.64 bad -> 9th bad slice at S+9; 5m: 5 samples, > 0.72 -> 1 bad: firing to E+7
+    #           (the 5m window E+3 .. E+7), resolved at E+8.
+    # warning:  6h: > 21.6 -> 22 bad: S+22.  30m: > 1.8 -> needs 2 bad (E+2, E+3): firing to E+31, resolved E+32.
+    # info:     1d: > 43.2 -> 44 bad: S+44.  2h: > 3.6 -> needs 4 bad (E .. E+3): firing to E+119, resolved E+120.
     s, e, end = 1500, 1560, 1700
     total = counter((end, 600))
     errors = counter((s, 0), (e - s, 36), (end - e, 0))
     extra = "  budgetingMethod: Timeslices\n  timeslice: {window: 5m, target: 0.99}\n"
     rules = generate_rules(ratio_slo("slices", "slices", 99, extra), tmp_path)
 
+    good = minus(total, errors)
+
     def bad(t: int) -> bool:
-        return rate5m(errors, t) / rate5m(total, t) > 0.01
+        return rate5m(errors, t) / (rate5m(errors, t) + rate5m(good, t)) > 0.01
 
     def ratio(t: int, w: int) -> float:
         return slice_fraction(bad, t, w)
 
-    minutes = {s + 8: (), s + 9: ("critical",), s + 21: ("critical",), s + 22: ("critical", "warning"),
-               s + 43: ("critical", "warning"), s + 44: ("critical", "warning", "info"),
-               e + 9: ("critical", "warning", "info"), e + 10: ("warning", "info"), e + 33: ("warning", "info"),
-               e + 34: ("info",), e + 121: ("info",), e + 122: ()}
+    minutes = per_version(
+        {s + 8: (), s + 9: ("critical",), s + 21: ("critical",), s + 22: ("critical", "warning"),
+         s + 43: ("critical", "warning"), s + 44: ("critical", "warning", "info"),
+         e + 9: ("critical", "warning", "info"), e + 10: ("warning", "info"), e + 33: ("warning", "info"),
+         e + 34: ("info",), e + 121: ("info",), e + 122: ()},
+        {s + 8: (), s + 9: ("critical",), s + 21: ("critical",), s + 22: ("critical", "warning"),
+         s + 43: ("critical", "warning"), s + 44: ("critical", "warning", "info"),
+         e + 7: ("critical", "warning", "info"), e + 8: ("warning", "info"), e + 31: ("warning", "info"),
+         e + 32: ("info",), e + 119: ("info",), e + 120: ()},
+    )
     expect = expectations("slices", minutes, ratio, 0.01)
     run_promtool(tmp_path, rules, series("slices", errors, minus(total, errors)), "ErrorBudgetBurn", expect)

@@ -7,6 +7,9 @@ handful of POSTed queries. Identical sub-expressions (two SLOs over the same SLI
 asked once. Each batch is split into chunks of bounded size sent in parallel, so 1,000 SLOs cost
 a dozen or so HTTP requests, not 10,000. A chunk the server rejects (a bad query in one SLO) is
 bisected so one broken SLO does not blank the others; its SLO gets ``Measurements.error``.
+A server that refuses long queries (VictoriaMetrics: ``-search.maxQueryLen``, 16 KB by default)
+says its limit; the reader remembers it and cuts chunks to fit (raising the limit on the server
+brings the request count back to Prometheus' figures).
 
 The window cache (the default). Reading a 30-day window from raw samples every 30 s costs a
 month of samples per SLO per cycle. Instead, the reader keeps, per SLO, the counts of whole
@@ -31,10 +34,26 @@ SLOs' recordings of a window in one ``max by (slo, slo_namespace)`` expression).
 cycle goes out in one round: the instant batch at ``at`` and, when buckets are missing, the
 range batches, in parallel.
 
-Range boundaries: counters use exact ranges (``rate(x[1h])``), as the uncached reader does, so
-buckets telescope; time-based SLIs (averages) and Timeslices use ranges 1 ms short, so a sample
-or slice end on a boundary belongs to exactly one side, ``(t - d, t]``, under Prometheus 2's
-closed and 3's left-open range rules alike.
+Range boundaries. Prometheus 2 ranges are closed, ``[t - d, t]``; Prometheus 3's are left-open,
+``(t - d, t]``; VictoriaMetrics' are left-open too but its ``increase`` starts from the last
+sample *before* the range. ``increase(x[1h])`` at aligned hours therefore telescopes on 2.x and
+VictoriaMetrics, but not on 3.x: there each hour loses the increment between the last sample at
+or before ``e - 1h`` and the first one after it, and extrapolates the rest over the gap (a 30-day
+budget came out 2.8% low). So the cache never asks a range function for counter events.
+A counter's events in ``(t - d, t]`` are ``x - x offset d``, per series: the difference of the
+last samples at or before each boundary. Instant selectors pick "the last sample at or before
+``t``" on all three servers, so these differences telescope exactly: the sum over any cut of
+``(s, at]`` is ``x(at) - x(s)``, the figure the counters themselves give. Where that difference
+does not hold (a counter reset inside the piece, seen as a negative difference; a series that
+did not exist at one boundary), the series falls back to the server's own ``increase(x[d])``, as
+the uncached reader would count it (:func:`counter_increase`). A piece costs the samples of one
+``increase`` plus two, as a ``rate`` did. This
+applies to the SLIs built from counters we know (``ratio``, ``latency``). A ``ratioQuery``
+template is the user's PromQL, so it cannot be rewritten: those SLOs are read from raw windows
+at every cycle (exact on every server, not cached). Time-based SLIs (averages) and Timeslices'
+subquery grids use ranges 1 ms short, so a sample or slice end on a boundary belongs to exactly
+one side, ``(t - d, t]``, under each server's rule; a slice of a counter SLI is judged from the
+same exact differences.
 
 ``BudgetReader(window_cache=False)`` reads every window from raw samples at each call (one
 round for the window and recorded burn rates, a second for raw burn rates where no recording
@@ -51,6 +70,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -71,8 +91,8 @@ from sloguard.core.budget import (
     mark_stale,
 )
 from sloguard.core.conventions import LABEL_NAMESPACE, LABEL_SLO, RECORD_ERROR_RATIO_PREFIX
-from sloguard.core.model import Objective, RatioQuerySLI
-from sloguard.core.sli import is_time_based, queries
+from sloguard.core.model import SLI, LatencySLI, Objective, RatioQuerySLI, RatioSLI
+from sloguard.core.sli import is_time_based, le_regex, queries, with_matcher
 from sloguard.core.windows import format_duration, parse_duration
 
 from .prometheus_client import (
@@ -127,8 +147,59 @@ def _ratio(sli_errors: str, sli_total: str) -> str:
 def _slice_is_bad(slo: Objective) -> str:
     """1 for a bad slice, 0 for a good one, no sample for a slice without traffic."""
     assert slo.timeslice is not None
-    q = queries(slo.sli, slo.timeslice.window)
-    return f"((1 - {_ratio(q.errors, q.total)}) < bool {slo.timeslice.target!r})"
+    exact = event_counts(slo.sli, _seconds(slo.timeslice.window))
+    if exact is not None:
+        errors, total = exact
+    else:
+        q = queries(slo.sli, slo.timeslice.window)
+        errors, total = q.errors, q.total
+    return f"((1 - {_ratio(errors, total)}) < bool {slo.timeslice.target!r})"
+
+
+def counter_increase(selector: str, seconds: int, resets: bool = False) -> str:
+    """Each series' events in ``(t - seconds, t]``, exact on Prometheus 2, 3 and VictoriaMetrics.
+
+    ``x - x offset d``: the difference of the last samples at or before both ends (instant
+    selectors mean the same on every server, so pieces telescope). Series whose difference is
+    negative (the process restarted) or that are missing at one end (new, or gone) take the
+    server's ``increase(x[d])`` instead, as a raw read would. A counter that restarts and then
+    outgrows its old value within the same piece is only caught with ``resets`` (which reads
+    every sample of the piece once more: the SLA reader's month-long pieces use it; the
+    window cache's pieces of about an hour do not, a restart that outgrows an hour-old value
+    in the same hour being rare and small).
+    """
+    d = format_duration(seconds)
+    diff = f"({selector} - {selector} offset {d}) >= 0"
+    if resets:
+        diff = f"({diff} unless resets({selector}[{d}]) > 0)"
+    return f"(({diff}) or increase({selector}[{d}]))"
+
+
+def event_counts(sli: SLI, seconds: int, resets: bool = False) -> tuple[str, str] | None:
+    """Bad and total events over ``(t - seconds, t]`` from counter differences (see
+    :func:`counter_increase`), each one series; ``None`` for SLIs that are not counters we can
+    rewrite (time-based kinds, and ``ratioQuery`` templates)."""
+
+    def inc(selector: str) -> str:
+        return f"sum({counter_increase(selector, seconds, resets)})"
+
+    if isinstance(sli, RatioSLI):
+        total = inc(sli.total)
+        if sli.errors is not None:
+            return f"({inc(sli.errors)} or vector(0))", total
+        assert sli.good is not None
+        return f"clamp_min({total} - ({inc(sli.good)} or vector(0)), 0)", total
+    if isinstance(sli, LatencySLI):
+        valid = sli.valid_below if sli.valid_below is not None else float("inf")
+        total = inc(_le(sli.histogram, valid))
+        good = inc(_le(sli.histogram, sli.threshold))
+        return f"clamp_min({total} - {good}, 0)", total
+    return None
+
+
+def _le(histogram: str, bound: float) -> str:
+    regex = le_regex(bound).replace("\\", "\\\\").replace('"', '\\"')
+    return with_matcher(histogram, f'le=~"{regex}"')
 
 
 def _is_timeslices(slo: Objective) -> bool:
@@ -170,8 +241,17 @@ def _slo_matchers(slo: Objective) -> str:
 
 
 def raw_burn_ask(slo: Objective, window: str) -> _Ask:
-    q = queries(slo.sli, window)
-    return _Ask(slo.key, f"raw:{window}", _ratio(q.errors, q.total))
+    return _Ask(slo.key, f"raw:{window}", burn_ratio(slo.sli, window))
+
+
+def burn_ratio(sli: SLI, window: str) -> str:
+    """The error ratio over the last ``window``: from exact counter differences where the SLI
+    allows it (a 5m ``rate`` on Prometheus 3 sees four of five one-minute increments)."""
+    exact = event_counts(sli, _seconds(window))
+    if exact is not None:
+        return _ratio(*exact)
+    q = queries(sli, window)
+    return _ratio(q.errors, q.total)
 
 
 def _union(parts: Sequence[str]) -> str:
@@ -232,11 +312,19 @@ def piece_exprs(slo: Objective, seconds: int) -> _Exprs:
 
 def event_exprs(slo: Objective, seconds: int) -> _Exprs:
     """Bad and total events (seconds for time-based SLIs) over a piece of ``seconds``."""
+    exact = event_counts(slo.sli, seconds)
+    if exact is not None:
+        return {"bad": (exact[0], 1.0), "total": (exact[1], 1.0)}
     rng = _short(seconds) if is_time_based(slo.sli) else format_duration(seconds)
     q = queries(slo.sli, rng)
     if isinstance(slo.sli, RatioQuerySLI):  # a user's query may keep labels; the others are aggregated
         return {"bad": (f"sum({q.errors})", float(seconds)), "total": (f"sum({q.total})", float(seconds))}
     return {"bad": (q.errors, float(seconds)), "total": (q.total, float(seconds))}
+
+
+def _cacheable(slo: Objective) -> bool:
+    """Whether hourly buckets of ``slo`` telescope on every server (see the module docstring)."""
+    return _is_timeslices(slo) or not isinstance(slo.sli, RatioQuerySLI)
 
 
 def shifted(expr: str, end: int, at: int) -> str:
@@ -456,6 +544,8 @@ class BudgetReader:
     _cache: dict[str, _Entry] = field(init=False, repr=False, default_factory=dict)
     _cache_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _calls: int = field(init=False, repr=False, default=0)
+    #: The longest query the server accepts, once it has said so (VictoriaMetrics' maxQueryLen).
+    _query_len_limit: int | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         try:
@@ -504,6 +594,14 @@ class BudgetReader:
             except PrometheusQueryError as e:
                 if e.kind == "timeout":
                     raise  # halving a chunk that timed out would only double the load
+                limit = _query_length_limit(str(e))
+                if limit is not None and len(indices) > 1 and len(query) > limit:
+                    # VictoriaMetrics refuses queries over -search.maxQueryLen (16 KB by default):
+                    # remember its limit and cut this chunk to fit it, not by halves.
+                    self._query_len_limit = min(self._query_len_limit or limit, limit)
+                    for part in _fit(indices, [len(_tagged(i, batch.exprs[i])) for i in indices], limit):
+                        run_chunk(b, part)
+                    return
                 if len(indices) == 1:
                     errors[indices[0]] = str(e)
                     return
@@ -534,6 +632,10 @@ class BudgetReader:
         """Index chunks under ``max_chunk_bytes``, and at least ``workers`` of them when large."""
         if not exprs:
             return []
+        if self._query_len_limit is not None:  # a server with a query length limit (see run_chunk)
+            sizes = [len(_tagged(i, e)) for i, e in enumerate(exprs)]
+            if sum(sizes) + 60 * len(sizes) > self._query_len_limit:
+                return _fit(list(range(len(exprs))), sizes, self._query_len_limit)
         sizes = [len(e) + 60 for e in exprs]
         total = sum(sizes)
         wanted = max(math.ceil(total / self.max_chunk_bytes), min(self.workers, math.ceil(total / 50_000)))
@@ -618,14 +720,26 @@ class BudgetReader:
         entry.last_used = self._calls
         settle = max(0, int(self.settle_seconds))
         start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
-        window = cut(int(start.timestamp()), at, settle) if int(start.timestamp()) < at else None
+        begin = int(start.timestamp())
+        cacheable = _cacheable(slo)
+        if begin >= at:
+            window = None
+        elif cacheable:
+            window = cut(begin, at, settle)
+        else:  # the whole window, read raw at ``at`` at every cycle
+            window = _Cut((_Piece(at, at - begin),), None)
         burns: dict[str, _Cut] = {}
         raw_burns: list[str] = []
         windows = burn_windows(slo)
         for w in windows:
             seconds = _seconds(w)
-            if _is_timeslices(slo) or seconds < MIN_CACHED_BURN_SECONDS or seconds % BUCKET_SECONDS:
-                raw_burns.append(w)  # Timeslices buckets hold slices, not events
+            if (
+                _is_timeslices(slo)  # Timeslices buckets hold slices, not events
+                or not cacheable
+                or seconds < MIN_CACHED_BURN_SECONDS
+                or seconds % BUCKET_SECONDS
+            ):
+                raw_burns.append(w)
             else:
                 burns[w] = cut(at - seconds, at, settle)
         ranges = [c.buckets for c in (window, *burns.values()) if c is not None and c.buckets is not None]
@@ -664,8 +778,7 @@ class BudgetReader:
                 for m, (expr, _) in exprs.items():
                     instant.add(shifted(expr, p.end, at), (plan.slo.key, "piece", p, m))
             for w in plan.raw_burns:
-                q = queries(plan.slo.sli, w)
-                instant.add(_ratio(q.errors, q.total), (plan.slo.key, "raw", w))
+                instant.add(burn_ratio(plan.slo.sli, w), (plan.slo.key, "raw", w))
         for w in sorted({w for plan in plans.values() for w in plan.windows}):
             instant.add(f"max by ({LABEL_NAMESPACE}, {LABEL_SLO}) ({_recorded(w)})", ("", "recorded", w))
         # Range batches for the missing buckets: one per distinct range (in steady state one, for
@@ -840,6 +953,31 @@ class _Builder:
         self.wants[i].append(want)
 
 
+_QUERY_LEN = re.compile(r"maxQueryLen=(\d+)")
+
+
+def _query_length_limit(message: str) -> int | None:
+    """The server's query length limit, when ``message`` is VictoriaMetrics refusing a long query."""
+    m = _QUERY_LEN.search(message)
+    return int(m.group(1)) if m and "too long query" in message else None
+
+
+def _fit(indices: list[int], sizes: list[int], limit: int) -> list[list[int]]:
+    """``indices`` in order, cut into chunks whose grouped, tagged query stays under ``limit``
+    (each expression's ``sizes`` entry plus room for the union and grouping around it)."""
+    budget = int(limit * 0.9)
+    chunks: list[list[int]] = [[]]
+    used = 0
+    for i, size in zip(indices, sizes, strict=True):
+        cost = size + 60
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(i)
+        used += cost
+    return chunks
+
+
 def _whole_seconds(at: datetime) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -868,8 +1006,11 @@ __all__ = [
     "PrometheusQueryError",
     "PrometheusUnavailable",
     "Refresh",
+    "burn_ratio",
+    "counter_increase",
     "cut",
     "evaluate",
+    "event_counts",
     "event_exprs",
     "piece_exprs",
     "raw_burn_ask",

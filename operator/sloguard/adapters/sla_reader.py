@@ -10,7 +10,12 @@ Two kinds of measurement feed :mod:`sloguard.core.sla`:
   time-based SLIs) over the month, and the same over each excluded maintenance interval, which
   the core subtracts.
 
-Gauges (time-based SLIs) are evaluated one millisecond before the end of a slice or interval,
+Counter SLIs (``ratio``, ``latency``) are counted as differences of the counters at both ends
+(:func:`sloguard.adapters.prometheus.event_counts`: ``x - x offset d``), exact whether the server
+treats ranges as closed (Prometheus 2), left-open (Prometheus 3, where ``increase`` would miss the
+first sample interval of every slice and exclusion) or as VictoriaMetrics does; ``ratioQuery``
+templates are read with their own ranges. Gauges (time-based SLIs) are evaluated one millisecond
+before the end of a slice or interval,
 so a range ``[w]`` covers ``[start, end)`` whether the server treats ranges as closed
 (Prometheus 2) or left-open (Prometheus 3): a sample on a boundary belongs to the slice it
 starts. Counters are evaluated at the end itself, since their sample at ``t`` counts the events
@@ -41,7 +46,7 @@ from ..core.sla import (
     assess_maintenance,
 )
 from ..core.sli import is_time_based, queries
-from .prometheus import PrometheusError, PrometheusUnavailable
+from .prometheus import PrometheusError, PrometheusUnavailable, event_counts
 from .prometheus_client import RETRY, PrometheusSettings, PrometheusSettingsError, open_session, settings_for
 
 #: Prometheus refuses a query_range with more than 11,000 points per series.
@@ -157,8 +162,13 @@ class SLAReader:
     def slice_facts(self, term: Term, period: Period, until: datetime | None = None) -> SliceFacts:
         """Good ratio of every slice of ``term`` in ``period`` that has ended by ``until``."""
         size = term.slice.seconds
-        q = queries(term.sli, term.slice.window)
-        expr = f"1 - ({q.errors}) / (({q.total}) > 0)"
+        exact = event_counts(term.sli, size)  # a slice: minutes, no resets() pass needed
+        if exact is not None:
+            errors, total = exact
+        else:
+            q = queries(term.sli, term.slice.window)
+            errors, total = q.errors, q.total
+        expr = f"1 - ({errors}) / (({total}) > 0)"
         p0 = _ts(period.start)
         p1 = min(_ts(period.end), _ts(until)) if until is not None else _ts(period.end)
         n = int((p1 - p0) // size)
@@ -183,11 +193,16 @@ class SLAReader:
         seconds = int(round(end - start))
         if seconds <= 0:
             return 0.0, 0.0
-        q = queries(sli, f"{seconds}s")
         at = end - (_EDGE if is_time_based(sli) else 0.0)
         what = f"{what} from {_fmt(start)} to {_fmt(end)}"
-        bad = self.instant(f"({q.errors}) * {seconds}", at, what)
-        total = self.instant(f"({q.total}) * {seconds}", at, what)
+        exact = event_counts(sli, seconds, resets=True)  # a month: a restart may be outgrown
+        if exact is not None:  # counts already
+            bad = self.instant(exact[0], at, what)
+            total = self.instant(exact[1], at, what)
+        else:
+            q = queries(sli, f"{seconds}s")
+            bad = self.instant(f"({q.errors}) * {seconds}", at, what)
+            total = self.instant(f"({q.total}) * {seconds}", at, what)
         return bad or 0.0, total or 0.0
 
     def worst_error_ratio(self, sli: SLI, start: float, end: float, what: str) -> float | None:
