@@ -231,6 +231,15 @@ def test_helm_uninstall_leaves_no_admission_object_or_cluster_rbac_of_the_releas
             held = get("errorbudgetpolicy", "-n", TEAM, POLICY)["status"]
             assert held["action"] in ("freeze", "emergency"), held
             assert '"severity": "debug"' in op.output()  # logLevel reached the operator
+            # Lifted, the chart's "-holds" configuration is emptied (the operator may not delete it) ...
+            cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(_in_team(slo_doc(objective=90))))
+            cluster.wait_until(lambda: not get("validatingwebhookconfiguration", f"{RELEASE}-holds").get("webhooks"),
+                               timeout=120, what="the lifted hold's webhooks gone")
+            # ... and filled again by the next hold, which the uninstall below meets.
+            cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(_in_team(slo_doc())))
+            cluster.wait_until(lambda: bool(get("validatingwebhookconfiguration", f"{RELEASE}-holds").get("webhooks")),
+                               timeout=120, what="the hold back")
+            assert not op.forbidden_lines(), op.forbidden_lines()
             subprocess.run([helm, "uninstall", RELEASE, *helm_env, "--wait", "--timeout", "120s"],
                            capture_output=True, text=True, check=True, timeout=300)
         finally:
