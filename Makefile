@@ -13,6 +13,7 @@ install: ## install sloguard and its dev tools (editable); the same script the D
 crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md
 	$(PYTHON) -m sloguard.api.crdgen crds
 	$(PYTHON) hack/gen-governance.py
+	$(PYTHON) hack/gen_chart_values.py
 	$(PYTHON) hack/sync_chart.py
 	$(PYTHON) hack/gen-reference.py
 

@@ -174,8 +174,10 @@ def operator(fresh_cluster, release, token_kubeconfig, tmp_path_factory) -> Iter
     op = Operator(release, token_kubeconfig, tmp_path_factory.mktemp("operator"), namespace=RELEASE_NS,
                   env={"SLOGUARD_EVALUATE_AT": AT.isoformat(), "SLOGUARD_SLA_FINALIZE_GRACE": "1s"})
     try:
-        fresh_cluster.wait_until(lambda: fresh_cluster.exists("validatingwebhookconfiguration", RELEASE)
-                                 or op.proc.poll() is not None, timeout=90, what="the operator's startup")
+        # The chart creates the configuration; the operator fills in its webhooks at startup.
+        fresh_cluster.wait_until(
+            lambda: "webhooks" in get_json(fresh_cluster, "validatingwebhookconfiguration", RELEASE)
+            or op.proc.poll() is not None, timeout=90, what="the operator's startup")
         assert op.proc.poll() is None, op.output()
         # All three jobs start at once; each test waits for its own outcome.
         apply(fresh_cluster, slo_doc(), POLICY_DOC, CONTRACT_DOC)

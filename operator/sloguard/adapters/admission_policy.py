@@ -305,7 +305,7 @@ def holds_webhook_configuration(name: str, handler_id: str, namespaces: list[str
     return {
         "apiVersion": ADMISSION_API,
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": name, "labels": {c.LABEL_MANAGED_BY: c.MANAGED_BY_VALUE}},
+        "metadata": {"name": name},  # no labels: the chart owns it (Helm's labels) when installed by it
         "webhooks": [hook("held", "UPDATE"), hook("create", "CREATE")],
     }
 

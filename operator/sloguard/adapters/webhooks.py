@@ -57,7 +57,9 @@ def validating_configuration(name: str, *, ca_bundle: bytes, url_base: str | Non
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": name, "labels": {c.LABEL_MANAGED_BY: c.MANAGED_BY_VALUE}},
+        # No labels: the chart owns this object (Helm's ownership labels, deleted by `helm
+        # uninstall`); the operator fills in the webhooks, the one field it applies.
+        "metadata": {"name": name},
         "webhooks": webhooks,
     }
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
 from ..adapters.prometheus_client import add_arguments
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    metavar="SECONDS", help="how often budgets are refreshed from Prometheus (default 30)")
     add_arguments(p, url_help="Prometheus (or Thanos/Mimir/VictoriaMetrics) query URL for live budgets")
     p.add_argument("--log-format", choices=("plain", "json"), default=env.get("SLOGUARD_LOG_FORMAT", "plain"))
+    p.add_argument("--log-level", choices=LOG_LEVELS, default=env.get("SLOGUARD_LOG_LEVEL", "info"),
+                   help="least severe log records written (default info; env SLOGUARD_LOG_LEVEL)")
     p.add_argument("--evaluate-at", default=env.get("SLOGUARD_EVALUATE_AT"), metavar="RFC3339",
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
     p.add_argument("--dashboards", action="store_true", default=env.get("SLOGUARD_DASHBOARDS", "") == "true",
@@ -102,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
             service_name=svc_name or None, service_namespace=svc_ns or None,
             cert_dir=Path(args.webhook_cert_dir), failure_policy=args.webhook_failure_policy),
     )
-    kopf.configure(verbose=False, log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL)
+    if args.log_level not in LOG_LEVELS:  # from SLOGUARD_LOG_LEVEL, which argparse does not check
+        raise SystemExit(f"sloguard run: --log-level/SLOGUARD_LOG_LEVEL: {args.log_level!r} is not one of "
+                         f"{', '.join(LOG_LEVELS)}")
+    kopf.configure(debug=args.log_level == "debug", verbose=False,
+                   log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL)
+    logging.getLogger().setLevel(args.log_level.upper())
     import sloguard.handlers  # noqa: F401  (registers the handlers)
 
     memo = kopf.Memo(sloguard=Context(settings, Kube.connect()))

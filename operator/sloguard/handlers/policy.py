@@ -386,7 +386,13 @@ def _sync_webhook_configuration(ctx: Context, logger: logging.Logger) -> None:
                          "(SLOGUARD_WEBHOOK=true / sloguard run --webhook); it is not enforced")
         return
     if not active:
-        vap.delete(ctx.kube, "ValidatingWebhookConfiguration", name)
+        existing = ctx.kube.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", name)
+        if existing and (existing["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") == "sloguard":
+            if existing.get("webhooks"):  # the chart's object (`helm uninstall` deletes it): empty it
+                ctx.kube.apply({"apiVersion": "admissionregistration.k8s.io/v1",
+                                "kind": "ValidatingWebhookConfiguration", "metadata": {"name": name}, "webhooks": []})
+        elif existing:
+            vap.delete(ctx.kube, "ValidatingWebhookConfiguration", name)
         return
     from ..adapters.certs import ensure_webhook_certs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import kopf
@@ -74,9 +75,17 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         config = validating_configuration(
             s.configuration_name, ca_bundle=certs.ca_bundle, url_base=url_base, service=service,
             failure_policy=wh.failure_policy, timeout_seconds=wh.timeout_seconds, govern_policies=govern)
-        try:
-            ctx.kube.apply(config)
-        except KubeError as e:
-            logger.error(f"admission webhook not registered: {e}")
+        for attempt in range(1, 13):
+            try:
+                ctx.kube.apply(config)
+                break
+            except KubeError as e:
+                # Installed by the chart, the operator may patch the chart's object but not create
+                # it: `helm install` may create it a moment after this pod started.
+                if e.status == 403 and attempt < 12:
+                    time.sleep(5)
+                    continue
+                logger.error(f"admission webhook not registered: {e}")
+                break
     logger.info(f"sloguard ready: namespaces={','.join(s.namespaces) or 'all'} webhook={s.webhook.enabled} "
                 f"refresh={s.refresh_interval}s prometheus={s.prometheus_url or 'none'}")
