@@ -499,8 +499,6 @@ def test_sla_minutes_lost_in_an_interval_honour_exclusions() -> None:
 
 
 def test_the_allowance_of_a_999_month_is_44_64_minutes() -> None:
-    from sloguard.core.sla import allowed_downtime_minutes, budget_share_spent
+    from sloguard.core.sla import allowed_downtime_minutes
 
     assert allowed_downtime_minutes(99.9, 44_640) == pytest.approx(44.64)
-    assert budget_share_spent(50, 100_000, 0.999) == pytest.approx(0.5)
-    assert budget_share_spent(5, 0, 0.999) is None

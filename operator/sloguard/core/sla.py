@@ -815,9 +815,3 @@ def sla_minutes_lost(
 def allowed_downtime_minutes(objective: float, minutes: int) -> float:
     """Downtime an uptime term can take in ``minutes`` and still meet ``objective`` (percent)."""
     return (100.0 - objective) * minutes / 100.0
-
-
-def budget_share_spent(bad: float, window_total: float, objective_fraction: float) -> float | None:
-    """Share of a window's error budget that ``bad`` events (or seconds) are; None without traffic."""
-    budget = (1.0 - objective_fraction) * window_total
-    return bad / budget if budget > 0 else None
