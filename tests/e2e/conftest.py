@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCluster]:
         for test_cluster in source:
             patch.setenv("KUBECONFIG", str(test_cluster.kubeconfig))
             yield test_cluster
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Prometheus (the selected server) over the last two days of the integration history.
+
+    Modules that need other data define their own ``prometheus`` fixture, which takes precedence.
+    """
+    from tests.integration.conftest import build_history, recent_history_server
+
+    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom"))
+    server.start()
+    yield server
+    server.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from sloguard.adapters.prometheus import BudgetReader
 from sloguard.adapters.prometheus_client import settings_for
 from sloguard.handlers.budget import refresh_once
 from sloguard.handlers.context import Context, Settings
-from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
 from .conftest import REPO_ROOT, TestCluster
@@ -43,14 +41,6 @@ def slo(name: str, window: str = "28d", **sli: object) -> dict:
     return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
             "metadata": {"name": name, "namespace": NS},
             "spec": {"service": "checkout", "objective": 99.9, "window": window, "sli": sli or {"ratio": RATIO}}}
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom"))
-    server.start()
-    yield server
-    server.stop()
 
 
 def _create_accepted(cluster: TestCluster, body: dict) -> bool:

@@ -20,7 +20,6 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
 from .conftest import TestCluster
@@ -40,14 +39,6 @@ def slo(name: str, objective: float, ratio: dict[str, str], window: str = "28d")
 
 SLOS = [slo("checkout", 99.9, CHECKOUT), slo("checkout-lenient", 90, CHECKOUT), slo("quiet", 99.9, QUIET),
         slo("checkout-weekly", 99.5, CHECKOUT, window="7d")]
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import yaml
 from kopf.testing import KopfRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer, free_port
 
 from .conftest import TestCluster
@@ -48,14 +47,6 @@ FREEZE = {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
 SLOS = [slo("checkout", 99.9, CHECKOUT, service="checkout-api"), slo("checkout-lenient", 90, CHECKOUT),
         slo("quiet", 99.9, QUIET), slo("doomed", 99.5, CHECKOUT, window="7d")]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    server = recent_history_server(build_history(), tmp_path_factory.mktemp("prom"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
