@@ -272,12 +272,12 @@ def params_guard_binding(name: str) -> dict[str, Any]:
 
 def holds_webhook_configuration(name: str, handler_id: str, namespaces: list[str], *, ca_bundle: bytes,
                                 url_base: str | None, service: tuple[str, str, int] | None,
-                                failure_policy: str) -> dict[str, Any]:
+                                failure_policy: str, timeout_seconds: int = 5) -> dict[str, Any]:
     """The webhook mechanism's configuration: covered kinds in namespaces with a holding policy.
 
     Scoped tightly: only namespaces with a holding webhook-mechanism policy (never kube-system or the
     operator's own), only the covered kinds, never the workload controllers (matchConditions, so a
-    Deployment's own Pods never wait on us); 3 s timeout. A hold follows names, not labels, so there
+    Deployment's own Pods never wait on us); ``timeout_seconds`` (the webhook setting, 5 s by default). A hold follows names, not labels, so there
     is no objectSelector: the webhook decides what it covers.
     """
     from .webhooks import client_config
@@ -294,7 +294,7 @@ def holds_webhook_configuration(name: str, handler_id: str, namespaces: list[str
             "sideEffects": "None",
             "failurePolicy": failure_policy,
             "matchPolicy": "Equivalent",
-            "timeoutSeconds": 3,
+            "timeoutSeconds": timeout_seconds,
             "namespaceSelector": ns_selector,
             "matchConditions": not_controller,
             "rules": [{"apiGroups": [group], "apiVersions": ["*"], "resources": list(resources),

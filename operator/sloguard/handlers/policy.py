@@ -19,11 +19,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -117,7 +120,7 @@ def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
         logger.error(f"cannot learn the operator's user name; hold labels are protected from it too: {e}")
     if ctx.settings.webhook.enabled:
         for resource in _COVERED:
-            kopf.on.validate(*resource, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold)
+            kopf.on.validate(*resource, id=VALIDATE_HOLD_ID, operations=["CREATE", "UPDATE"])(admit_hold_async)
 
 
 # --- Budgets in -------------------------------------------------------------------------------
@@ -407,7 +410,8 @@ def _sync_webhook_configuration(ctx: Context, logger: logging.Logger) -> None:
     namespaces = sorted({a.hold.namespace for a in active} - excluded)
     failure = "Fail" if any(a.failure_policy == "Fail" for a in active) else "Ignore"
     ctx.kube.apply(vap.holds_webhook_configuration(name, VALIDATE_HOLD_ID, namespaces, ca_bundle=certs.ca_bundle,
-                                                   url_base=url_base, service=service, failure_policy=failure))
+                                                   url_base=url_base, service=service, failure_policy=failure,
+                                                   timeout_seconds=wh.timeout_seconds))
 
 
 def _template(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -419,6 +423,16 @@ def _template_labels(obj: dict[str, Any]) -> dict[str, str]:
     if obj.get("kind") == "Pod":
         return {}
     return dict(((((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {})
+
+
+#: Admission decisions get threads of their own: kopf's handler pool can be busy with watch events
+#: (a cluster-wide event storm) and the API server gives the webhook only ``timeoutSeconds``.
+_ADMISSION_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sloguard-admission")
+
+
+async def admit_hold_async(**kwargs: Any) -> None:
+    """The webhook's entry point: :func:`admit_hold` on the admission pool, never queued behind handlers."""
+    await asyncio.get_running_loop().run_in_executor(_ADMISSION_POOL, functools.partial(admit_hold, **kwargs))
 
 
 @observe_admission
