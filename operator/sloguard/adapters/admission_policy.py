@@ -277,8 +277,8 @@ def holds_webhook_configuration(name: str, handler_id: str, namespaces: list[str
 
     Scoped tightly: only namespaces with a holding webhook-mechanism policy (never kube-system or the
     operator's own), only the covered kinds, never the workload controllers (matchConditions, so a
-    Deployment's own Pods never wait on us); ``timeout_seconds`` (the webhook setting, 5 s by default). A hold follows names, not labels, so there
-    is no objectSelector: the webhook decides what it covers.
+    Deployment's own Pods never wait on us); ``timeout_seconds`` (the webhook setting, 5 s by
+    default). A hold follows names, not labels, so there is no objectSelector: the webhook decides what it covers.
     """
     from .webhooks import client_config
 
