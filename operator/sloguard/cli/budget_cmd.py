@@ -3,7 +3,7 @@
 Error budgets of SLO files, read from Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a
 past instant. Exit codes: 0 figures printed; 1 invalid SLO files; 2 Prometheus could not be read
 (unreachable, TLS, credentials, tenant: one line naming the URL) or bad arguments. Connection
-flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus_client`.
+flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus.settings`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ..adapters.prometheus import BudgetReader, PrometheusError
-from ..adapters.prometheus_client import add_arguments
+from ..adapters.prometheus import BudgetReader, PrometheusError, add_arguments
 from ..api.loader import load_objectives
 from ..core.budget import BudgetStatus, Thresholds, to_json
 from .common import prometheus_settings, report

@@ -13,7 +13,7 @@ from ..api.loader import LoadResult, load
 from ..core.model import Objective
 
 if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
-    from ..adapters.prometheus_client import PrometheusSettings
+    from ..adapters.prometheus import PrometheusSettings
 
 
 def report(diagnostics: Iterable[Diagnostic]) -> int:
@@ -66,7 +66,7 @@ def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = Fal
 def prometheus_settings(command: str, args: object, required: bool = True) -> PrometheusSettings | None:
     """The connection from ``--prometheus*`` flags over ``SLOGUARD_PROMETHEUS_*``; None (after
     printing one line saying which flag is wrong) when the command must stop."""
-    from ..adapters.prometheus_client import PrometheusSettingsError, settings_from_args
+    from ..adapters.prometheus import PrometheusSettingsError, settings_from_args
 
     try:
         settings = settings_from_args(args)

@@ -22,9 +22,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from ..adapters.impact_reader import measure_impact
-from ..adapters.prometheus_client import add_arguments
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, measure_impact
 from ..api.loader import load_objectives
 from ..api.sla_loader import load_contracts
 from ..core.sla import SLAError
@@ -78,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2, now)
-    except (SLAError, SLAReadError) as e:
+    except (SLAError, PrometheusError) as e:
         return _fail(str(e))
     if args.output == "json":
         print(json.dumps(result, indent=2))

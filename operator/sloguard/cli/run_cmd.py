@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from ..adapters.prometheus_client import add_arguments
+from ..adapters.prometheus import add_arguments
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

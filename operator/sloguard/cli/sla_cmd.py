@@ -22,8 +22,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from ..adapters.prometheus_client import add_arguments
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments
 from ..adapters.sla_report import render_html, render_markdown
 from ..api.sla_loader import load_contracts
 from ..core.sla import (
@@ -97,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 return _fail(f"{contract.key}: period {period.name} has not started yet")
             read = reader.read_contract(contract, period, now)
             results.append(evaluate_contract(contract, period, read.measurements, now=read.until))
-        except (SLAError, SLAReadError) as e:
+        except (SLAError, PrometheusError) as e:
             return _fail(f"{contract.key}: {e}")
     if args.output == "json":
         payload = [r.as_dict() for r in results]

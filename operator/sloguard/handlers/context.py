@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..adapters.kube import Kube
 from ..adapters.metrics import OperatorMetrics, parse_address
-from ..adapters.prometheus_client import PrometheusSettings, load_settings, to_env
+from ..adapters.prometheus import PrometheusSettings, load_settings, to_env
 from ..core import conventions as c
 
 

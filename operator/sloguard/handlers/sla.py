@@ -34,8 +34,8 @@ from typing import Any
 import kopf
 
 from ..adapters.kube import KubeError
+from ..adapters.prometheus import PrometheusError, PrometheusUnavailable, SLAReader
 from ..adapters.sla_history import HistoryExists, HistoryRecord, SLAHistory, history_config_map
-from ..adapters.sla_reader import SLAPrometheusUnavailable, SLAReader, SLAReadError
 from ..adapters.sla_report import render_markdown
 from ..api.sla import ReevaluationStatus, history_entry, period_status
 from ..api.sla_loader import validate_sla_body
@@ -190,8 +190,8 @@ class _Pass:
             self.problems = []
         self.problems.append((reason, message))
 
-    def read_failed(self, e: SLAReadError, what: str) -> None:
-        if isinstance(e, SLAPrometheusUnavailable):
+    def read_failed(self, e: PrometheusError, what: str) -> None:
+        if isinstance(e, PrometheusUnavailable):
             self.prometheus, self.prometheus_message = False, str(e)
             self.problem("PrometheusUnreachable", f"{what}: {e}")
         else:
@@ -238,7 +238,7 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
             try:
                 record = _finalize(store, reader, contract, obj, due, now, records, request=None)
                 records = store.list(namespace, name) if record is None else [record, *records]
-            except SLAReadError as e:
+            except PrometheusError as e:
                 outcome.read_failed(e, f"cannot finalize {due.name} yet")
             except LowCoverage as e:
                 outcome.coverage, outcome.coverage_blocks = str(e), True
@@ -271,7 +271,7 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
                                     f"count as {contract.no_data}")
             if _without(block, "evaluatedAt") != _without(status.get("currentPeriod") or {}, "evaluatedAt"):
                 patch["currentPeriod"] = block
-        except SLAReadError as e:
+        except PrometheusError as e:
             outcome.read_failed(e, f"cannot evaluate {current.name} to date")
         except SLAError as e:
             outcome.problem("EvaluationFailed", f"{current.name}: {e}")
@@ -437,7 +437,7 @@ def _reevaluation(store: SLAHistory, reader: SLAReader | None, contract: Contrac
         return None
     try:
         record = _finalize(store, reader, contract, obj, period, now, records, request=request)
-    except SLAReadError as e:
+    except PrometheusError as e:
         outcome.read_failed(e, f"cannot re-evaluate {period.name} yet")
         return None
     except NotFinalizable as e:

@@ -1,7 +1,7 @@
 """Reading what :mod:`sloguard.core.impact` needs for ``sloguard impact`` from one Prometheus.
 
-Only counts are read here (through :class:`~sloguard.adapters.sla_reader.SLAReader`, the one
-client for SLA figures); every figure is computed by the core. Nothing is read after
+Only counts are read here (through :class:`~.sla_reader.SLAReader`'s ``sli_counts`` and
+``worst_error_ratio``); every figure is computed by the core. Nothing is read after
 ``now``: the rest of the interval is projected by the core.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.impact import (
+from ...core.impact import (
     ContractImpact,
     Counts,
     RequestTermFacts,
@@ -27,8 +27,8 @@ from ..core.impact import (
     split,
     uptime_term_row,
 )
-from ..core.model import Objective
-from ..core.sla import Contract, RequestCounts, SliceFacts, period_containing, sla_minutes_lost
+from ...core.model import Objective
+from ...core.sla import Contract, RequestCounts, SliceFacts, period_containing, sla_minutes_lost
 from .sla_reader import SLAReader
 
 
