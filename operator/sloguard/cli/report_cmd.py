@@ -18,9 +18,7 @@ import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..adapters.prometheus_client import add_arguments
-from ..adapters.report_reader import read_report
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, read_report
 from ..adapters.slo_report import render_html, render_markdown, to_json
 from ..core.report import PeriodError, ReportPeriod, parse_period, period_containing
 from .common import load_slos_or_none, prometheus_settings
@@ -79,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     reader = SLAReader(settings)
     try:
         reports = [read_report(reader, slo, period, now) for slo in objectives]
-    except SLAReadError as e:
+    except PrometheusError as e:
         return _fail(str(e), EXIT_UNREACHABLE)
     if args.output == "json":
         print(json.dumps(to_json(period, reports, now), indent=2))

@@ -12,13 +12,15 @@ One client for every reader, in layers a newcomer can follow from the bottom up:
 * :mod:`.batching`: many figures in a few requests (tag, union, chunk, bisect refusals);
 * :mod:`.cache` (no I/O): the hourly window cache of the budget reader;
 * the readers: :mod:`.budget_reader` (live error budgets), :mod:`.sla_reader` (a contract's
-  month), :mod:`.impact_reader` (an incident's cost to SLOs and contracts).
+  month), :mod:`.impact_reader` (an incident's cost to SLOs and contracts), :mod:`.report_reader`
+  (an SLO's calendar period).
 """
 
 from .budget_reader import BudgetReader, Refresh
 from .client import PrometheusClient, PrometheusSession
 from .errors import PrometheusError, PrometheusQueryError, PrometheusSettingsError, PrometheusUnavailable
 from .impact_reader import measure_impact
+from .report_reader import read_report
 from .settings import (
     FLAGS,
     PrometheusSettings,
@@ -48,6 +50,7 @@ __all__ = [
     "load_settings",
     "measure_impact",
     "parse_headers",
+    "read_report",
     "settings_for",
     "settings_from_args",
     "to_env",
