@@ -12,14 +12,13 @@ One client for every reader, in layers a newcomer can follow from the bottom up:
 * :mod:`.batching`: many figures in a few requests (tag, union, chunk, bisect refusals);
 * :mod:`.cache` (no I/O): the hourly window cache of the budget reader;
 * the readers: :mod:`.budget_reader` (live error budgets), :mod:`.sla_reader` (a contract's
-  month), :mod:`.impact_reader` (an incident's cost to SLOs and contracts), :mod:`.report_reader`
-  (an SLO's calendar period).
+  month; also the counts behind ``sloguard impact``), :mod:`.report_reader` (an SLO's calendar
+  period).
 """
 
 from .budget_reader import BudgetReader, Refresh
 from .client import PrometheusClient, PrometheusSession
 from .errors import PrometheusError, PrometheusQueryError, PrometheusSettingsError, PrometheusUnavailable
-from .impact_reader import measure_impact
 from .report_reader import read_report
 from .settings import (
     FLAGS,
@@ -48,7 +47,6 @@ __all__ = [
     "SLAReader",
     "add_arguments",
     "load_settings",
-    "measure_impact",
     "parse_headers",
     "read_report",
     "settings_for",
