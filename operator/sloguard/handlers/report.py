@@ -1,0 +1,127 @@
+"""SLO month reports: kopf glue around :func:`sloguard.services.report.finalize_month`.
+
+One loop for all SLOs (like the budget refresh), started only when a Prometheus URL is set and
+``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default). Every refresh interval it lists
+the SLOs and, for each whose last complete month (in its timezone, plus the SLA's grace period)
+is not known to be stored yet, lets the service check for that month's ConfigMap and create it.
+Months known stored are remembered in memory, so the steady state costs one LIST per pass; after
+a restart each SLO's ConfigMap is looked up once (a GET) and created when missing. Status
+(``lastReport`` and the ``ReportFinalized`` condition) is server-side applied as field manager
+``sloguard-report``, so it never drops the rules' or the budget loop's fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import kopf
+
+from ..adapters.kube import Kube, KubeError, post_event
+from ..adapters.report_history import ReportHistory
+from ..adapters.report_reader import read_report
+from ..adapters.sla_reader import SLAReader
+from ..api.loader import validate_slo_body
+from ..core import conventions as c
+from ..core.model import Objective
+from ..core.report import ReportPeriod, SLOPeriodReport
+from ..core.sla import DEFAULT_FINALIZE_GRACE
+from ..core.windows import parse_duration
+from ..services.report import ReportPorts, finalize_month, month_due
+from .context import Context, context
+
+#: Field manager of the status fields the report loop owns.
+STATUS_MANAGER = "sloguard-report"
+#: Months are finalized this long after they end, so late samples are in (as for SLA history).
+GRACE_SECONDS = parse_duration(DEFAULT_FINALIZE_GRACE)
+_TASK_KEY = "report_task"
+
+
+@dataclass(frozen=True)
+class PrometheusReports:
+    """The service's ReportMetrics port: :func:`read_report` over the one period client."""
+
+    reader: SLAReader
+
+    def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport:
+        return read_report(self.reader, slo, period, now)
+
+
+@dataclass(frozen=True)
+class _Events:
+    """The service's Events port: core/v1 Events about one SLO."""
+
+    kube: Kube
+    obj: dict[str, Any]
+
+    def post(self, type_: str, reason: str, message: str) -> None:
+        post_event(self.kube, self.obj, reason=reason, message=message, type_=type_)
+
+
+@kopf.on.startup()
+async def start_report_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    ctx = context(memo)
+    if not ctx.settings.prometheus_url:
+        logger.info("no --prometheus given: SLO month reports are not finalized")
+        return
+    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus))
+    ctx.extras[_TASK_KEY] = asyncio.create_task(_loop(ctx, metrics, logger))
+
+
+@kopf.on.cleanup()
+async def stop_report_loop(memo: kopf.Memo, **_: Any) -> None:
+    task = context(memo).extras.pop(_TASK_KEY, None)
+    if task is not None:
+        task.cancel()
+
+
+async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger) -> None:
+    stored: set[tuple[str, str]] = set()
+    while True:
+        try:
+            await asyncio.to_thread(report_pass, ctx, metrics, stored, logger)
+        except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
+            logger.exception(f"SLO report pass failed: {e}")
+        await asyncio.sleep(ctx.settings.refresh_interval)
+
+
+def report_pass(ctx: Context, metrics: PrometheusReports, stored: set[tuple[str, str]],
+                logger: logging.Logger) -> int:
+    """One pass over every SLO; ``stored`` remembers (uid, month) already in a ConfigMap. Returns creations."""
+    now = ctx.settings.now()
+    store, created = ReportHistory(ctx.kube), 0
+    for namespace in ctx.settings.namespaces or (None,):
+        for body in ctx.kube.list(c.API_VERSION, c.KIND_SLO, namespace):
+            meta = body["metadata"]
+            timezone = (body.get("spec") or {}).get("timezone") or "UTC"
+            try:
+                key = (str(meta.get("uid")), month_due(now, timezone, GRACE_SECONDS).label)
+            except (KeyError, ValueError):
+                continue  # an unknown timezone: the rules reconcile reports the invalid spec
+            if key in stored:
+                continue
+            slo, _ = validate_slo_body(body)
+            if slo is None:
+                continue
+            try:
+                result = finalize_month(slo, body.get("status") or {}, now,
+                                        ReportPorts(store, metrics, _Events(ctx.kube, body)), GRACE_SECONDS,
+                                        meta.get("generation"))
+                if result.changed:
+                    ctx.kube.apply_status(c.API_VERSION, c.KIND_SLO, slo.name, slo.namespace, result.status,
+                                          STATUS_MANAGER)
+            except KubeError as e:
+                if e.status != 404:  # deleted meanwhile: nothing to do
+                    logger.warning(f"SLO report of {slo.key}: {e}")
+                continue
+            if result.config_map:
+                stored.add(key)
+            created += result.created
+            if result.problem:
+                logger.info(f"SLO report of {slo.key}: {result.problem}")
+            logger.debug(f"SLO report pass for {slo.key} done: {result.period} "
+                         f"{'created' if result.created else 'stored' if result.config_map else 'pending'}")
+    return created
