@@ -62,7 +62,7 @@ class _Events:
 
 
 @kopf.on.startup()
-async def start_report_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any) -> None:
     ctx = context(memo)
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: SLO month reports are not finalized")
@@ -72,13 +72,13 @@ async def start_report_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -
 
 
 @kopf.on.cleanup()
-async def stop_report_loop(memo: kopf.Memo, **_: Any) -> None:
+async def stop_report_loop(memo: Any, **_: Any) -> None:
     task = context(memo).extras.pop(_TASK_KEY, None)
     if task is not None:
         task.cancel()
 
 
-async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger) -> None:
+async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
     stored: set[tuple[str, str]] = set()
     while True:
         try:
@@ -89,7 +89,7 @@ async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger
 
 
 def report_pass(ctx: Context, metrics: PrometheusReports, stored: set[tuple[str, str]],
-                logger: logging.Logger) -> int:
+                logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
     """One pass over every SLO; ``stored`` remembers (uid, month) already in a ConfigMap. Returns creations."""
     now = ctx.settings.now()
     store, created = ReportHistory(ctx.kube), 0
