@@ -5,7 +5,8 @@ One loop for all SLOs (like the budget refresh), started only when a Prometheus 
 the SLOs and, for each whose last complete month (in its timezone, plus the SLA's grace period)
 is not known to be stored yet, lets the service check for that month's ConfigMap and create it.
 Months known stored are remembered in memory, so the steady state costs one LIST per pass; after
-a restart each SLO's ConfigMap is looked up once (a GET) and created when missing. Status
+a restart each SLO's ConfigMap is looked up once (a GET) and created when missing. A month that
+cannot be stored yet (Prometheus down, no data) is tried again every ``RETRY_SECONDS``. Status
 (``lastReport`` and the ``ReportFinalized`` condition) is server-side applied as field manager
 ``sloguard-report``, so it never drops the rules' or the budget loop's fields.
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +39,8 @@ from .context import Context, context
 STATUS_MANAGER = "sloguard-report"
 #: Months are finalized this long after they end, so late samples are in (as for SLA history).
 GRACE_SECONDS = parse_duration(DEFAULT_FINALIZE_GRACE)
+#: A month that could not be stored (Prometheus down, no data) is tried again at most this often.
+RETRY_SECONDS = 300.0
 _TASK_KEY = "report_task"
 
 
@@ -79,19 +83,31 @@ async def stop_report_loop(memo: Any, **_: Any) -> None:
 
 
 async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
-    stored: set[tuple[str, str]] = set()
+    known = Known()
     while True:
         try:
-            await asyncio.to_thread(report_pass, ctx, metrics, stored, logger)
+            await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
         except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
             logger.exception(f"SLO report pass failed: {e}")
         await asyncio.sleep(ctx.settings.refresh_interval)
 
 
-def report_pass(ctx: Context, metrics: PrometheusReports, stored: set[tuple[str, str]],
+@dataclass
+class Known:
+    """What earlier passes learned, by (SLO uid, month): stored for good, or pending since when."""
+
+    stored: set[tuple[str, str]] = field(default_factory=set)
+    pending: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def due(self, key: tuple[str, str], clock: float) -> bool:
+        return key not in self.stored and clock - self.pending.get(key, -RETRY_SECONDS) >= RETRY_SECONDS
+
+
+def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
                 logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
-    """One pass over every SLO; ``stored`` remembers (uid, month) already in a ConfigMap. Returns creations."""
-    now = ctx.settings.now()
+    """One pass over every SLO whose month is not known to be stored (nor tried in the last
+    :data:`RETRY_SECONDS`). Returns the ConfigMaps created."""
+    now, clock = ctx.settings.now(), time.monotonic()
     store, created = ReportHistory(ctx.kube), 0
     for namespace in ctx.settings.namespaces or (None,):
         for body in ctx.kube.list(c.API_VERSION, c.KIND_SLO, namespace):
@@ -101,7 +117,7 @@ def report_pass(ctx: Context, metrics: PrometheusReports, stored: set[tuple[str,
                 key = (str(meta.get("uid")), month_due(now, timezone, GRACE_SECONDS).label)
             except (KeyError, ValueError):
                 continue  # an unknown timezone: the rules reconcile reports the invalid spec
-            if key in stored:
+            if not known.due(key, clock):
                 continue
             slo, _ = validate_slo_body(body)
             if slo is None:
@@ -118,7 +134,10 @@ def report_pass(ctx: Context, metrics: PrometheusReports, stored: set[tuple[str,
                     logger.warning(f"SLO report of {slo.key}: {e}")
                 continue
             if result.config_map:
-                stored.add(key)
+                known.stored.add(key)
+                known.pending.pop(key, None)
+            else:
+                known.pending[key] = clock
             created += result.created
             if result.problem:
                 logger.info(f"SLO report of {slo.key}: {result.problem}")
