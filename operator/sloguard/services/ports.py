@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..api.common import Diagnostic
+from ..core.model import Objective
+
 
 class Cluster(Protocol):
     """The Kubernetes API as the services use it (errors: :class:`sloguard.adapters.kube.KubeError`)."""
@@ -62,3 +65,12 @@ class WebhookCertificates(Protocol):
 
     def __call__(self, cert_dir: Path, hosts: list[str]) -> bytes: ...
 
+
+
+class RuleChecker(Protocol):
+    """Prometheus' own validation of one SLO's generated rules (promtool): the rules it refuses.
+
+    Raises :class:`sloguard.adapters.promtool.PromtoolUnavailable` when the check could not run.
+    """
+
+    def __call__(self, objective: Objective) -> list[Diagnostic]: ...
