@@ -66,13 +66,14 @@ def _ca_bundle(cert_dir: Path, hosts: list[str]) -> bytes:
 def _runtime(ctx: Context, logger: logging.Logger) -> service.Runtime:
     return service.Runtime(KubeCluster(ctx.kube), _KopfEvents(), _state(ctx), logger, ctx.settings.enforcement,
                            ctx.settings.webhook, f"{ctx.settings.configuration_name}-holds", _ca_bundle,
-                           run=lambda body, _at: reconcile_policy(ctx, dict(body), logger))
+                           run=lambda body, at: reconcile_policy(ctx, dict(body), logger, at))
 
 
 @observe_reconcile(c.KIND_POLICY)
-def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger) -> core.PolicyState | None:
-    """Fetch -> decide -> apply labels and enforcement -> status. Returns the new state."""
-    return service.reconcile(_runtime(ctx, logger), body, _now())
+def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger,
+                     now: datetime | None = None) -> core.PolicyState | None:
+    """Fetch -> decide -> apply labels and enforcement -> status (counted and timed). Returns the new state."""
+    return service.reconcile(_runtime(ctx, logger), body, now or _now())
 
 
 @kopf.on.startup()
