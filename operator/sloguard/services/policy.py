@@ -284,10 +284,9 @@ def hold_metadata(st: PolicyState, labelled: list[tuple[str, str]], ns: str, nam
     labels = {c.LABEL_HOLD: state.action}
     annotations = core.hold_annotations(name, state, since)
     with st.lock:
-        armed = {k: st.armed.get((ns, *k)) for k in wanted}
-    put = [HoldMetadata(kind, wname, labels,
-                        {**annotations, **({c.ANNOTATION_EXCEPTION_ARMED: a} if (a := armed[(kind, wname)]) else {})})
-           for kind, wname in wanted]
+        armed = {(kind, wname): {c.ANNOTATION_EXCEPTION_ARMED: a} if (a := st.armed.get((ns, kind, wname))) else {}
+                 for kind, wname in wanted}
+    put = [HoldMetadata(kind, wname, labels, {**annotations, **armed[(kind, wname)]}) for kind, wname in wanted]
     return put + [HoldMetadata(kind, wname) for kind, wname in labelled if (kind, wname) not in wanted]
 
 
