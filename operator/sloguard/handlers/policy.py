@@ -51,7 +51,7 @@ def _state(ctx: Context) -> PolicyState:
 
 
 class _KopfEvents:
-    """The Events port through kopf's poster."""
+    """The EventPoster port through kopf's poster."""
 
     def post(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         kopf.event(dict(involved), type=type_, reason=reason, message=message)

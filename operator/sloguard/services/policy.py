@@ -38,7 +38,7 @@ from ..api.policy import EnforcementSpec, ErrorBudgetPolicySpec, Target, parse_p
 from ..core import conventions as c
 from ..core import policy as core
 from ..core.conditions import rfc3339, set_condition
-from .ports import Events, PolicyCluster, WebhookCertificates
+from .ports import EventPoster, PolicyCluster, WebhookCertificates
 
 EXEMPTIONS_LIMIT = 20
 VALIDATE_HOLD_ID = "validate-hold"
@@ -113,7 +113,7 @@ class Runtime:
     """What every policy operation works with: ports, operator state and the platform's settings."""
 
     cluster: PolicyCluster
-    events: Events
+    events: EventPoster
     state: PolicyState
     logger: logging.Logger
     #: The chart's enforcement.mechanism: "none", "webhook", or anything else (each policy's own).

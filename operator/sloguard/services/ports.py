@@ -1,17 +1,70 @@
-"""Ports: what the services need from the outside world, as small ``typing.Protocol`` classes.
+"""The small interfaces services use to reach the outside world (adapters implement them).
 
-Adapters implement them (:class:`sloguard.adapters.cluster.KubeCluster` over the API server);
-unit tests implement them in memory. Only the methods a service calls are here.
+Each port lists only the methods a service calls, so an adapter satisfies it structurally and a
+unit test fakes it with a few lines in memory. The cluster ports are implemented over the API
+server by :class:`sloguard.adapters.cluster.KubeCluster` (errors:
+:class:`sloguard.adapters.kube.KubeError`). Failures to read metrics arrive as
+:class:`MetricsError` (:class:`MetricsUnavailable` when the server cannot be reached at all).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..adapters.sla_history import HistoryRecord
+from ..adapters.sla_reader import SLAPrometheusUnavailable as MetricsUnavailable
+from ..adapters.sla_reader import SLAReadError as MetricsError
 from ..api.common import Diagnostic
-from ..core.model import Objective
+from ..core.model import SLI, Objective
+from ..core.sla import Contract, MaintenancePlan, Measurement, Period
+
+__all__ = ["Cluster", "ContractMetrics", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
+           "MetricsUnavailable", "MonthData", "PolicyCluster", "RuleChecker", "WebhookCertificates", "Workloads"]
+
+
+class MonthData(Protocol):
+    """What was measured for one contract and month: the maintenance plan, a measurement per
+    term, and the instant the measurements end (the month's end, or ``now`` within it)."""
+
+    @property
+    def plan(self) -> MaintenancePlan: ...
+
+    @property
+    def measurements(self) -> Mapping[str, Measurement]: ...
+
+    @property
+    def until(self) -> datetime: ...
+
+
+class ContractMetrics(Protocol):
+    """Reads a contract's month (raises :class:`MetricsError`)."""
+
+    def read_contract(self, contract: Contract, period: Period, now: datetime) -> MonthData: ...
+
+
+class ImpactMetrics(ContractMetrics, Protocol):
+    """Also counts an SLI's events in an interval and finds its worst 5-minute error ratio."""
+
+    def sli_counts(self, sli: SLI, start: float, end: float, what: str) -> tuple[float, float]: ...
+
+    def worst_error_ratio(self, sli: SLI, start: float, end: float, what: str) -> float | None: ...
+
+
+class HistoryStore(Protocol):
+    """Finalized SLA revisions (immutable; ``create`` raises ``HistoryExists`` for a taken name)."""
+
+    def list(self, namespace: str, contract: str) -> list[HistoryRecord]: ...
+
+    def create(self, body: Mapping[str, Any]) -> HistoryRecord: ...
+
+
+class Events(Protocol):
+    """Posts a Kubernetes Event about the object being reconciled."""
+
+    def post(self, type_: str, reason: str, message: str) -> None: ...
 
 
 class Cluster(Protocol):
@@ -53,8 +106,8 @@ class PolicyCluster(Cluster, Workloads, Protocol):
     """Everything the ErrorBudgetPolicy service touches in the cluster."""
 
 
-class Events(Protocol):
-    """Kubernetes Events about an object."""
+class EventPoster(Protocol):
+    """Kubernetes Events about any object (a policy, the workloads it holds)."""
 
     def post(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         """Post an Event of ``type_`` (Normal, Warning) about ``involved``."""
