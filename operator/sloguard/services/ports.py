@@ -19,10 +19,12 @@ from ..adapters.sla_reader import SLAPrometheusUnavailable as MetricsUnavailable
 from ..adapters.sla_reader import SLAReadError as MetricsError
 from ..api.common import Diagnostic
 from ..core.model import SLI, Objective
+from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import Contract, MaintenancePlan, Measurement, Period
 
 __all__ = ["Cluster", "ContractMetrics", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
-           "MetricsUnavailable", "MonthData", "PolicyCluster", "RuleChecker", "WebhookCertificates", "Workloads"]
+           "MetricsUnavailable", "MonthData", "PolicyCluster", "ReportMetrics", "ReportStore", "RuleChecker",
+           "WebhookCertificates", "Workloads"]
 
 
 class MonthData(Protocol):
@@ -59,6 +61,20 @@ class HistoryStore(Protocol):
     def list(self, namespace: str, contract: str) -> list[HistoryRecord]: ...
 
     def create(self, body: Mapping[str, Any]) -> HistoryRecord: ...
+
+
+class ReportMetrics(Protocol):
+    """Reads an SLO's period report: its hours and the periods before (raises :class:`MetricsError`)."""
+
+    def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport: ...
+
+
+class ReportStore(Protocol):
+    """Finalized SLO month reports (immutable; ``create`` raises ``HistoryExists`` for a taken name)."""
+
+    def exists(self, namespace: str, name: str) -> bool: ...
+
+    def create(self, body: Mapping[str, Any]) -> str: ...
 
 
 class Events(Protocol):
