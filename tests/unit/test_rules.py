@@ -93,10 +93,11 @@ def test_metadata_recordings_carry_the_slo_window() -> None:
     ("burn_rates", "windows"),
     [
         (None, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]),
-        # 90m is recorded once, spelled 1h30m; 60m is the 1h already reported; 7d is spelled 1w.
+        # 90m is recorded once, spelled 1h30m; 60m is the 1h already reported; 7d stays 7d (days are
+        # the largest unit, core/windows.format_duration).
         ([{"severity": "page", "factor": 10, "shortWindow": "10m", "longWindow": "90m"},
           {"severity": "ticket", "factor": 2, "shortWindow": "60m", "longWindow": "7d"}],
-         ["5m", "10m", "30m", "1h", "1h30m", "2h", "6h", "1d", "3d", "1w"]),
+         ["5m", "10m", "30m", "1h", "1h30m", "2h", "6h", "1d", "3d", "7d"]),
     ],
 )
 def test_ratio_windows_are_the_reported_set_plus_every_alert_window_spelled_once(

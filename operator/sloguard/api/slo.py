@@ -31,6 +31,7 @@ from ..core.windows import (
     TIER_OBJECTIVES,
     WINDOW_PATTERN,
     BurnRateTier,
+    Window,
     default_tiers,
     parse_duration,
     parse_window,
@@ -235,11 +236,20 @@ class BurnRateSpec(CamelModel):
                               json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
     long_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Main window, e.g. 1h.",
                              json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+    for_: str | None = Field(None, alias="for", pattern=DURATION_PATTERN, max_length=32,
+                             description="How long both windows must keep burning before the alert fires "
+                             "(the alert rule's for:). Default: fire at once.",
+                             json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+    keep_firing_for: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                        description="How long the alert keeps firing after the burn stops "
+                                        "(the alert rule's keep_firing_for:, Prometheus 2.42 or later), so a "
+                                        "burn that flickers around the factor pages once. Default: stop at once.",
+                                        json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
 
-    @field_validator("short_window", "long_window")
+    @field_validator("short_window", "long_window", "for_", "keep_firing_for")
     @classmethod
-    def _windows_positive(cls, v: str) -> str:
-        return _positive(v)
+    def _windows_positive(cls, v: str | None) -> str | None:
+        return v if v is None else _positive(v)
 
     @model_validator(mode="after")
     def _short_before_long(self) -> BurnRateSpec:
@@ -263,8 +273,8 @@ class AlertingSpec(CamelModel):
     disabled: bool = Field(False, description="Generate recording rules only.")
     burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, max_length=16,
                                                   description="Alert tiers; replaces the default table "
-                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d, scaled to other windows) "
-                                                  "entirely.")
+                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d; derived for other "
+                                                  "windows, see docs/alerting.md) entirely.")
 
     @field_validator("labels")
     @classmethod
@@ -345,14 +355,17 @@ class SLOSpec(CamelModel):
         assert self.tier is not None
         return TIER_OBJECTIVES[self.tier]
 
+    def tiers(self, window: Window) -> tuple[BurnRateTier, ...]:
+        """The alert tiers in force: ``burnRates`` as given, else the defaults derived for ``window``."""
+        if self.alerting.burn_rates:
+            return tuple(BurnRateTier(b.severity, b.factor, b.short_window, b.long_window, b.for_, b.keep_firing_for)
+                         for b in self.alerting.burn_rates)
+        return default_tiers(window)
+
     def to_core(self, namespace: str, name: str) -> Objective:
         window = parse_window(self.window, self.timezone)
         a = self.alerting
-        tiers = (
-            tuple(BurnRateTier(b.severity, b.factor, b.short_window, b.long_window) for b in a.burn_rates)
-            if a.burn_rates
-            else default_tiers(window)
-        )
+        tiers = self.tiers(window)
         return Objective(
             namespace=namespace,
             name=name,
