@@ -198,3 +198,36 @@ def test_an_objective_from_a_tier_preset_gives_that_budget() -> None:
     by_record = {r.record: r.expr for r in recording_rules(obj.to_core("ns", "n"))}
     assert (by_record["sloguard:objective:ratio"], by_record["sloguard:error_budget:ratio"]) == (
         "vector(0.9995)", "vector(0.0005)")
+
+
+def test_a_tier_that_waits_and_holds_gives_its_alert_for_and_keep_firing_for() -> None:
+    obj = objective(alerting={"burnRates": [
+        {"severity": "page", "factor": 14.4, "shortWindow": "5m", "longWindow": "1h", "for": "2m",
+         "keepFiringFor": "15m"},
+        {"severity": "ticket", "factor": 3, "shortWindow": "2h", "longWindow": "1d"},
+    ]})
+    page, ticket = (r.to_dict() for r in alert_rules(obj))
+    assert list(page)[:4] == ["alert", "expr", "for", "keep_firing_for"]
+    assert (page["for"], page["keep_firing_for"]) == ("2m", "15m")
+    assert "for" not in ticket and "keep_firing_for" not in ticket
+
+
+def test_tier_windows_written_another_way_name_the_recordings_in_their_one_spelling() -> None:
+    obj = objective(alerting={"burnRates": [
+        {"severity": "page", "factor": 14.4, "shortWindow": "300s", "longWindow": "60m", "for": "120s"},
+        {"severity": "ticket", "factor": 2, "shortWindow": "2h", "longWindow": "1440m"},
+    ]})
+    page, ticket = alert_rules(obj)
+    assert page.expr == (f"(sloguard:sli_error_ratio:rate1h{SEL} / 0.001 > 14.4)"
+                         f" and (sloguard:sli_error_ratio:rate5m{SEL} / 0.001 > 14.4)")
+    assert (page.for_, page.labels["long_window"], page.labels["short_window"]) == ("2m", "1h", "5m")
+    assert (ticket.labels["long_window"], ticket.labels["short_window"]) == ("1d", "2h")
+    assert "rate60m" not in " ".join(r.record or "" for r in recording_rules(obj))
+
+
+def test_a_7_day_slo_alerts_on_its_own_derived_tiers_never_below_1x() -> None:
+    # 7d: 13.44x over 15m/5m, 8.4x over 1h/5m, 2.8x over 6h/30m (tests/unit/test_windows.py works them out).
+    tiers = [(r.labels["severity"], r.annotations["burn_rate_threshold"], r.labels["long_window"],
+              r.labels["short_window"]) for r in alert_rules(objective(window="7d"))]
+    assert tiers == [("critical", "13.44", "15m", "5m"), ("warning", "8.4", "1h", "5m"), ("info", "2.8", "6h", "30m")]
+    assert "sloguard:sli_error_ratio:rate15m" in records(recording_rules(objective(window="7d")))

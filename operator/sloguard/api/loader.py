@@ -207,7 +207,7 @@ def tier_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
         return []  # no alerts; or an objective that looks like a fraction, said above, would mislead here
     tiers = spec.tiers(window)
     out = []
-    for f in tier_findings(tiers, window, spec.objective_percent / 100.0):
+    for f in tier_findings(tiers, window, round(spec.objective_percent / 100.0, 12)):
         if custom:
             path = "spec.alerting.burnRates" + (f"[{f.index}]" if f.index is not None else "")
             path += f".{f.field}" if f.field else ""

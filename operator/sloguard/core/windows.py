@@ -276,22 +276,24 @@ def tier_findings(tiers: tuple[BurnRateTier, ...], window: Window, objective: fl
     out: list[TierFinding] = []
     w = window.seconds
     budget = 1.0 - objective
-    highest = 1.0 / budget if budget > 0 else math.inf
+    # Rounded like the objective itself (12 digits), so 99.9% reaches exactly 1000x, not 999.99...x.
+    highest = round(1.0 / budget, 9) if budget > 0 else math.inf
     for i, t in enumerate(tiers):
         long_s = parse_duration(t.long_window)
+        never = t.factor >= highest
         if t.factor <= 1:
             out.append(TierFinding(i, "factor", f"{t.factor:g}x is at or below 1: it fires while the service is "
                                    f"on track to keep its budget over {window.text}"))
-        elif t.factor >= highest:
+        elif never:
             out.append(TierFinding(i, "factor", f"{t.factor:g}x can never fire: with an objective of "
-                                   f"{objective * 100:g}% the highest possible burn rate (every event bad) is "
-                                   f"{highest:.4g}x"))
+                                   f"{round(objective * 100, 9):g}% the highest possible burn rate (every event "
+                                   f"bad) is {highest:.4g}x"))
         if long_s > w:
             out.append(TierFinding(i, "longWindow", f"{t.long_window} is longer than the SLO window ({window.text})"))
         elif long_s > w * MAX_LONG_WINDOW_SHARE:
             out.append(TierFinding(i, "longWindow", f"{t.long_window} is longer than a quarter of the SLO window "
                                    f"({window.text}): the tier notices a burn only after much of the window"))
-        if t.factor > 1 and t.factor * long_s >= w:
+        if t.factor > 1 and not never and t.factor * long_s >= w:
             out.append(TierFinding(i, "factor", f"{t.factor:g}x over {t.long_window} fires only after the whole "
                                    f"budget of {window.text} is spent"))
         if t.for_ is not None and parse_duration(t.for_) >= long_s:
