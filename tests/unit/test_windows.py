@@ -234,3 +234,19 @@ def test_a_month_across_the_spring_dst_change_is_an_hour_short() -> None:
 def test_a_rolling_window_ends_now_and_starts_its_length_before() -> None:
     now = datetime(2024, 3, 10, tzinfo=UTC)
     assert parse_window("1d").bounds(now) == (datetime(2024, 3, 9, tzinfo=UTC), now)
+
+
+def test_the_docs_table_of_default_tiers_is_what_the_code_derives() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "alerting.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` +\|(.+)\|\s*$", doc, re.MULTILINE)
+    documented = {w: [tuple(re.fullmatch(r"\s*([0-9.]+)× over (\w+) / (\w+) \(([0-9.]+)%\)\s*", cell).groups())  # type: ignore[union-attr]
+                      for cell in cells.split("|")] for w, cells in rows if w in dict(_TABLES)}
+    assert sorted(documented) == sorted({"1d", "7d", "14d", "28d", "30d", "month", "quarter"})
+    for window, cells in documented.items():
+        w = parse_window(window)
+        derived = [(f"{t.factor:g}", t.long_window, t.short_window,
+                    f"{t.factor * parse_duration(t.long_window) / w.seconds * 100:.3g}") for t in default_tiers(w)]
+        assert cells == derived, window

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ..core import conventions as c
 from ..core import policy as core
-from ..core.windows import DURATION_PATTERN
+from ..core.windows import DURATION_PATTERN, normalize_if_duration
 from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
 from .crdgen import Column, CRDSpec
 
@@ -141,7 +141,9 @@ class ErrorBudgetPolicySpec(CamelModel):
     def to_core(self, namespace: str, name: str) -> core.PolicyRules:
         levels = (tuple(core.Level(x.name, x.remaining_below, x.action) for x in self.levels)
                   if self.levels is not None else core.DEFAULT_LEVELS)
-        burns = (tuple(core.BurnRule(x.name, x.window, x.above, x.action) for x in self.burn_rates)
+        # Windows in their one spelling: status.burnRates is keyed "1h", whether written 60m or 1h.
+        burns = (tuple(core.BurnRule(x.name, normalize_if_duration(x.window), x.above, x.action)
+                       for x in self.burn_rates)
                  if self.burn_rates is not None else core.DEFAULT_BURN_RULES)
         return core.PolicyRules(namespace, name, levels, burns, self.recovery.unfreeze_above,
                                 tuple(self.exceptions.classes))

@@ -84,6 +84,18 @@ def normalize_duration(text: str) -> str:
     return format_duration(parse_duration(text))
 
 
+def normalize_if_duration(text: str) -> str:
+    """:func:`normalize_duration` for text that is a duration; anything else as it is.
+
+    For comparing and looking up windows that validation reports on elsewhere (a ``0m`` window
+    stays ``0m`` and simply matches nothing, rather than raising where no one reads it).
+    """
+    try:
+        return normalize_duration(text)
+    except DurationError:
+        return text
+
+
 def normalize_window(text: str) -> str:
     """A window's one spelling: calendar periods as they are, rolling windows as durations."""
     return text if text in CALENDAR_PERIODS else normalize_duration(text)
