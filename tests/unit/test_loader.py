@@ -91,7 +91,7 @@ CASES = [
     Case("a_tier_at_or_below_1x_is_only_a_warning",
          GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 1, shortWindow: 30m, longWindow: 6h}]\n",
          "warning", "spec.alerting.burnRates[0].factor",
-         "1x is at or below 1: it fires while the service is on track to keep its budget over 30d"),
+         "1x is at or below 1: it fires while the service spends no faster than its budget allows over 30d"),
     # 99.9%: every event bad is a burn of 1 / 0.001 = 1000x; 1000x can never be exceeded.
     Case("a_factor_the_objective_can_never_reach_is_a_warning",
          GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 1000, shortWindow: 5m, longWindow: 1h},"

@@ -294,8 +294,8 @@ def tier_findings(tiers: tuple[BurnRateTier, ...], window: Window, objective: fl
         long_s = parse_duration(t.long_window)
         never = t.factor >= highest
         if t.factor <= 1:
-            out.append(TierFinding(i, "factor", f"{t.factor:g}x is at or below 1: it fires while the service is "
-                                   f"on track to keep its budget over {window.text}"))
+            out.append(TierFinding(i, "factor", f"{t.factor:g}x is at or below 1: it fires while the service "
+                                   f"spends no faster than its budget allows over {window.text}"))
         elif never:
             out.append(TierFinding(i, "factor", f"{t.factor:g}x can never fire: with an objective of "
                                    f"{round(objective * 100, 9):g}% the highest possible burn rate (every event "

@@ -312,8 +312,8 @@ def _tier(cond: Any, cpath: str, where: Where) -> dict[str, Any]:
     after = str(c.get("alertAfter") or "0").strip()
     if not re.fullmatch(r"0+[smhdwy]?", after):
         duration(after, f"{cpath}.spec.condition.alertAfter")
-        where.warn(f"{cpath}.spec.condition.alertAfter", f"alertAfter {c['alertAfter']} is not carried (sloguard "
-                   "tiers have no for:); the alert fires that much earlier")
+        where.warn(f"{cpath}.spec.condition.alertAfter", f"alertAfter {c['alertAfter']} is not carried by the import "
+                   "(add burnRates[].for to wait); the alert fires that much earlier")
     severity = str(cspec.get("severity") or "page").lower()
     return {"severity": severity, "factor": float(threshold), "shortWindow": short_window, "longWindow": long_window}
 
