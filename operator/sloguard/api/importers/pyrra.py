@@ -2,7 +2,8 @@
 
 Pyrra alerts on four window pairs defined for a 28-day window and scaled to the SLO's window
 (rounded to the minute), with fixed factors; its alerts also wait a ``for`` duration, which the
-import does not carry yet (a warning says so; ``burnRates[].for`` can be added by hand). The table below is Pyrra's documented behaviour:
+import does not carry yet (a warning says so; ``burnRates[].for`` can be added by hand).
+The table below is Pyrra's documented behaviour:
 
 =========  ======  ============  ============  ==========
 severity   factor  long (28d)    short (28d)   for (28d)
