@@ -182,6 +182,13 @@ def test_timeslices_record_a_bad_slice_flag_and_bad_slice_fractions_per_window()
     assert "bad slices over the last 1h" in alert_rules(obj)[0].annotations["description"]
 
 
+def test_a_slice_written_300s_is_recorded_and_averaged_as_the_5m_slice() -> None:
+    obj = objective(budgetingMethod="Timeslices", timeslice={"window": "300s", "target": 0.99})
+    by_record = {r.record: r.expr for r in recording_rules(obj)}
+    assert by_record["sloguard:sli_slice_bad:5m"] == f"sloguard:sli_error_ratio:rate5m:events{SEL} > bool 0.01"
+    assert by_record["sloguard:sli_error_ratio:rate1h"] == f"avg_over_time(sloguard:sli_slice_bad:5m{SEL}[1h])"
+
+
 def test_one_slo_makes_one_group_named_after_namespace_and_name() -> None:
     groups = make_rule_groups(objective())
     assert [g.name for g in groups] == [group_name(objective())] == ["sloguard-shop-api"]
