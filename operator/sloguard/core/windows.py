@@ -11,6 +11,7 @@ any other window, from a day to a quarter (docs/alerting.md shows the resulting 
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -191,7 +192,8 @@ class TierRule:
     min_factor: float  # never lower: how much faster than the budget allows a burn must be to alert
 
 
-#: The seed's table for a 30-day window, kept as budget shares so other windows scale right.
+#: The seed's table for a 30-day window, kept as budget shares so other windows scale right
+#: (short windows are 1/12 of the long ones, as in the seed: 5m of 1h, 30m of 6h, 2h of 1d).
 #:   critical: 2% of the budget in 1 hour (14.4x), confirmed over 5 minutes -> page now;
 #:             never below 15 minutes, never below 10x (the budget gone within a tenth of the window)
 #:   warning:  5% of the budget in 6 hours (6x),   confirmed over 30 minutes -> alert the team;
@@ -217,21 +219,21 @@ SHORT_WINDOW_DIVISOR: Final = 12
 #: window to notice a burn would report the budget gone rather than warn that it is going.
 MAX_LONG_WINDOW_SHARE: Final = 0.25
 _SEED_WINDOW_SECONDS: Final = 30 * 86400
+_LADDER_SECONDS: Final[tuple[int, ...]] = tuple(parse_duration(w) for w in ALERT_WINDOW_LADDER)
 
 
 def _snap(seconds: float) -> int:
     """The ladder window nearest ``seconds`` on a log scale (ties go to the longer)."""
-    ladder = [parse_duration(w) for w in ALERT_WINDOW_LADDER]
-    return min(ladder, key=lambda w: (abs(math.log(w / seconds)), -w))
+    return min(_LADDER_SECONDS, key=lambda w: (abs(math.log(w / seconds)), -w))
 
 
 def _snap_down(seconds: float) -> int:
     """The longest ladder window not longer than ``seconds`` (the shortest when none is)."""
-    ladder = [parse_duration(w) for w in ALERT_WINDOW_LADDER]
-    fitting = [w for w in ladder if w <= seconds]
-    return max(fitting) if fitting else ladder[0]
+    fitting = [w for w in _LADDER_SECONDS if w <= seconds]
+    return max(fitting) if fitting else _LADDER_SECONDS[0]
 
 
+@functools.lru_cache(maxsize=64)  # a handful of distinct windows, derived for every SLO that uses them
 def derive_tier(rule: TierRule, window_seconds: int) -> BurnRateTier:
     """One default tier for an SLO window of ``window_seconds`` (calendar periods: nominal length).
 
