@@ -293,3 +293,57 @@ def test_kubectl_runs_sloguard_as_its_plugin(plugin_path: str) -> None:
     one_line(proc, 1, "window")
     proc = sloguard("sloguard", "generate", "-o", "/tmp", "-", env=env, exe=["kubectl"])
     one_line(proc, 2, "invalid choice")
+
+
+# --- one shape for every command ------------------------------------------------------------------------
+
+def _subparsers(parser: object, prefix: str = "") -> dict[str, object]:
+    import argparse
+
+    out: dict[str, object] = {}
+    for action in parser._actions:  # type: ignore[attr-defined]
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                out[f"{prefix}{name}"] = child
+                out.update(_subparsers(child, f"{prefix}{name} "))
+    return out
+
+
+def test_every_o_is_a_format_and_every_input_accepts_stdin() -> None:
+    from sloguard.cli import build_parser
+
+    commands = _subparsers(build_parser())
+    with_o, with_paths = set(), set()
+    for name, parser in commands.items():
+        for action in parser._actions:  # type: ignore[attr-defined]
+            if "-o" in action.option_strings:
+                assert action.option_strings == ["-o", "--output"] and action.choices, name
+                with_o.add(name)
+            if action.dest == "paths":
+                assert action.metavar == "FILE|DIR|-", name
+                with_paths.add(name)
+            assert "--output-dir" not in action.option_strings, name
+    assert {"generate", "dashboards", "import", "export", "budget", "sla evaluate", "impact", "gate"} <= with_o
+    assert {"generate", "validate", "dashboards", "import", "export", "budget", "sla evaluate", "impact"} == with_paths
+
+
+def test_the_commands_that_read_the_cluster_take_the_kube_flags() -> None:
+    from sloguard.cli import build_parser
+
+    commands = _subparsers(build_parser())
+    for name in ("budget", "sla evaluate", "impact", "gate"):
+        flags = {f for a in commands[name]._actions for f in a.option_strings}  # type: ignore[attr-defined]
+        assert {"--kubeconfig", "--context"} <= flags, name
+        assert name == "gate" or "--from-cluster" in flags, name
+
+
+def test_docs_cli_md_states_the_exit_codes_the_code_uses() -> None:
+    import re
+
+    from sloguard.cli import common
+
+    text = (REPO_ROOT / "docs" / "cli.md").read_text()
+    table = dict(re.findall(r"^\| (\d) \| (\w[\w ]*?) \|", text, flags=re.M))
+    assert table == {str(common.EXIT_OK): "done", str(common.EXIT_FINDINGS): "findings",
+                     str(common.EXIT_USAGE): "usage", str(common.EXIT_UNREACHABLE): "could not reach a server"}
+    assert "docs/cli.md" in (REPO_ROOT / "README.md").read_text()
