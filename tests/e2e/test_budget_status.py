@@ -139,6 +139,21 @@ def test_kubectl_get_shows_remaining_burn_and_state(cluster, operator):
     assert "exhausted" in row
 
 
+def test_kubectl_get_shows_ready_and_wide_shows_why_and_the_budget_by_window(cluster, operator):
+    header, row = cluster.kubectl("get", "slo", "-n", NS, "checkout").stdout.splitlines()[:2]
+    assert header.split()[-2:] == ["READY", "AGE"] and row.split()[-2] == "True"
+    out = cluster.kubectl("get", "slo", "-n", NS, "checkout", "-o", "wide").stdout
+    header, row = out.splitlines()[:2]
+    for name in ("READY", "AGE", "SLI", "CONSUMED", "LEFT", "BURN 5M", "BURN 6H", "BURN 1D", "BURN 3D", "ETA",
+                 "SCORE", "REASON", "MESSAGE"):
+        assert name in header, (name, header)
+    status = statuses(cluster)["checkout"]
+    at = header.index("BURN 6H")
+    assert row[at:].split()[0] == f"{status['burnRates']['6h']:g}", row
+    at = header.index("REASON")
+    assert row[at:].split()[0] == condition(status, "Ready")["reason"], row
+
+
 def test_prometheus_down_keeps_the_last_values_and_says_so(cluster, operator, prometheus):
     before = statuses(cluster)["checkout"]
     prometheus.stop()
