@@ -1,5 +1,5 @@
-"""The ``sloguard`` command: generate | validate | import | export | budget | sla | impact | dashboards |
-gate | run | dev | completion | version. Installed twice: ``sloguard`` and ``kubectl-sloguard`` (so
+"""The ``sloguard`` command: generate | validate | import | export | budget | sla | report | impact |
+dashboards | gate | run | dev | completion | version. Installed twice: ``sloguard`` and ``kubectl-sloguard`` (so
 ``kubectl sloguard ...`` runs it as a kubectl plugin).
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args)``;
@@ -21,11 +21,12 @@ from .. import __version__
 from .common import CommandError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "impact_cmd",
-            "dashboards_cmd", "gate_cmd", "run_cmd", "dev_cmd", "completion_cmd", "version_cmd")
+COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "report_cmd",
+            "impact_cmd", "dashboards_cmd", "gate_cmd", "run_cmd", "dev_cmd", "completion_cmd", "version_cmd")
 #: Command name -> module: running one command imports only its module (start-up time).
 MODULE_OF = {"generate": "generate", "validate": "validate", "import": "import_cmd", "export": "export_cmd",
-             "budget": "budget_cmd", "sla": "sla_cmd", "impact": "impact_cmd", "dashboards": "dashboards_cmd",
+             "budget": "budget_cmd", "sla": "sla_cmd", "report": "report_cmd", "impact": "impact_cmd",
+             "dashboards": "dashboards_cmd",
              "gate": "gate_cmd", "run": "run_cmd", "dev": "dev_cmd", "completion": "completion_cmd",
              "version": "version_cmd"}
 

@@ -9,7 +9,8 @@ window ending at T2 otherwise). For every SLAContract term: downtime minutes los
 month's allowance, or bad requests against the month's; per contract, the credit percent and
 amount the interval moves. ``--to`` may be in the future: the rest of the interval is projected
 at the current burn rate and the output says which part is measured and which projected.
-The figures are computed by :mod:`sloguard.core.impact`; this command parses, calls and prints.
+The figures are computed by :mod:`sloguard.core.impact` from counts :mod:`sloguard.services.impact`
+reads; this command parses, calls and prints.
 Severity follows the seed's four levels. Exit status: 0 figures printed; 1 invalid or no SLOs
 and contracts, or figures the objects make impossible; 2 bad arguments (times, connection
 settings); 3 Prometheus or the API server could not be read.
@@ -22,13 +23,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from ..adapters.impact_reader import measure_impact
 from ..adapters.prometheus_client import PrometheusError, add_arguments
 from ..adapters.sla_reader import SLAReader
 from ..api.loader import load_documents
 from ..api.sla_loader import contracts_from_documents
 from ..core import conventions as c
 from ..core.sla import SLAError
+from ..services.impact import measure_impact
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
