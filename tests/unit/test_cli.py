@@ -136,6 +136,7 @@ def test_version_alone_on_a_line() -> None:
 @pytest.mark.parametrize("command", [
     ["validate", "--promtool", "/usr/bin/promtool"], ["generate"], ["dashboards"], ["export", "--to", "openslo"],
     ["budget", "--prometheus", "http://127.0.0.1:9"],
+    ["report", "--prometheus", "http://127.0.0.1:9", "--period", "2026-10"],
     ["impact", "--prometheus", "http://127.0.0.1:9", "--from", "2026-10-01T00:00:00Z", "--to",
      "2026-10-01T01:00:00Z"],
 ])
@@ -164,6 +165,8 @@ def test_nothing_of_the_kind_asked_for_is_a_finding() -> None:
      "--period: period '2026-13' is not a month"),
     (["sla", "evaluate", "--prometheus", "http://127.0.0.1:9", "--at", "soon", str(SLA_FILE)], "--at 'soon'"),
     (["impact", "--prometheus", "http://127.0.0.1:9", "--from", "x", "--to", "y", str(SLO_FILE)], "--from and --to"),
+    (["report", "--prometheus", "http://127.0.0.1:9", "--period", "2026-13", str(SLO_FILE)], "--period"),
+    (["report", "--prometheus", "http://127.0.0.1:9", "--timezone", "Mars/Base", str(SLO_FILE)], "--timezone"),
     (["generate", "--rule-label", "novalue", str(SLO_FILE)], "--rule-label expects KEY=VALUE"),
     (["gate", "nosuchkind/checkout"], "expected NAME or KIND/NAME"),
     (["completion", "fish"], "invalid choice"),
@@ -199,11 +202,15 @@ def test_sla_and_impact_with_prometheus_unreachable_exit_3() -> None:
     proc = sloguard("impact", "--prometheus", url, "--from", "2026-10-01T00:00:00Z", "--to", "2026-10-01T01:00:00Z",
                     "--now", "2026-10-01T02:00:00Z", "-", stdin=yaml.safe_dump(SLO))
     one_line(proc, 3, "sloguard impact: ", "cannot reach Prometheus")
+    proc = sloguard("report", "--prometheus", url, "--period", "2026-10", "--at", "2026-11-02T00:00:00Z", "-",
+                    stdin=yaml.safe_dump(SLO))
+    one_line(proc, 3, "sloguard report: ", "cannot reach Prometheus")
 
 
 @pytest.mark.parametrize("command", [
     ["budget", "--prometheus", "http://127.0.0.1:9"],
     ["sla", "evaluate", "--prometheus", "http://127.0.0.1:9", "--period", "2026-10"],
+    ["report", "--prometheus", "http://127.0.0.1:9", "--period", "2026-10", "--at", "2026-11-02T00:00:00Z"],
     ["impact", "--prometheus", "http://127.0.0.1:9", "--from", "2026-10-01T00:00:00Z",
      "--to", "2026-10-01T01:00:00Z"],
 ])
@@ -323,15 +330,17 @@ def test_every_o_is_a_format_and_every_input_accepts_stdin() -> None:
                 assert action.metavar == "FILE|DIR|-", name
                 with_paths.add(name)
             assert "--output-dir" not in action.option_strings, name
-    assert {"generate", "dashboards", "import", "export", "budget", "sla evaluate", "impact", "gate"} <= with_o
-    assert {"generate", "validate", "dashboards", "import", "export", "budget", "sla evaluate", "impact"} == with_paths
+    assert {"generate", "dashboards", "import", "export", "budget", "sla evaluate", "report", "impact",
+            "gate"} <= with_o
+    assert {"generate", "validate", "dashboards", "import", "export", "budget", "sla evaluate", "report",
+            "impact"} == with_paths
 
 
 def test_the_commands_that_read_the_cluster_take_the_kube_flags() -> None:
     from sloguard.cli import build_parser
 
     commands = _subparsers(build_parser())
-    for name in ("budget", "sla evaluate", "impact", "gate"):
+    for name in ("budget", "sla evaluate", "report", "impact", "gate"):
         flags = {f for a in commands[name]._actions for f in a.option_strings}  # type: ignore[attr-defined]
         assert {"--kubeconfig", "--context"} <= flags, name
         assert name == "gate" or "--from-cluster" in flags, name
