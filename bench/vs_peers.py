@@ -90,7 +90,7 @@ def write_sloth_inputs(directory: Path, n: int, per_file: int = 10) -> list[Path
 
 
 def import_dir(sloth_dir: Path, out: Path) -> None:
-    proc = subprocess.run(sloguard_cmd("import", "-o", str(out), str(sloth_dir)), capture_output=True, text=True,
+    proc = subprocess.run(sloguard_cmd("import", "--out-dir", str(out), str(sloth_dir)), capture_output=True, text=True,
                           env=env(), check=False)
     if proc.returncode != 0:
         raise SystemExit(f"sloguard import failed:\n{proc.stderr[-3000:]}")
@@ -121,8 +121,8 @@ def timed(cmd: list[str], what: str, environ: dict[str, str] | None = None) -> t
 
 
 def run_sloguard(slo_dir: Path, out: Path) -> tuple[float, float]:
-    return timed(sloguard_cmd("generate", "--format", "rules", "-o", str(out), str(slo_dir)), "sloguard generate",
-                 env())
+    return timed(sloguard_cmd("generate", "--format", "rules", "--out-dir", str(out), str(slo_dir)),
+                 "sloguard generate", env())
 
 
 def count_rules(path: Path) -> int:
@@ -254,8 +254,8 @@ def bench_cost(sloth: Path, prom_bin: Path) -> dict[str, Any]:
         subprocess.run([str(sloth), "generate", "-i", str(slo), "-o", str(base / "sloth-rules.yaml")], check=True,
                        capture_output=True)
         import_dir(slo, base / "imported")
-        subprocess.run(sloguard_cmd("generate", "--format", "rules", "-o", str(base / "sg"), str(base / "imported")),
-                       check=True, env=env(), capture_output=True)
+        subprocess.run(sloguard_cmd("generate", "--format", "rules", "--out-dir", str(base / "sg"),
+                                    str(base / "imported")), check=True, env=env(), capture_output=True)
         end = (int(time.time()) // 3600 - 3) * 3600  # in the past: imported blocks must precede the head
         server = promfixture.PrometheusServer.from_lines(history_lines(end), base / "prom", compact=False)
         server.start(timeout=300)

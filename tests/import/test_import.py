@@ -89,7 +89,7 @@ def test_a_routing_label_on_only_one_sloth_alert_is_a_warning_naming_it() -> Non
 
 
 def test_sloth_sli_plugin_is_refused_in_one_line_and_the_other_slo_is_still_written(tmp_path: Path) -> None:
-    code, out, err = run_cli("import", "-o", str(tmp_path), str(FIXTURES / "sloth-k8s.yaml"))
+    code, out, err = run_cli("import", "--out-dir", str(tmp_path), str(FIXTURES / "sloth-k8s.yaml"))
     assert code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.search-availability.yaml"]
     refused = [line for line in err.splitlines() if "plugin" in line]
@@ -175,7 +175,7 @@ def test_sloths_openslo_v1alpha_subset_gets_sloths_default_windows_switched_off_
 
 
 def test_everything_imported_passes_sloguard_validate(tmp_path: Path) -> None:
-    code, _, err = run_cli("import", "-o", str(tmp_path), str(FIXTURES))
+    code, _, err = run_cli("import", "--out-dir", str(tmp_path), str(FIXTURES))
     assert code == 1, err  # the fixtures include refused SLOs on purpose
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 13, files  # 3 + 1 + 1 Sloth, 4 Pyrra, 3 + 1 OpenSLO

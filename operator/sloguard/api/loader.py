@@ -302,7 +302,11 @@ def load_objectives(paths: list[str], stdin_text: str | None = None) -> tuple[li
 
 
 def load(paths: list[str], stdin_text: str | None = None) -> LoadResult:
-    docs, diags = read_documents(paths, stdin_text)
+    return load_documents(*read_documents(paths, stdin_text))
+
+
+def load_documents(docs: list[Document], diags: Iterable[Diagnostic] = ()) -> LoadResult:
+    """The valid SLOs among documents already read (files, stdin, the cluster), and every finding."""
     result = LoadResult(diagnostics=list(diags), documents=docs)
     seen: dict[str, str] = {}
     for doc, envelope in iter_slo_documents(docs):

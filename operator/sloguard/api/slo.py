@@ -387,19 +387,19 @@ class Condition(CamelModel):
     """A Kubernetes API convention condition."""
 
     model_config = CamelModel.model_config | {"extra": "allow"}
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: str = ""
-    last_transition_time: datetime | None = None
-    observed_generation: int | None = None
+    type: str = Field(description="The condition's name, e.g. Ready; the key of the list.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field("", description="One CamelCase word saying why, for programs.")
+    message: str = Field("", description="Why, for people.")
+    last_transition_time: datetime | None = Field(None, description="When status last changed.")
+    observed_generation: int | None = Field(None, description="The spec generation the condition is for.")
 
 
 class ObjectReference(CamelModel):
-    api_version: str = ""
-    kind: str = ""
-    name: str = ""
-    namespace: str = ""
+    api_version: str = Field("", description="The object's apiVersion.")
+    kind: str = Field("", description="The object's kind.")
+    name: str = Field("", description="The object's name.")
+    namespace: str = Field("", description="The object's namespace.")
 
 
 class BudgetFigures(CamelModel):
@@ -420,23 +420,25 @@ class SLOStatus(CamelModel):
     """Written by the operator only."""
 
     model_config = CamelModel.model_config | {"extra": "allow"}
-    observed_generation: int | None = None
-    #: A list map keyed by type: writers of different conditions (the rules reconcile, the budget
-    #: loop) apply only their own with server-side apply and never drop each other's.
-    conditions: list[Condition] = Field(default_factory=list, json_schema_extra={
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
+    observed_generation: int | None = Field(None, description="The spec generation this status is for.")
+    #: A list map keyed by type in every kind's CRD (crdgen.CONDITIONS_LIST_MAP).
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and RulesGenerated (the "
+                                        "rules reconcile), PrometheusReachable and BudgetKnown (the budget loop).")
     prometheus_rule: ObjectReference | None = Field(None, description="The generated PrometheusRule.")
     objective: float | None = Field(None, description="The resolved objective in percent.")
     sli: float | None = Field(None, description="Good ratio over the window (fraction); absent when unknown.")
-    budget: BudgetFigures | None = None
+    budget: BudgetFigures | None = Field(None, description="The error budget over the window.")
     burn_rates: dict[str, float | None] | None = Field(None, description="Burn rate per window (1 = on budget).")
-    burn_rate_1h: float | None = Field(None, description="Burn rate over the last hour, for display.")
+    burn_rate_1h: float | None = Field(None, alias="burnRate1h", description="Burn rate over the last hour, "
+                                       "for display.")
     state: str | None = Field(None, description="healthy, warning, critical, exhausted or unknown.")
-    health_score: int | None = None
-    time_to_exhaustion_seconds: float | None = None
-    hints: list[str] | None = None
-    last_evaluated: datetime | None = None
-    slices: dict[str, int] | None = None
+    health_score: int | None = Field(None, description="0 (budget gone) to 100 (untouched, burning slowly).")
+    time_to_exhaustion_seconds: float | None = Field(None, description="Seconds until the budget is spent at "
+                                                     "the current burn rate; absent when not burning.")
+    hints: list[str] | None = Field(None, description="What the figures suggest doing, for people.")
+    last_evaluated: datetime | None = Field(None, description="The instant the figures are for.")
+    slices: dict[str, int] | None = Field(None, description="Timeslices budgeting: bad and total slices so "
+                                          "far in the window.")
     last_report: LastReport | None = Field(None, description="The newest finalized month report (written by "
                                            "the report loop, field manager sloguard-report).")
 
