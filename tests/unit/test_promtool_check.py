@@ -6,6 +6,7 @@ built, and Debian's Prometheus 2 always — the operator must work with either o
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from sloguard.adapters.promtool import (
     find_promtool,
     parse_output,
     rule_diagnostics,
+    user_text_group,
 )
 from sloguard.api.loader import validate_slo_body
-from sloguard.core.model import Objective
+from sloguard.core.model import Objective, RatioQuerySLI
+from sloguard.core.rules import make_rule_groups
 
 P3 = Path.home() / ".cache" / "sloguard" / "prometheus3-v0.316.0" / "bin" / "promtool"
 PROMTOOLS = ["/usr/bin/promtool"] + ([str(P3)] if P3.exists() else [])
@@ -72,6 +75,48 @@ def test_a_label_template_is_checked_too(promtool: str) -> None:
 def test_generated_rules_of_valid_slos_pass(promtool: str) -> None:
     assert check_rule_groups([{"name": "g", "rules": [{"record": "a:b", "expr": "vector(1)"}]}], promtool) == []
     assert rule_diagnostics([objective("ok")], promtool) == {}
+
+
+def test_only_the_rules_that_carry_user_text_are_sent_to_promtool() -> None:
+    obj = objective("quick", labels={"team": "pay"}, annotations={"runbook": "https://runbooks/x"})
+    [group] = make_rule_groups(obj)
+    quick = user_text_group(group)
+    assert quick.name == group.name
+    assert [r.record or r.alert for r in quick.rules] == [
+        "sloguard:sli_errors:rate5m", "sloguard:sli_total:rate5m", "ErrorBudgetBurn"]
+    assert 'http_requests_total{code="500"}' in quick.rules[0].expr
+    assert "http_requests_total" in quick.rules[1].expr
+    assert quick.rules[2].labels["team"] == "pay"
+    assert quick.rules[2].annotations["runbook"] == "https://runbooks/x"
+    # every rule sent is the generated rule itself, not a copy made for the check
+    assert all(r in group.rules for r in quick.rules)
+    assert len(group.rules) > len(quick.rules)
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_one_refused_slo_among_many_is_named_with_every_rule_of_its_group(promtool: str) -> None:
+    slos = [objective(f"ok-{i}") for i in range(40)]
+    bad = objective("bad", annotations={"summary": "{{ range .x }}"})
+    [group] = make_rule_groups(bad)
+    alerts = [f"{i} ({r.alert})" for i, r in enumerate(group.rules, start=1) if r.alert]
+    assert len(alerts) > 1  # the default tiers: several alerts share the bad annotation
+    found = rule_diagnostics(slos[:20] + [bad] + slos[20:], promtool)
+    assert list(found) == ["shop/bad"]
+    [d] = found["shop/bad"]
+    assert d.path == "spec.alerting.annotations.summary"
+    assert d.message.startswith(f"Prometheus would refuse the generated rules {', '.join(alerts)}: ")
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_sli_text_prometheus_refuses_is_still_an_error_on_the_sli(promtool: str) -> None:
+    # Built past the loader (which parses PromQL itself) to prove promtool still sees the SLI text.
+    broken = dataclasses.replace(objective("sli"), sli=RatioQuerySLI(total_query="sum(rate(x[{{.window}}])",
+                                                                     error_query="sum(rate(e[{{.window}}]))"))
+    found = rule_diagnostics([objective("fine"), broken], promtool)
+    assert list(found) == ["shop/sli"]
+    [d] = found["shop/sli"]
+    assert d.path == "spec.sli"
+    assert d.message.startswith("Prometheus would refuse the generated rule 2 (sloguard:sli_total:rate5m): ")
 
 
 def test_a_missing_promtool_is_an_error_that_says_how_to_provide_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.common import Diagnostic
+from ..core import conventions as c
 from ..core.model import Objective
-from ..core.rules import group_name, make_rule_groups
+from ..core.rules import RuleGroup, group_name, make_rule_groups
 
 ENV_VAR = "SLOGUARD_PROMTOOL"
 
@@ -124,26 +125,57 @@ def field_path(problem: RuleProblem, obj: Objective) -> str:
     return "spec"
 
 
-def rule_diagnostics(objectives: Sequence[Objective], promtool: str) -> dict[str, list[Diagnostic]]:
-    """Prometheus' verdict on every SLO's generated rules (one promtool run), by SLO key.
+#: Recordings whose expression is the user's SLI text (the 5m base rates, see ``core/rules.py``).
+_USER_TEXT_RECORDS = frozenset({c.RECORD_ERRORS_5M, c.RECORD_TOTAL_5M})
 
+
+def user_text_group(group: RuleGroup) -> RuleGroup:
+    """The rules of ``group`` that carry text the user wrote; what a generate run sends to promtool.
+
+    User text reaches an SLO's rules in two places: the SLI queries, which become the two 5m base
+    recordings, and the alerting name, labels and annotations, which every alert tier carries
+    identically (tiers differ only in windows, factors and severities, whose syntax the schema
+    restricts, formatted by sloguard). Everything else comes from sloguard's own templates,
+    proven by the golden files and their ``promtool check rules`` test. So the base recordings
+    and the first alert fail promtool exactly when the whole group would fail for user text.
+    """
+    first_alert = next((r for r in group.rules if r.alert), None)
+    keep = tuple(r for r in group.rules if r.record in _USER_TEXT_RECORDS or r is first_alert)
+    return RuleGroup(group.name, keep, group.interval)
+
+
+def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
+                     groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> dict[str, list[Diagnostic]]:
+    """Prometheus' verdict on every SLO's generated rules, by SLO key.
+
+    ``groups``: the SLOs' rule groups by key when the caller has built them already.
+    One promtool run checks the rules that carry user text (:func:`user_text_group`) of all
+    SLOs; only when it finds a problem are the refused SLOs' whole groups checked again, so the
+    messages name every rule Prometheus would refuse, numbered as in the generated group.
     Only SLOs with findings appear. Messages name the rule and say Prometheus refused it.
     """
     by_group = {group_name(o): o for o in objectives}
-    groups = [g.to_dict() for o in objectives for g in make_rule_groups(o)]
+    built = {o.key: list(groups[o.key]) if groups is not None and o.key in groups else make_rule_groups(o)
+             for o in objectives}
+    quick = [user_text_group(g).to_dict() for o in objectives for g in built[o.key]]
+    problems = check_rule_groups(quick, promtool) if quick else []
+    if problems:
+        named = {p.group for p in problems}
+        refused = [o for o in objectives if group_name(o) in named] if named <= by_group.keys() else objectives
+        problems = check_rule_groups([g.to_dict() for o in refused for g in built[o.key]], promtool) or problems
     # One finding per SLO, field and message: three alert tiers share one bad annotation.
     found: dict[tuple[str, str, str], list[RuleProblem]] = {}
-    for problem in check_rule_groups(groups, promtool) if groups else []:
+    for problem in problems:
         targets = [by_group[problem.group]] if problem.group in by_group else list(objectives)
         for obj in targets:
             found.setdefault((obj.key, field_path(problem, obj), problem.message), []).append(problem)
     out: dict[str, list[Diagnostic]] = {}
-    for (key, path, message), problems in found.items():
-        rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in problems if p.rule)
-        what = f"generated rule{'s' if len(problems) > 1 else ''} {rules}" if rules else "generated rules"
+    for (key, path, message), probs in found.items():
+        rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in probs if p.rule)
+        what = f"generated rule{'s' if len(probs) > 1 else ''} {rules}" if rules else "generated rules"
         out.setdefault(key, []).append(Diagnostic("error", f"Prometheus would refuse the {what}: {message}", path))
     return out
 
 
 __all__ = ["ENV_VAR", "PromtoolUnavailable", "RuleProblem", "check_rule_groups", "field_path", "find_promtool",
-           "parse_output", "rule_diagnostics"]
+           "parse_output", "rule_diagnostics", "user_text_group"]
