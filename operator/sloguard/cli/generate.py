@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -39,6 +40,18 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A one-shot batch: what it allocates lives until the output is written, so the cyclic
+    # collector would only re-walk a growing heap (a quarter of the dump time for 1,000 SLOs).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return generate(args)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def generate(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
     objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool)
     if objectives is None:
