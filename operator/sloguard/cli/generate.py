@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
+from ..core.rules import RuleGroup
 from .common import add_promtool_argument, load_slos_or_none
 
 
@@ -53,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
 
 def generate(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
-    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool)
+    groups: dict[str, list[RuleGroup]] = {}  # built once: checked by promtool, then written
+    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool, groups=groups)
     if objectives is None:
         return 1
     if args.format == "rules":
-        text = dump_yaml(rules_file(objectives))
+        text = dump_yaml(rules_file(objectives, groups))
         if args.output_dir:
             out = Path(args.output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +67,8 @@ def generate(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in objectives]
+    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels, groups=groups[o.key]))
+             for o in objectives]
     if args.dashboards:
         from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
 
