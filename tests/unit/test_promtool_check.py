@@ -18,7 +18,7 @@ from sloguard.adapters.promtool import (
     find_promtool,
     parse_output,
     rule_diagnostics,
-    user_text_group,
+    user_text_rules,
 )
 from sloguard.api.loader import validate_slo_body
 from sloguard.core.model import Objective, RatioQuerySLI
@@ -77,20 +77,36 @@ def test_generated_rules_of_valid_slos_pass(promtool: str) -> None:
     assert rule_diagnostics([objective("ok")], promtool) == {}
 
 
-def test_only_the_rules_that_carry_user_text_are_sent_to_promtool() -> None:
+def test_only_the_users_text_is_sent_to_promtool_first() -> None:
     obj = objective("quick", labels={"team": "pay"}, annotations={"runbook": "https://runbooks/x"})
     [group] = make_rule_groups(obj)
-    quick = user_text_group(group)
-    assert quick.name == group.name
-    assert [r.record or r.alert for r in quick.rules] == [
-        "sloguard:sli_errors:rate5m", "sloguard:sli_total:rate5m", "ErrorBudgetBurn"]
-    assert 'http_requests_total{code="500"}' in quick.rules[0].expr
-    assert "http_requests_total" in quick.rules[1].expr
-    assert quick.rules[2].labels["team"] == "pay"
-    assert quick.rules[2].annotations["runbook"] == "https://runbooks/x"
-    # every rule sent is the generated rule itself, not a copy made for the check
-    assert all(r in group.rules for r in quick.rules)
-    assert len(group.rules) > len(quick.rules)
+    quick = user_text_rules(obj, group)
+    by_name = {r.record: r for r in group.rules if r.record}
+    assert [(r.record, r.expr, r.labels) for r in quick[:2]] == [
+        ("sloguard:sli_errors:rate5m", by_name["sloguard:sli_errors:rate5m"].expr, {}),
+        ("sloguard:sli_total:rate5m", by_name["sloguard:sli_total:rate5m"].expr, {})]
+    assert 'http_requests_total{code="500"}' in quick[0].expr
+    [alert] = quick[2:]
+    assert (alert.alert, alert.expr, alert.labels, alert.annotations) == (
+        "ErrorBudgetBurn", "vector(1)", {"team": "pay"}, {"runbook": "https://runbooks/x"})
+
+
+def test_slos_alike_but_for_their_names_send_their_text_once() -> None:
+    a, b = objective("a", labels={"team": "pay"}), objective("b", labels={"team": "pay"})
+    [ga], [gb] = make_rule_groups(a), make_rule_groups(b)
+    assert ga.rules != gb.rules
+    assert user_text_rules(a, ga) == user_text_rules(b, gb)
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+def test_every_slo_carrying_text_prometheus_refuses_is_named(promtool: str) -> None:
+    bad = {"summary": "{{ range .x }}"}
+    slos = [objective("ok-1"), objective("bad-1", annotations=bad), objective("ok-2"),
+            objective("bad-2", annotations=bad)]
+    found = rule_diagnostics(slos, promtool)
+    assert sorted(found) == ["shop/bad-1", "shop/bad-2"]
+    assert [d.path for d in found["shop/bad-1"]] == [d.path for d in found["shop/bad-2"]] == [
+        "spec.alerting.annotations.summary"]
 
 
 @pytest.mark.parametrize("promtool", PROMTOOLS)

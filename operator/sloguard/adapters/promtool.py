@@ -27,7 +27,7 @@ from typing import Any
 from ..api.common import Diagnostic
 from ..core import conventions as c
 from ..core.model import Objective
-from ..core.rules import RuleGroup, group_name, make_rule_groups
+from ..core.rules import Rule, RuleGroup, group_name, make_rule_groups
 
 ENV_VAR = "SLOGUARD_PROMTOOL"
 
@@ -127,21 +127,29 @@ def field_path(problem: RuleProblem, obj: Objective) -> str:
 
 #: Recordings whose expression is the user's SLI text (the 5m base rates, see ``core/rules.py``).
 _USER_TEXT_RECORDS = frozenset({c.RECORD_ERRORS_5M, c.RECORD_TOTAL_5M})
+#: The one group of the quick check's file.
+_QUICK_GROUP = "sloguard-user-text"
 
 
-def user_text_group(group: RuleGroup) -> RuleGroup:
-    """The rules of ``group`` that carry text the user wrote; what a generate run sends to promtool.
+def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
+    """What of ``obj``'s generated ``group`` is the user's text, as rules promtool checks alone.
 
     User text reaches an SLO's rules in two places: the SLI queries, which become the two 5m base
-    recordings, and the alerting name, labels and annotations, which every alert tier carries
-    identically (tiers differ only in windows, factors and severities, whose syntax the schema
-    restricts, formatted by sloguard). Everything else comes from sloguard's own templates,
-    proven by the golden files and their ``promtool check rules`` test. So the base recordings
-    and the first alert fail promtool exactly when the whole group would fail for user text.
+    recordings' expressions, and the alerting name, labels and annotations, which every alert tier
+    carries alike. Everything else is sloguard's own templates filled with values whose syntax the
+    schema restricts (service, names, severities, windows, numbers), proven by the golden files
+    and their ``promtool check rules`` test. So the base recordings' expressions, and an alert
+    with the first tier's name and the values it carries for the user's labels and annotations
+    (expression ``vector(1)``), fail promtool exactly when the user's text would make it refuse
+    the group.
     """
-    first_alert = next((r for r in group.rules if r.alert), None)
-    keep = tuple(r for r in group.rules if r.record in _USER_TEXT_RECORDS or r is first_alert)
-    return RuleGroup(group.name, keep, group.interval)
+    out = [Rule(r.expr, record=r.record) for r in group.rules if r.record in _USER_TEXT_RECORDS]
+    first = next((r for r in group.rules if r.alert), None)
+    if first is not None:
+        out.append(Rule("vector(1)", alert=first.alert,
+                        labels={k: v for k, v in first.labels.items() if k in obj.alerting.labels},
+                        annotations={k: v for k, v in first.annotations.items() if k in obj.alerting.annotations}))
+    return out
 
 
 def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
@@ -149,24 +157,39 @@ def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
     """Prometheus' verdict on every SLO's generated rules, by SLO key.
 
     ``groups``: the SLOs' rule groups by key when the caller has built them already.
-    One promtool run checks the rules that carry user text (:func:`user_text_group`) of all
-    SLOs; only when it finds a problem are the refused SLOs' whole groups checked again, so the
-    messages name every rule Prometheus would refuse, numbered as in the generated group.
-    Only SLOs with findings appear. Messages name the rule and say Prometheus refused it.
+    One promtool run checks each distinct piece of user text once (:func:`user_text_rules`);
+    only when it refuses one are the whole groups of the SLOs carrying it checked, and that
+    verdict is the one reported, so messages name every rule Prometheus would refuse, numbered
+    as in the generated group. Only SLOs with findings appear.
     """
     by_group = {group_name(o): o for o in objectives}
     built = {o.key: list(groups[o.key]) if groups is not None and o.key in groups else make_rule_groups(o)
              for o in objectives}
-    quick = [user_text_group(g).to_dict() for o in objectives for g in built[o.key]]
-    problems = check_rule_groups(quick, promtool) if quick else []
-    if problems:
-        named = {p.group for p in problems}
-        refused = [o for o in objectives if group_name(o) in named] if named <= by_group.keys() else objectives
-        problems = check_rule_groups([g.to_dict() for o in refused for g in built[o.key]], promtool) or problems
+    quick: dict[str, dict[str, Any]] = {}  # a rule's JSON -> the rule, once however many SLOs carry it
+    carriers: dict[str, set[str]] = {}  # ... -> keys of the SLOs carrying it
+    for o in objectives:
+        for g in built[o.key]:
+            for rule in user_text_rules(o, g):
+                as_dict = rule.to_dict()
+                text = json.dumps(as_dict, sort_keys=True)
+                quick.setdefault(text, as_dict)
+                carriers.setdefault(text, set()).add(o.key)
+    texts = list(quick)
+    problems = check_rule_groups([{"name": _QUICK_GROUP, "rules": list(quick.values())}], promtool) if texts else []
+    if not problems:
+        return {}
+    suspects: set[str] = set()
+    for p in problems:
+        if p.group == _QUICK_GROUP and p.rule is not None and 1 <= p.rule <= len(texts):
+            suspects |= carriers[texts[p.rule - 1]]
+        else:
+            suspects |= {o.key for o in objectives}
+    refused = [o for o in objectives if o.key in suspects]
+    problems = check_rule_groups([g.to_dict() for o in refused for g in built[o.key]], promtool)
     # One finding per SLO, field and message: three alert tiers share one bad annotation.
     found: dict[tuple[str, str, str], list[RuleProblem]] = {}
     for problem in problems:
-        targets = [by_group[problem.group]] if problem.group in by_group else list(objectives)
+        targets = [by_group[problem.group]] if problem.group in by_group else list(refused)
         for obj in targets:
             found.setdefault((obj.key, field_path(problem, obj), problem.message), []).append(problem)
     out: dict[str, list[Diagnostic]] = {}
@@ -178,4 +201,4 @@ def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
 
 
 __all__ = ["ENV_VAR", "PromtoolUnavailable", "RuleProblem", "check_rule_groups", "field_path", "find_promtool",
-           "parse_output", "rule_diagnostics", "user_text_group"]
+           "parse_output", "rule_diagnostics", "user_text_rules"]
