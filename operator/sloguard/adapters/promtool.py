@@ -7,6 +7,10 @@ defined by its Go code — PromQL parsing, label and annotation names, and Go ``
 parsing of every label and annotation value — and ``promtool check rules`` runs exactly that
 code. A Python re-implementation of Go templates would drift from it; the real tool does not.
 
+What is sent: each distinct piece of the user's text once, in one run (see
+:func:`user_text_rules`); the SLOs whose text is refused are then checked whole, and that verdict
+is what is reported. sloguard's own templates are proven by the golden files' promtool test.
+
 The binary is found once at startup (``--promtool`` / ``SLOGUARD_PROMTOOL``, else ``promtool`` on
 ``PATH``); when it is missing the operator refuses to start rather than skip the check. The image
 builds it from the Go module proxy (see the Dockerfile).
