@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
 from ..api.common import Diagnostic
 from ..api.loader import LoadResult, load
 from ..core.model import Objective
+from ..core.rules import RuleGroup, make_rule_groups
 
 if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
     from ..adapters.prometheus_client import PrometheusSettings
@@ -150,7 +151,8 @@ def add_promtool_argument(parser: argparse.ArgumentParser) -> None:
                         f"(default: ${ENV_VAR}, else promtool on PATH; required)")
 
 
-def rule_check_diagnostics(result: LoadResult, promtool: str | None) -> list[Diagnostic]:
+def rule_check_diagnostics(result: LoadResult, promtool: str | None,
+                           groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> list[Diagnostic]:
     """Prometheus' own verdict (``promtool check rules``) on the rules of every valid SLO, located.
 
     The same check the operator runs before applying: an alert template Go cannot parse is an
@@ -159,22 +161,26 @@ def rule_check_diagnostics(result: LoadResult, promtool: str | None) -> list[Dia
     if not result.objectives:
         return []
     try:
-        found = rule_diagnostics(result.objectives, find_promtool(promtool))
+        found = rule_diagnostics(result.objectives, find_promtool(promtool), groups)
     except PromtoolUnavailable as e:
         return [Diagnostic("error", str(e), source="promtool")]
     return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
 
 
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
-                      promtool: str | None = None) -> list[Objective] | None:
+                      promtool: str | None = None,
+                      groups: dict[str, list[RuleGroup]] | None = None) -> list[Objective] | None:
     """SLOs from files for a generating command; None (after printing why) when it must stop.
 
     ``check_rules``: also run Prometheus' rule validation over what would be generated.
+    ``groups``: filled with every SLO's rule groups by key, built once for the check and the output.
     """
     stdin = sys.stdin.read() if "-" in paths else None
     result = load(paths, stdin)
+    if groups is not None and not result.errors:
+        groups.update((o.key, make_rule_groups(o)) for o in result.objectives)
     if check_rules and not result.errors:
-        result.diagnostics.extend(rule_check_diagnostics(result, promtool))
+        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
     if report(result.diagnostics):
         return None
     if not result.objectives:

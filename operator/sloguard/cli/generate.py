@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
 from ..adapters.render import prometheus_rule, rules_file
+from ..core.rules import RuleGroup
 from .common import (
     EXIT_FINDINGS,
     UsageError,
@@ -49,13 +51,26 @@ def parse_labels(pairs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A one-shot batch: what it allocates lives until the output is written, so the cyclic
+    # collector would only re-walk a growing heap (a quarter of the dump time for 1,000 SLOs).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return generate(args)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def generate(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
-    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool)
+    groups: dict[str, list[RuleGroup]] = {}  # built once: checked by promtool, then written
+    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool, groups=groups)
     if objectives is None:
         return EXIT_FINDINGS
     ext = "json" if args.output == "json" else "yaml"
     if args.format == "rules":
-        text = dumps(rules_file(objectives), args.output)
+        text = dumps(rules_file(objectives, groups), args.output)
         if args.out_dir:
             out = Path(args.out_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels)) for o in objectives]
+    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels, groups=groups[o.key]))
+             for o in objectives]
     if args.dashboards:
         from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
 
