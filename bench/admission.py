@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What error budget policies cost at admission, and how fast they react.
 
-Starts everything it needs itself: a local control plane (sloguard.devcluster), the operator as
+Starts everything it needs itself: a local control plane (sloguard_dev.cluster), the operator as
 a subprocess (``python -m sloguard run``), and for the last part a Prometheus scraping a tiny
 exporter in this process. Measures:
 
@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))
 from tests.integration.promfixture import PROMETHEUS, free_port  # noqa: E402
 
-from sloguard import devcluster  # noqa: E402
+from sloguard_dev import cluster as devcluster  # noqa: E402
 
 NS = "bench-admission"
 LIVE_NS = "bench-live"
