@@ -260,8 +260,6 @@ def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Di
             elif not isinstance(doc.body, dict):
                 yield doc, check_envelope(doc)
             continue  # another API's object in the same directory (a Deployment, say): not ours
-            yield doc, check_envelope(doc)
-            continue
         if doc.kind not in KNOWN_KINDS:
             yield doc, [Diagnostic("error", f"unknown kind {doc.body.get('kind')!r}; sloguard.io kinds are "
                                    f"{', '.join(KNOWN_KINDS)}", "kind", doc.source, doc.kind, doc.ref)]

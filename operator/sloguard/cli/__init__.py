@@ -34,13 +34,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # Given the command line, only the named command's module is imported; without it, all of them.
     command = next((a for a in argv or () if not a.startswith("-")), None)
     for name in (MODULE_OF[command],) if command in MODULE_OF else COMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith(f"{__name__}.{name}"):
-                continue  # a command not built yet
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return parser
 
 

@@ -166,15 +166,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m sloguard.cli.budget_cmd``)."""
-    parser = argparse.ArgumentParser(prog="sloguard")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["budget", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
