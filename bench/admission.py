@@ -58,7 +58,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))
-from tests.integration.promfixture import PROMETHEUS, free_port  # noqa: E402
+from tests.integration.promfixture import PROMETHEUS  # noqa: E402
+from tests.support.cluster import free_port  # noqa: E402
 
 from sloguard_dev import cluster as devcluster  # noqa: E402
 
