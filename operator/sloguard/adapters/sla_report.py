@@ -196,7 +196,7 @@ def downtime_svg(t: TermResult, width: int = 760, height: int = 180) -> str:
         x = left + i * step + 1
         counted_h = d.downtime_minutes * plot_h / scale
         excused_h = d.excluded_minutes * plot_h / scale
-        y = top + plot_h
+        y: float = top + plot_h
         title = (f"{d.day}: uptime {d.uptime:.3f}%, {d.downtime_minutes} min down"
                  f"{f', {d.excluded_minutes} min excluded' if d.excluded_minutes else ''}")
         if counted_h:

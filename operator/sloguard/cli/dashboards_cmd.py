@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..adapters.dashboards import all_dashboards, configmap
-from ..adapters.render import dump_all, dump_yaml
+from ..api.yamlio import dump_all, dump_yaml
 from .common import load_slos_or_none
 
 

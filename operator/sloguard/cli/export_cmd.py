@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output_dir:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for stem, doc in docs:
-            (out / f"{stem}.openslo.yaml").write_text(dump_yaml(doc))
+        for stem, exported in docs:
+            (out / f"{stem}.openslo.yaml").write_text(dump_yaml(exported))
     else:
         sys.stdout.write(dump_all(doc for _, doc in docs))
     return 0

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..adapters.render import dump_all, dump_yaml, prometheus_rule, rules_file
+from ..adapters.render import prometheus_rule, rules_file
+from ..api.yamlio import dump_all, dump_yaml
 from .common import add_promtool_argument, load_slos_or_none
 
 

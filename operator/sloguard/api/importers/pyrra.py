@@ -95,7 +95,8 @@ def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, 
     unknown_fields(where, "spec.indicator", spec.get("indicator"), {"ratio", "latency", "latencyNative", "boolGauge"})
     unknown_fields(where, "spec.alerting", spec.get("alerting"), {"name", "disabled", "burnrates", "absent"})
     try:
-        target = float(spec.get("target"))  # Pyrra writes it as a string: "99.9"
+        raw_target: Any = spec.get("target")
+        target = float(raw_target)  # Pyrra writes it as a string: "99.9"
     except (TypeError, ValueError):
         raise Refusal("spec.target", f"must be a percentage such as \"99.9\", got {spec.get('target')!r}") from None
     if not spec.get("window"):
