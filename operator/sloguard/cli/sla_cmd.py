@@ -99,14 +99,18 @@ def run(args: argparse.Namespace) -> int:
             results.append(evaluate_contract(contract, period, read.measurements, now=read.until))
         except (SLAError, SLAReadError) as e:
             return _fail(f"{contract.key}: {e}")
-    if args.output == "json":
+    _print(results, args.output)
+    return 0
+
+
+def _print(results: list[ContractResult], output: str) -> None:
+    if output == "json":
         payload = [r.as_dict() for r in results]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
-    elif args.output == "markdown":
+    elif output == "markdown":
         print("\n\n---\n\n".join(render_markdown(r) for r in results))
     else:
         print(render_html(results))
-    return 0
 
 
 # --- shared wording ----------------------------------------------------------------------------

@@ -139,36 +139,45 @@ def _source_query(ms: Any, path: str, catalog: Catalog, legacy: bool = False) ->
     return str(query).strip()
 
 
+def _threshold_sli(metric: Any, path: str, objective: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """``thresholdMetric`` with the objective's op and value: the share of time in breach."""
+    query = _source_query(metric, path, catalog)
+    op, value = objective.get("op"), objective.get("value")
+    bad = {"lte": ">", "lt": ">=", "gte": "<", "gt": "<="}.get(str(op))
+    if bad is None or not isinstance(value, int | float):
+        raise Refusal(path, "a threshold metric needs the objective's op (lte, lt, gte, gt) and a numeric value")
+    breach = f"({query}) {bad} bool {value:g}"
+    expr = breach if has_window_placeholder(query) else f"avg_over_time(({breach})[{{{{.window}}}}:])"
+    return {"raw": {"errorRatioQuery": expr}}
+
+
+def _raw_ratio_sli(ratio: dict[str, Any], rpath: str, catalog: Catalog) -> dict[str, Any]:
+    """``ratioMetric.raw``: a precomputed success (or failure) ratio."""
+    query = _source_query(ratio["raw"], f"{rpath}.raw", catalog)
+    raw_type = ratio.get("rawType", "failure")
+    if raw_type == "success":
+        gauge = _bool_gauge(query)
+        if gauge:
+            return {"boolGauge": {"selector": gauge}}
+    if not has_window_placeholder(query):
+        query = f"avg_over_time(({query})[{{{{.window}}}}:])"
+    if raw_type == "success":
+        return {"raw": {"errorRatioQuery": f"1 - ({query})"}}
+    if raw_type != "failure":
+        raise Refusal(f"{rpath}.rawType", f"must be success or failure, got {raw_type!r}")
+    return {"raw": {"errorRatioQuery": query}}
+
+
 def _sli_spec(sli: dict[str, Any], path: str, objective: dict[str, Any], catalog: Catalog,
               where: Where) -> dict[str, Any]:
     if sli.get("thresholdMetric"):
-        query = _source_query(sli["thresholdMetric"], f"{path}.thresholdMetric", catalog)
-        op, value = objective.get("op"), objective.get("value")
-        bad = {"lte": ">", "lt": ">=", "gte": "<", "gt": "<="}.get(str(op))
-        if bad is None or not isinstance(value, int | float):
-            raise Refusal(f"{path}.thresholdMetric", "a threshold metric needs the objective's op (lte, lt, gte, gt) "
-                          "and a numeric value")
-        breach = f"({query}) {bad} bool {value:g}"
-        expr = breach if has_window_placeholder(query) else f"avg_over_time(({breach})[{{{{.window}}}}:])"
-        return {"raw": {"errorRatioQuery": expr}}
+        return _threshold_sli(sli["thresholdMetric"], f"{path}.thresholdMetric", objective, catalog)
     ratio = sli.get("ratioMetric")
     if not isinstance(ratio, dict):
         raise Refusal(path, "give ratioMetric or thresholdMetric")
     rpath = f"{path}.ratioMetric"
     if ratio.get("raw"):
-        query = _source_query(ratio["raw"], f"{rpath}.raw", catalog)
-        raw_type = ratio.get("rawType", "failure")
-        if raw_type == "success":
-            gauge = _bool_gauge(query)
-            if gauge:
-                return {"boolGauge": {"selector": gauge}}
-        if not has_window_placeholder(query):
-            query = f"avg_over_time(({query})[{{{{.window}}}}:])"
-        if raw_type == "success":
-            return {"raw": {"errorRatioQuery": f"1 - ({query})"}}
-        if raw_type != "failure":
-            raise Refusal(f"{rpath}.rawType", f"must be success or failure, got {raw_type!r}")
-        return {"raw": {"errorRatioQuery": query}}
+        return _raw_ratio_sli(ratio, rpath, catalog)
     total = _source_query(ratio.get("total"), f"{rpath}.total", catalog)
     kind = "bad" if ratio.get("bad") else "good"
     if not ratio.get(kind):
