@@ -32,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="evaluate budgets at this fixed instant instead of now (reproducing a past state)")
     p.add_argument("--dashboards", action="store_true", default=env.get("SLOGUARD_DASHBOARDS", "") == "true",
                    help='keep a Grafana dashboard ConfigMap (label grafana_dashboard: "1") beside each SLO')
+    p.add_argument("--slo-reports", action=argparse.BooleanOptionalAction,
+                   default=env.get("SLOGUARD_SLO_REPORTS", "true").strip().lower() not in ("false", "0", "no"),
+                   help="store a finalized report per SLO and calendar month in an immutable ConfigMap "
+                   "(default on; needs --prometheus; env SLOGUARD_SLO_REPORTS)")
     p.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
     p.add_argument("--peering", default=None, metavar="NAME", help="kopf peering name for several replicas")
     p.add_argument("--priority", type=int, default=None, metavar="N",
@@ -113,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     kopf.configure(debug=args.log_level == "debug", verbose=False,
                    log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL)
     logging.getLogger().setLevel(args.log_level.upper())
+    os.environ["SLOGUARD_SLO_REPORTS"] = "true" if args.slo_reports else "false"  # read when handlers register
     import sloguard.handlers  # noqa: F401  (registers the handlers)
 
     memo = kopf.Memo(sloguard=Context(settings, Kube.connect()))

@@ -16,6 +16,8 @@ def _enabled(name: str) -> bool:
 if _enabled("SLOGUARD_POLICIES"):
     from .policy import policy_startup as _policy  # noqa: F401  (registers the ErrorBudgetPolicy handlers)
     metrics.watch_policies()
+if _enabled("SLOGUARD_SLO_REPORTS"):
+    from . import report as _report  # noqa: F401  (finalized SLO month reports; needs a Prometheus URL)
 if _enabled("SLOGUARD_SLA"):
     from . import sla as _sla  # noqa: F401  (registers the SLAContract handlers)
     metrics.watch_contracts()
