@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if report(result.diagnostics):
         return EXIT_FINDINGS
     docs = []
-    for doc in result.documents:
-        body = doc.body
+    for source in result.documents:
+        body = source.body
         if not (isinstance(body, dict) and body.get("apiVersion") == c.API_VERSION and body.get("kind") == c.KIND_SLO):
             continue
         meta = body.get("metadata") or {}

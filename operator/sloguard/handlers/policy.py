@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +53,17 @@ class _KopfEvents:
     """The EventPoster port through kopf's poster."""
 
     def post(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
-        kopf.event(dict(involved), type=type_, reason=reason, message=message)
+        kopf.event(_kopf_body(involved), type=type_, reason=reason, message=message)
+
+
+def _kopf_body(obj: Mapping[str, Any]) -> kopf.Body:
+    """What kopf's Events take: a Body; its object reference needs only apiVersion, kind and metadata."""
+    raw = kopf.RawBody(metadata=obj.get("metadata", {}))
+    if "apiVersion" in obj:  # listed items come without apiVersion and kind: the reference says None
+        raw["apiVersion"] = obj["apiVersion"]
+    if "kind" in obj:
+        raw["kind"] = obj["kind"]
+    return kopf.Body(raw)
 
 
 def _ca_bundle(cert_dir: Path, hosts: list[str]) -> bytes:
@@ -63,21 +72,21 @@ def _ca_bundle(cert_dir: Path, hosts: list[str]) -> bytes:
     return ensure_webhook_certs(cert_dir, hosts).ca_bundle
 
 
-def _runtime(ctx: Context, logger: logging.Logger) -> service.Runtime:
+def _runtime(ctx: Context, logger: kopf.Logger) -> service.Runtime:
     return service.Runtime(KubeCluster(ctx.kube), _KopfEvents(), _state(ctx), logger, ctx.settings.enforcement,
                            ctx.settings.webhook, f"{ctx.settings.configuration_name}-holds", _ca_bundle,
                            run=lambda body, at: reconcile_policy(ctx, dict(body), logger, at))
 
 
 @observe_reconcile(c.KIND_POLICY)
-def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger,
+def reconcile_policy(ctx: Context, body: dict[str, Any], logger: kopf.Logger,
                      now: datetime | None = None) -> core.PolicyState | None:
     """Fetch -> decide -> apply labels and enforcement -> status (counted and timed). Returns the new state."""
     return service.reconcile(_runtime(ctx, logger), body, now or _now())
 
 
 @kopf.on.startup()
-def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+def policy_startup(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """Learn our own user name (the operator's writes to hold labels are exempt); register the webhook."""
     try:
         ctx = context(memo)
@@ -93,7 +102,7 @@ def policy_startup(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
 
 
 @kopf.on.event(*SLO)
-def slo_budget_changed(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+def slo_budget_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
                        **_: Any) -> None:
     ctx = context(memo)
     if service.note_slo(_state(ctx), dict(body), event.get("type") == "DELETED"):
@@ -112,13 +121,13 @@ def _list_policies(ctx: Context, namespace: str) -> list[dict[str, Any]]:
 
 
 @kopf.timer(*POLICY, interval=TIMER_INTERVAL, idle=0)
-def policy_timer(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+def policy_timer(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     service.reconcile_by_name(_runtime(context(memo), logger), body.metadata.namespace or "",
                               body.metadata.name or "", _now())
 
 
 @kopf.on.event(*POLICY)
-def policy_changed(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+def policy_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
                    **_: Any) -> None:
     """A new or edited spec takes effect at once (our own status writes do not trigger this)."""
     rt = _runtime(context(memo), logger)
@@ -151,7 +160,7 @@ def admit_hold(body: kopf.Body, old: kopf.Body | None, operation: str, subresour
         raise kopf.AdmissionError(verdict.denial, code=403)
 
 
-def _on_workload_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, logger: logging.Logger,
+def _on_workload_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
                        **_: Any) -> None:
     """A Deployment, StatefulSet or DaemonSet changed: exemptions on record, hold metadata put back."""
     ctx, obj, now = context(memo), dict(body), _now()

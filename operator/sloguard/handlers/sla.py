@@ -12,7 +12,6 @@ returns. An edit of the spec or annotations wakes the contract's daemon at once.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ def sla_settings(ctx: Context) -> SLASettings:
     if cfg is None:
         cfg = SLASettings.from_env(ctx.settings.refresh_interval)
         ctx.extras[_SETTINGS_KEY] = cfg
-    return cfg  # type: ignore[no-any-return]
+    return cfg
 
 
 def _reader(ctx: Context) -> SLAReader | None:
@@ -72,7 +71,7 @@ def _reader(ctx: Context) -> SLAReader | None:
     if reader is None:
         reader = SLAReader(ctx.settings.prometheus)
         ctx.extras[_READER_KEY] = reader
-    return reader  # type: ignore[no-any-return]
+    return reader
 
 
 def _wake_events(ctx: Context) -> dict[str, asyncio.Event]:
@@ -84,7 +83,7 @@ def _wake_events(ctx: Context) -> dict[str, asyncio.Event]:
 
 @kopf.daemon(*SLA, id="sla-evaluation", cancellation_timeout=60)
 async def evaluate_contract_daemon(meta: kopf.Meta, stopped: kopf.DaemonStopped, memo: kopf.Memo,
-                                   logger: logging.Logger, **_: Any) -> None:
+                                   logger: kopf.Logger, **_: Any) -> None:
     ctx = context(memo)
     cfg = sla_settings(ctx)
     uid, namespace, name = str(meta["uid"]), str(meta["namespace"]), str(meta["name"])
@@ -131,12 +130,22 @@ class _KopfEvents:
     obj: Mapping[str, Any]
 
     def post(self, type_: str, reason: str, message: str) -> None:
-        kopf.event(dict(self.obj), type=type_, reason=reason, message=message[:1000])
+        kopf.event(_kopf_body(self.obj), type=type_, reason=reason, message=message[:1000])
+
+
+def _kopf_body(obj: Mapping[str, Any]) -> kopf.Body:
+    """What kopf's Events take: a Body; its object reference needs only apiVersion, kind and metadata."""
+    raw = kopf.RawBody(metadata=obj.get("metadata", {}))
+    if "apiVersion" in obj:  # listed items come without apiVersion and kind: the reference says None
+        raw["apiVersion"] = obj["apiVersion"]
+    if "kind" in obj:
+        raw["kind"] = obj["kind"]
+    return kopf.Body(raw)
 
 
 @observe_reconcile(c.KIND_SLA)
 def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str, uid: str,
-                       logger: logging.Logger) -> None:
+                       logger: kopf.Logger) -> None:
     """One pass over one contract (see :mod:`sloguard.services.sla`); status is merge-patched once."""
     obj = ctx.kube.get(c.API_VERSION, c.KIND_SLA, name, namespace)
     if obj is None or obj["metadata"].get("deletionTimestamp") or obj["metadata"].get("uid") != uid:

@@ -8,7 +8,6 @@ delays. Admission (served only with the webhook) refuses what CEL cannot check.
 from __future__ import annotations
 
 import contextlib
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +39,7 @@ def retry_delay(retry: int) -> float:
 
 
 @kopf.on.startup()
-def require_promtool(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+def require_promtool(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """No rule is applied unchecked: without promtool the operator does not start."""
     ctx = context(memo)
     try:
@@ -65,12 +64,12 @@ def _checker(ctx: Context) -> service.RuleChecker:
 @kopf.on.create(*SLO)
 @kopf.on.update(*SLO, field="spec")
 @observe_reconcile(c.KIND_SLO)
-def reconcile_slo(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, retry: int = 0, **_: Any) -> None:
+def reconcile_slo(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, retry: int = 0, **_: Any) -> None:
     ctx = context(memo)
     outcome = service.reconcile(KubeCluster(ctx.kube), _checker(ctx), dict(body), ctx.settings.rule_labels,
                                 ctx.settings.dashboards, _now())
     if outcome.warning_reason:
-        kopf.warn(dict(body), reason=outcome.warning_reason, message=outcome.warning_message)
+        kopf.warn(body, reason=outcome.warning_reason, message=outcome.warning_message)
     if outcome.log:
         logger.warning(outcome.log)
     if outcome.retry is not None:

@@ -115,7 +115,7 @@ class Runtime:
     cluster: PolicyCluster
     events: EventPoster
     state: PolicyState
-    logger: logging.Logger
+    logger: logging.Logger | logging.LoggerAdapter[Any]
     #: The chart's enforcement.mechanism: "none", "webhook", or anything else (each policy's own).
     enforcement: str
     webhook: WebhookOptions
