@@ -36,7 +36,7 @@ from sloguard.core.conventions import LABEL_NAMESPACE, LABEL_SLO
 from sloguard.core.model import Objective
 
 from .batching import Batch, Builder, Result
-from .client import MAX_RANGE_STEPS
+from .client import MAX_RANGE_STEPS, Series
 from .plan import (
     BUCKET_SECONDS,
     MIN_CACHED_BURN_SECONDS,
@@ -122,6 +122,155 @@ def _sum(parts: Iterable[Values], bad: Measure, total: Measure) -> tuple[float |
     return (b if any_b and not b_missing else None), (t if any_t else None)
 
 
+def _window_cut(slo: Objective, at: int, settle: int) -> Cut | None:
+    """The SLO window's cut at ``at``; ``None`` when its calendar period has not started."""
+    start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
+    begin = int(start.timestamp())
+    if begin >= at:
+        return None
+    if cacheable(slo):
+        return cut(begin, at, settle)
+    return Cut((Piece(at, at - begin),), None)  # the whole window, read raw at ``at`` at every cycle
+
+
+def _burns_from_buckets(slo: Objective, seconds: int) -> bool:
+    """Whether a burn window of ``seconds`` is summed from the hourly buckets (else read raw)."""
+    return not (
+        is_timeslices(slo)  # Timeslices buckets hold slices, not events
+        or not cacheable(slo)
+        or seconds < MIN_CACHED_BURN_SECONDS
+        or seconds % BUCKET_SECONDS
+    )
+
+
+def _burn_cuts(slo: Objective, windows: list[str], at: int, settle: int) -> tuple[dict[str, Cut], list[str]]:
+    """The burn windows summed from buckets (with their cuts) and those read raw."""
+    burns: dict[str, Cut] = {}
+    raw_burns: list[str] = []
+    for w in windows:
+        seconds = duration_seconds(w)
+        if _burns_from_buckets(slo, seconds):
+            burns[w] = cut(at - seconds, at, settle)
+        else:
+            raw_burns.append(w)
+    return burns, raw_burns
+
+
+def _needed(cuts: Iterable[Cut | None]) -> tuple[int, int] | None:
+    """The bucket ends the cuts cover, inclusive; ``None`` when none uses buckets."""
+    ranges = [c.buckets for c in cuts if c is not None and c.buckets is not None]
+    return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+
+
+def _evict_buckets(entry: _Entry, needed: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Drop the buckets that left the window (or lie after a past ``at``); the missing range."""
+    if needed is None:
+        entry.buckets.clear()
+        return None
+    lo, hi = needed
+    entry.buckets = {e: v for e, v in entry.buckets.items() if lo <= e <= hi}
+    absent = [e for e in range(lo, hi + 1, BUCKET_SECONDS) if e not in entry.buckets]
+    return (absent[0], absent[-1]) if absent else None
+
+
+def _split_pieces(slo: Objective, entry: _Entry,
+                  cuts: Iterable[Cut | None]) -> tuple[dict[Piece, Figures], dict[Piece, Values]]:
+    """The cuts' pieces to read and those cached; pieces no cut uses any more are forgotten."""
+    want: dict[Piece, Figures] = {}
+    cached: dict[Piece, Values] = {}
+    for c in cuts:
+        for p in c.pieces if c is not None else ():
+            if p in entry.pieces:
+                cached[p] = entry.pieces[p]
+            elif p not in want:
+                want[p] = piece_exprs(slo, p.length)
+    entry.pieces = {p: v for p, v in entry.pieces.items() if p in cached}
+    return want, cached
+
+
+def _instant_builder(plans: Mapping[str, SLOPlan], at: int) -> Builder[Request]:
+    """The instant batch, at ``at``: pieces, raw burn rates, recorded burn rates."""
+    instant: Builder[Request] = Builder()
+    for plan in plans.values():
+        for p, exprs in plan.pieces.items():
+            for m, (expr, _) in exprs.items():
+                instant.add(shifted(expr, p.end, at), PieceMeasure(plan.slo.key, p, m))
+        for w in plan.raw_burns:
+            instant.add(burn_ratio(plan.slo.sli, w), RawBurn(plan.slo.key, w))
+    for w in sorted({w for plan in plans.values() for w in plan.windows}):
+        instant.add(all_recorded_burns(w), AllRecordedBurns(w))
+    return instant
+
+
+def _add_missing_buckets(ranges: dict[tuple[int, int], Builder[Request]], plan: SLOPlan) -> None:
+    """The plan's missing buckets into the range batches, at most ``MAX_RANGE_STEPS`` per range."""
+    if plan.missing is None:
+        return
+    lo, hi = plan.missing
+    step_lo = lo
+    while step_lo <= hi:
+        step_hi = min(hi, step_lo + (MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
+        builder = ranges.setdefault((step_lo, step_hi), Builder())
+        for m, (expr, _) in piece_exprs(plan.slo, BUCKET_SECONDS).items():
+            builder.add(expr, BucketMeasure(plan.slo.key, m))
+        step_lo = step_hi + BUCKET_SECONDS
+
+
+@dataclass
+class _Answers:
+    """A cycle's answers sorted by what they measure (filled by :meth:`take`)."""
+
+    plans: Mapping[str, SLOPlan]
+    failed: dict[str, str] = field(default_factory=dict)
+    pieces: dict[str, dict[Piece, Values]] = field(default_factory=dict)
+    raw: dict[tuple[str, str], float] = field(default_factory=dict)
+    recorded: dict[tuple[str, str], float] = field(default_factory=dict)
+    fresh: dict[str, dict[int, Values]] = field(default_factory=dict)
+
+    def take_batch(self, builder: Builder[Request], batch: Batch, result: Result) -> None:
+        for i, wants in enumerate(builder.wants):
+            for want in wants:
+                if i in result.errors:
+                    if not isinstance(want, AllRecordedBurns):  # refused: buckets or raw reads answer
+                        self.failed.setdefault(want.key, result.errors[i])
+                    continue
+                self.take(want, result.series.get(i, []), batch.first)
+
+    def take(self, want: Request, series: list[Series], lo: int) -> None:
+        value = series[-1].points[-1][1] if series else None
+        match want:
+            case AllRecordedBurns(window=w):
+                for s in series:
+                    slo_key = f"{s.labels.get(LABEL_NAMESPACE)}/{s.labels.get(LABEL_SLO)}"
+                    self.recorded[(slo_key, w)] = s.points[-1][1]
+            case PieceMeasure(key=key, piece=p, measure=m):
+                scale = self.plans[key].pieces[p][m].scale
+                self.pieces.setdefault(key, {}).setdefault(p, {})[m] = None if value is None else value * scale
+            case RawBurn(key=key, window=w):
+                if value is not None:
+                    self.raw[(key, w)] = value
+            case BucketMeasure(key=key, measure=m):
+                self._take_buckets(key, m, series, lo)
+            case _:
+                raise AssertionError(f"not a window cache request: {want!r}")
+
+    def _take_buckets(self, key: str, m: Measure, series: list[Series], lo: int) -> None:
+        """One point per bucket end with data; the range's other buckets are known empty."""
+        plan = self.plans[key]
+        assert plan.missing is not None
+        buckets = self.fresh.setdefault(key, {})
+        miss_lo, miss_hi = plan.missing
+        hi = min(miss_hi, lo + (MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
+        for e in range(max(lo, miss_lo), hi + 1, BUCKET_SECONDS):
+            buckets.setdefault(e, {})[m] = None
+        scale = piece_exprs(plan.slo, BUCKET_SECONDS)[m].scale
+        for s in series:
+            for t, point in s.points:
+                e = int(round(t))
+                if e in buckets:
+                    buckets[e][m] = point * scale
+
+
 class WindowCache:
     """Hourly buckets and settled pieces per SLO key. Not thread-safe: the reader holds a lock."""
 
@@ -130,54 +279,23 @@ class WindowCache:
         self._entries: dict[str, _Entry] = {}
         self._calls = 0
 
-    def _plan(self, slo: Objective, at: int) -> SLOPlan:
+    def _entry(self, slo: Objective) -> _Entry:
         entry = self._entries.get(slo.key)
         if entry is None or entry.slo != slo:  # new or changed: nothing remembered holds
             entry = self._entries[slo.key] = _Entry(slo)
         entry.last_used = self._calls
+        return entry
+
+    def _plan(self, slo: Objective, at: int) -> SLOPlan:
+        entry = self._entry(slo)
         settle = max(0, int(self.settle_seconds))
-        start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
-        begin = int(start.timestamp())
-        if begin >= at:
-            window = None
-        elif cacheable(slo):
-            window = cut(begin, at, settle)
-        else:  # the whole window, read raw at ``at`` at every cycle
-            window = Cut((Piece(at, at - begin),), None)
-        burns: dict[str, Cut] = {}
-        raw_burns: list[str] = []
+        window = _window_cut(slo, at, settle)
         windows = burn_windows(slo)
-        for w in windows:
-            seconds = duration_seconds(w)
-            if (
-                is_timeslices(slo)  # Timeslices buckets hold slices, not events
-                or not cacheable(slo)
-                or seconds < MIN_CACHED_BURN_SECONDS
-                or seconds % BUCKET_SECONDS
-            ):
-                raw_burns.append(w)
-            else:
-                burns[w] = cut(at - seconds, at, settle)
-        ranges = [c.buckets for c in (window, *burns.values()) if c is not None and c.buckets is not None]
-        needed = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
-        # Evict what left the window (or lies after a past ``at``), then see what is missing.
-        if needed is None:
-            entry.buckets.clear()
-            missing = None
-        else:
-            lo, hi = needed
-            entry.buckets = {e: v for e, v in entry.buckets.items() if lo <= e <= hi}
-            absent = [e for e in range(lo, hi + 1, BUCKET_SECONDS) if e not in entry.buckets]
-            missing = (absent[0], absent[-1]) if absent else None
-        want: dict[Piece, Figures] = {}
-        cached: dict[Piece, Values] = {}
-        for c in (window, *burns.values()):
-            for p in c.pieces if c is not None else ():
-                if p in entry.pieces:
-                    cached[p] = entry.pieces[p]
-                elif p not in want:
-                    want[p] = piece_exprs(slo, p.length)
-        entry.pieces = {p: v for p, v in entry.pieces.items() if p in cached}
+        burns, raw_burns = _burn_cuts(slo, windows, at, settle)
+        cuts = (window, *burns.values())
+        needed = _needed(cuts)
+        missing = _evict_buckets(entry, needed)  # evict what left the window, then see what is missing
+        want, cached = _split_pieces(slo, entry, cuts)
         return SLOPlan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached)
 
     def cycle(self, slos: Mapping[str, Objective], at: int) -> Cycle:
@@ -186,94 +304,35 @@ class WindowCache:
         plans = {key: self._plan(slo, at) for key, slo in slos.items()}
         for key in [k for k, e in self._entries.items() if self._calls - e.last_used > _UNUSED_CYCLES]:
             del self._entries[key]
-
-        # The instant batch, at ``at``: pieces, raw burn rates, recorded burn rates.
-        instant: Builder[Request] = Builder()
-        for plan in plans.values():
-            for p, exprs in plan.pieces.items():
-                for m, (expr, _) in exprs.items():
-                    instant.add(shifted(expr, p.end, at), PieceMeasure(plan.slo.key, p, m))
-            for w in plan.raw_burns:
-                instant.add(burn_ratio(plan.slo.sli, w), RawBurn(plan.slo.key, w))
-        for w in sorted({w for plan in plans.values() for w in plan.windows}):
-            instant.add(all_recorded_burns(w), AllRecordedBurns(w))
+        instant = _instant_builder(plans, at)
         # Range batches for the missing buckets: one per distinct range (in steady state one, for
         # the hour that just ended, or none).
         ranges: dict[tuple[int, int], Builder[Request]] = {}
         for plan in plans.values():
-            if plan.missing is None:
-                continue
-            lo, hi = plan.missing
-            step_lo = lo
-            while step_lo <= hi:
-                step_hi = min(hi, step_lo + (MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
-                builder = ranges.setdefault((step_lo, step_hi), Builder())
-                for m, (expr, _) in piece_exprs(plan.slo, BUCKET_SECONDS).items():
-                    builder.add(expr, BucketMeasure(plan.slo.key, m))
-                step_lo = step_hi + BUCKET_SECONDS
+            _add_missing_buckets(ranges, plan)
         batches = [Batch(instant.exprs, at)]
         batches += [Batch(b.exprs, hi, lo, BUCKET_SECONDS) for (lo, hi), b in ranges.items()]
         return Cycle(at, plans, [instant, *ranges.values()], batches)
 
     def absorb(self, cycle: Cycle, results: list[Result]) -> dict[str, Measurements]:
         """The cycle's measurements by SLO key; settled buckets and pieces are kept."""
-        at, plans = cycle.at, cycle.plans
-        failed: dict[str, str] = {}
-        pieces: dict[str, dict[Piece, Values]] = {}
-        raw: dict[tuple[str, str], float] = {}
-        recorded: dict[tuple[str, str], float] = {}
-        fresh: dict[str, dict[int, Values]] = {}
+        answers = _Answers(cycle.plans)
         for builder, batch, result in zip(cycle.builders, cycle.batches, results, strict=True):
-            lo = batch.first
-            for i, wants in enumerate(builder.wants):
-                for want in wants:
-                    if i in result.errors:
-                        if not isinstance(want, AllRecordedBurns):  # refused: buckets or raw reads answer
-                            failed.setdefault(want.key, result.errors[i])
-                        continue
-                    series = result.series.get(i, [])
-                    value = series[-1].points[-1][1] if series else None
-                    match want:
-                        case AllRecordedBurns(window=w):
-                            for s in series:
-                                slo_key = f"{s.labels.get(LABEL_NAMESPACE)}/{s.labels.get(LABEL_SLO)}"
-                                recorded[(slo_key, w)] = s.points[-1][1]
-                        case PieceMeasure(key=key, piece=p, measure=m):
-                            scale = plans[key].pieces[p][m].scale
-                            pieces.setdefault(key, {}).setdefault(p, {})[m] = None if value is None else value * scale
-                        case RawBurn(key=key, window=w):
-                            if value is not None:
-                                raw[(key, w)] = value
-                        case BucketMeasure(key=key, measure=m):  # one point per bucket end with data
-                            plan = plans[key]
-                            assert plan.missing is not None
-                            buckets = fresh.setdefault(key, {})
-                            miss_lo, miss_hi = plan.missing
-                            hi = min(miss_hi, lo + (MAX_RANGE_STEPS - 1) * BUCKET_SECONDS)
-                            for e in range(max(lo, miss_lo), hi + 1, BUCKET_SECONDS):
-                                buckets.setdefault(e, {})[m] = None
-                            scale = piece_exprs(plan.slo, BUCKET_SECONDS)[m].scale
-                            for s in series:
-                                for t, point in s.points:
-                                    e = int(round(t))
-                                    if e in buckets:
-                                        buckets[e][m] = point * scale
-                        case _:
-                            raise AssertionError(f"not a window cache request: {want!r}")
+            answers.take_batch(builder, batch, result)
+        return {key: self._measure(key, plan, answers, cycle.at) for key, plan in cycle.plans.items()}
 
-        out: dict[str, Measurements] = {}
-        for key, plan in plans.items():
-            if key in failed:
-                out[key] = Measurements(error=failed[key])
-                continue
-            entry = plan.entry
-            entry.buckets.update(fresh.get(key, {}))
-            known = {**plan.cached_pieces, **pieces.get(key, {})}
-            for p, v in pieces.get(key, {}).items():
-                if p.end <= at - self.settle_seconds:  # a past piece: it will not change any more
-                    entry.pieces[p] = v
-            out[key] = _measurements(plan, known, raw, recorded)
-        return out
+    def _measure(self, key: str, plan: SLOPlan, answers: _Answers, at: int) -> Measurements:
+        """One SLO's measurements; its fresh buckets and settled pieces are kept."""
+        if key in answers.failed:
+            return Measurements(error=answers.failed[key])
+        entry = plan.entry
+        entry.buckets.update(answers.fresh.get(key, {}))
+        read = answers.pieces.get(key, {})
+        known = {**plan.cached_pieces, **read}
+        for p, v in read.items():
+            if p.end <= at - self.settle_seconds:  # a past piece: it will not change any more
+                entry.pieces[p] = v
+        return _measurements(plan, known, answers.raw, answers.recorded)
 
 
 def _measurements(
