@@ -28,6 +28,7 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
+    inputs_named,
     prometheus_settings,
     read_inputs,
     report,
@@ -159,8 +160,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     objectives = loaded.objectives
     if not objectives:
-        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
-        print(f"sloguard budget: no ServiceLevelObjective found in {where}", file=sys.stderr)
+        print(f"sloguard budget: no ServiceLevelObjective found in {inputs_named(args)}", file=sys.stderr)
         return EXIT_FINDINGS
     settings = prometheus_settings("budget", args)
     if settings is None:

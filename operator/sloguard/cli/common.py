@@ -137,6 +137,11 @@ def read_inputs(args: argparse.Namespace, kinds: tuple[str, ...]) -> tuple[list[
     return docs, diags
 
 
+def inputs_named(args: argparse.Namespace) -> str:
+    """Where :func:`read_inputs` looked, for "nothing found in ..." messages."""
+    return " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
+
+
 def report(diagnostics: Iterable[Diagnostic]) -> int:
     """Print findings to stderr (errors first); return how many were errors."""
     diags = sorted(diagnostics, key=lambda d: (d.severity != "error", d.source, d.object, d.path))

@@ -38,6 +38,7 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
+    inputs_named,
     prometheus_failure,
     prometheus_settings,
     read_inputs,
@@ -64,7 +65,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _incident(args: argparse.Namespace) -> tuple[datetime, datetime, datetime]:
+    """``--from``, ``--to`` and ``--now`` (default: the clock), checked against each other."""
     try:
         t1, t2 = parse_instant(args.start), parse_instant(args.end)
     except ValueError:
@@ -77,6 +79,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--now must be a time like 2026-10-03T01:00:00Z") from None
     if now <= t1:
         raise UsageError(f"--from is not in the past at {now:%Y-%m-%dT%H:%M:%SZ}: nothing measured to project from")
+    return t1, t2, now
+
+
+def _write(result: dict[str, Any], output: str) -> None:
+    if output in ("json", "yaml"):
+        sys.stdout.write(dumps(result, output))
+    else:
+        print(render_text(result))
+
+
+def run(args: argparse.Namespace) -> int:
+    t1, t2, now = _incident(args)
     docs, read_diags = read_inputs(args, (c.KIND_SLO, c.KIND_SLA))
     loaded = load_documents(docs, read_diags)
     contracts, sla_diags = contracts_from_documents(docs)
@@ -84,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     objectives = loaded.objectives
     if not objectives and not contracts:
-        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
-        raise Findings(f"no ServiceLevelObjective or SLAContract found in {where}")
+        raise Findings(f"no ServiceLevelObjective or SLAContract found in {inputs_named(args)}")
     settings = prometheus_settings("impact", args)
     if settings is None:
         return EXIT_USAGE
@@ -95,10 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise prometheus_failure(e) from None
     except SLAError as e:
         raise Findings(str(e)) from None
-    if args.output in ("json", "yaml"):
-        sys.stdout.write(dumps(result, args.output))
-    else:
-        print(render_text(result))
+    _write(result, args.output)
     return 0
 
 

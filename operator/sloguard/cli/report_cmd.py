@@ -22,7 +22,7 @@ from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, rea
 from ..adapters.slo_report import render_html, render_markdown, to_json
 from ..api.loader import load_documents
 from ..core import conventions as c
-from ..core.report import PeriodError, ReportPeriod, parse_period, period_containing
+from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -30,6 +30,7 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
+    inputs_named,
     prometheus_failure,
     prometheus_settings,
     read_inputs,
@@ -65,16 +66,36 @@ def _period(args: argparse.Namespace, now: datetime) -> ReportPeriod:
     return period_containing("month", now, args.timezone).previous()
 
 
-def run(args: argparse.Namespace) -> int:
+def _timezone_known(name: str) -> bool:
     try:
-        ZoneInfo(args.timezone)
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _instant(at: str | None) -> datetime:
+    """``--at`` (naive means UTC), else the clock; ValueError when it is not a time."""
+    now = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _write(period: ReportPeriod, reports: list[SLOPeriodReport], now: datetime, output: str) -> None:
+    if output in ("json", "yaml"):
+        sys.stdout.write(dumps(to_json(period, reports, now), output))
+    elif output == "markdown":
+        print(render_markdown(period, reports, now), end="")
+    else:
+        print(render_html(period, reports, now))
+
+
+def run(args: argparse.Namespace) -> int:
+    if not _timezone_known(args.timezone):
         return _fail(f"--timezone {args.timezone!r} is not an IANA timezone like Europe/Paris")
     try:
-        now = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else datetime.now(UTC)
+        now = _instant(args.at)
     except ValueError:
         return _fail(f"--at {args.at!r} is not a time like 2026-11-15T12:00:00Z")
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
     try:
         period = _period(args, now)
     except PeriodError as e:
@@ -87,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     objectives = loaded.objectives
     if not objectives:
-        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
-        return _fail(f"no ServiceLevelObjective found in {where}", EXIT_FINDINGS)
+        return _fail(f"no ServiceLevelObjective found in {inputs_named(args)}", EXIT_FINDINGS)
     settings = prometheus_settings("report", args)
     if settings is None:
         return EXIT_USAGE
@@ -98,10 +118,5 @@ def run(args: argparse.Namespace) -> int:
     except PrometheusError as e:
         failure = prometheus_failure(e)
         return _fail(str(e), failure.code)
-    if args.output in ("json", "yaml"):
-        sys.stdout.write(dumps(to_json(period, reports, now), args.output))
-    elif args.output == "markdown":
-        print(render_markdown(period, reports, now), end="")
-    else:
-        print(render_html(period, reports, now))
+    _write(period, reports, now, args.output)
     return 0

@@ -28,7 +28,9 @@ from ..adapters.sla_report import render_html, render_markdown
 from ..api.sla_loader import contracts_from_documents
 from ..core import conventions as c
 from ..core.sla import (
+    Contract,
     ContractResult,
+    Period,
     SLAError,
     evaluate_contract,
     month_period,
@@ -44,6 +46,7 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
+    inputs_named,
     prometheus_failure,
     prometheus_settings,
     read_inputs,
@@ -79,25 +82,75 @@ def parse_instant(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def run(args: argparse.Namespace) -> int:
+def _instant(at: str | None) -> datetime:
+    """``--at``, else the clock."""
     try:
-        now = parse_instant(args.at) if args.at else datetime.now(UTC)
+        return parse_instant(at) if at else datetime.now(UTC)
     except ValueError:
-        raise UsageError(f"--at {args.at!r} is not a time like 2026-10-15T12:00:00Z") from None
-    if args.period:
-        try:
-            month_period(args.period)
-        except SLAError as e:
-            raise UsageError(f"--period: {e}") from None
+        raise UsageError(f"--at {at!r} is not a time like 2026-10-15T12:00:00Z") from None
+
+
+def _check_period(period: str | None) -> None:
+    """``--period``, when given, is a month (checked before anything is read)."""
+    if not period:
+        return
+    try:
+        month_period(period)
+    except SLAError as e:
+        raise UsageError(f"--period: {e}") from None
+
+
+def _selected(args: argparse.Namespace, contracts: list[Contract]) -> list[Contract]:
+    """The contracts ``--contract`` names (all without it); Findings when none is left."""
+    if args.contract:
+        contracts = [k for k in contracts if k.name in args.contract or k.contract_id in args.contract]
+    if not contracts:
+        raise Findings(f"no SLAContract found in {inputs_named(args)}")
+    return contracts
+
+
+def _contract_period(contract: Contract, month: str | None, now: datetime) -> Period:
+    """``--period`` in the contract's timezone, else the last complete month; it must have started."""
+    if month:
+        period = month_period(month, contract.timezone)
+    else:
+        period = previous_period(period_containing(now, contract.timezone))
+    if now <= period.start:
+        raise Findings(f"{contract.key}: period {period.name} has not started yet")
+    return period
+
+
+def _evaluate(reader: SLAReader, contract: Contract, month: str | None, now: datetime) -> ContractResult:
+    """One contract over its period; failures name the contract."""
+    try:
+        period = _contract_period(contract, month, now)
+        read = reader.read_contract(contract, period, now)
+        return evaluate_contract(contract, period, read.measurements, now=read.until)
+    except PrometheusError as e:
+        failure = prometheus_failure(e)
+        raise type(failure)(f"{contract.key}: {e}") from None
+    except SLAError as e:
+        raise Findings(f"{contract.key}: {e}") from None
+
+
+def _write(results: list[ContractResult], output: str) -> None:
+    if output in ("json", "yaml"):
+        payload = [r.as_dict() for r in results]
+        sys.stdout.write(dumps(payload[0] if len(payload) == 1 else payload, output))
+    elif output == "markdown":
+        print("\n\n---\n\n".join(render_markdown(r) for r in results))
+    else:
+        print(render_html(results))
+
+
+def run(args: argparse.Namespace) -> int:
+    now = _instant(args.at)
+    _check_period(args.period)
     docs, read_diags = read_inputs(args, (c.KIND_SLA,))
     contracts, found = contracts_from_documents(docs)
     if report([*read_diags, *found]):
         return EXIT_FINDINGS
-    if args.contract:
-        contracts = [k for k in contracts if k.name in args.contract or k.contract_id in args.contract]
-    if not contracts:
-        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
-        raise Findings(f"no SLAContract found in {where}")
+    contracts = _selected(args, contracts)
     settings = prometheus_settings("sla evaluate", args)
     if settings is None:
         return EXIT_USAGE
@@ -105,29 +158,7 @@ def run(args: argparse.Namespace) -> int:
         reader = SLAReader(settings)
     except PrometheusError as e:
         raise prometheus_failure(e) from None
-    results: list[ContractResult] = []
-    for contract in contracts:
-        try:
-            if args.period:
-                period = month_period(args.period, contract.timezone)
-            else:
-                period = previous_period(period_containing(now, contract.timezone))
-            if now <= period.start:
-                raise Findings(f"{contract.key}: period {period.name} has not started yet")
-            read = reader.read_contract(contract, period, now)
-            results.append(evaluate_contract(contract, period, read.measurements, now=read.until))
-        except PrometheusError as e:
-            failure = prometheus_failure(e)
-            raise type(failure)(f"{contract.key}: {e}") from None
-        except SLAError as e:
-            raise Findings(f"{contract.key}: {e}") from None
-    if args.output in ("json", "yaml"):
-        payload = [r.as_dict() for r in results]
-        sys.stdout.write(dumps(payload[0] if len(payload) == 1 else payload, args.output))
-    elif args.output == "markdown":
-        print("\n\n---\n\n".join(render_markdown(r) for r in results))
-    else:
-        print(render_html(results))
+    _write([_evaluate(reader, contract, args.period, now) for contract in contracts], args.output)
     return 0
 
 
