@@ -68,10 +68,9 @@ class Registry:
 
 
 def registry(ctx: Context) -> Registry:
-    reg = ctx.extras.get("budget_registry")
-    if reg is None:
-        reg = ctx.extras["budget_registry"] = Registry()
-    return reg  # type: ignore[no-any-return]
+    if ctx.budgets is None:  # a context made without Context.create (tests)
+        ctx.budgets = Registry()
+    return ctx.budgets
 
 
 def sync_registry(ctx: Context) -> dict[str, Entry]:
@@ -122,12 +121,13 @@ async def start_budget_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -
         logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
         return
     reader = BudgetReader.connect(ctx.settings.prometheus)
-    ctx.extras["budget_task"] = asyncio.create_task(_loop(ctx, reader, logger))
+    ctx.budget_task = asyncio.create_task(_loop(ctx, reader, logger))
 
 
 @kopf.on.cleanup()
 async def stop_budget_loop(memo: kopf.Memo, **_: Any) -> None:
-    task = context(memo).extras.pop("budget_task", None)
+    ctx = context(memo)
+    task, ctx.budget_task = ctx.budget_task, None
     if task is not None:
         task.cancel()
 

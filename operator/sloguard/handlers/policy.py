@@ -78,7 +78,7 @@ class _Active:
 
 
 class PolicyState:
-    """Per-operator state in ``Context.extras``: SLO cache, locks, active holds, exemptions."""
+    """Per-operator state in ``Context.policy``: SLO cache, locks, active holds, exemptions."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -100,10 +100,9 @@ class PolicyState:
 
 
 def _state(ctx: Context) -> PolicyState:
-    st = ctx.extras.get("policy")
-    if st is None:
-        st = ctx.extras.setdefault("policy", PolicyState())
-    return st  # type: ignore[no-any-return]
+    if ctx.policy is None:  # a context made without Context.create (tests)
+        ctx.policy = PolicyState()
+    return ctx.policy
 
 
 @kopf.on.startup()

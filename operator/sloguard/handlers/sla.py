@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,6 @@ from ..api.sla_loader import validate_sla_body
 from ..core import conventions as c
 from ..core.conditions import get_condition, set_condition
 from ..core.sla import (
-    DEFAULT_FINALIZE_GRACE,
     Contract,
     ContractResult,
     Period,
@@ -58,56 +56,35 @@ from ..core.sla import (
     unmeasured_terms,
     window_key,
 )
-from ..core.windows import DurationError, parse_duration
 from .context import Context, context
 from .metrics import observe_reconcile
 
 SLA = (c.GROUP, c.VERSION, c.PLURAL_SLA)
 
-_SETTINGS_KEY = "sla.settings"
-_WAKE_KEY = "sla.wake"
-_READER_KEY = "sla.reader"
-
-
 @dataclass(frozen=True)
 class SLASettings:
-    """SLA-specific knobs, from the environment when the operator starts."""
+    """SLA-specific knobs: a view of the operator settings (``sla_refresh_interval``, ``sla_finalize_grace``)."""
 
     refresh_interval: float
     finalize_grace_seconds: int
 
-    @classmethod
-    def from_env(cls, default_refresh: float, env: Mapping[str, str] = os.environ) -> SLASettings:
-        grace = env.get("SLOGUARD_SLA_FINALIZE_GRACE") or DEFAULT_FINALIZE_GRACE
-        try:
-            grace_seconds = parse_duration(grace)
-        except DurationError as e:
-            raise ValueError(f"SLOGUARD_SLA_FINALIZE_GRACE: {e}") from None
-        refresh = float(env.get("SLOGUARD_SLA_REFRESH_INTERVAL") or default_refresh)
-        return cls(refresh_interval=max(refresh, 1.0), finalize_grace_seconds=grace_seconds)
-
 
 def sla_settings(ctx: Context) -> SLASettings:
-    cfg = ctx.extras.get(_SETTINGS_KEY)
-    if cfg is None:
-        cfg = SLASettings.from_env(ctx.settings.refresh_interval)
-        ctx.extras[_SETTINGS_KEY] = cfg
-    return cfg  # type: ignore[no-any-return]
+    s = ctx.settings
+    return SLASettings(refresh_interval=s.sla_refresh_seconds, finalize_grace_seconds=s.sla_finalize_grace_seconds)
 
 
 def _reader(ctx: Context) -> SLAReader | None:
     url = ctx.settings.prometheus_url
     if not url:
         return None
-    reader = ctx.extras.get(_READER_KEY)
-    if reader is None:
-        reader = SLAReader(ctx.settings.prometheus)
-        ctx.extras[_READER_KEY] = reader
-    return reader  # type: ignore[no-any-return]
+    if ctx.sla_reader is None:
+        ctx.sla_reader = SLAReader(ctx.settings.prometheus)
+    return ctx.sla_reader
 
 
 def _wake_events(ctx: Context) -> dict[str, asyncio.Event]:
-    return ctx.extras.setdefault(_WAKE_KEY, {})  # type: ignore[no-any-return]
+    return ctx.sla_wake
 
 
 # --- kopf entry points ---------------------------------------------------------------------------

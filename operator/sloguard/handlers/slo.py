@@ -61,11 +61,11 @@ def require_promtool(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     """No rule is applied unchecked: without promtool the operator does not start."""
     ctx = context(memo)
     try:
-        ctx.extras["promtool"] = find_promtool(ctx.settings.promtool)
+        ctx.promtool = find_promtool(ctx.settings.promtool)
     except PromtoolUnavailable as e:
         logger.error(str(e))
         raise kopf.PermanentError(str(e)) from None
-    logger.info(f"generated rules are checked with {ctx.extras['promtool']} before they are applied")
+    logger.info(f"generated rules are checked with {ctx.promtool} before they are applied")
 
 
 def _message(diagnostics: list[Diagnostic]) -> str:
@@ -108,7 +108,7 @@ def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, memo: k
     owner = owner_reference(dict(body))
     rule = prometheus_rule(objective, labels=dict(ctx.settings.rule_labels), owner=owner)
     try:
-        promtool = ctx.extras.get("promtool") or find_promtool(ctx.settings.promtool)
+        promtool = ctx.promtool or find_promtool(ctx.settings.promtool)
         refused = rule_diagnostics([objective], promtool).get(objective.key, [])
     except PromtoolUnavailable as e:  # could not run the check (timeout, exec error): try again later
         raise kopf.TemporaryError(str(e), delay=retry_delay(retry)) from None
@@ -154,7 +154,7 @@ def admission_diagnostics(body: dict[str, Any], promtool: str | None = None) -> 
 
 def admit_slo(body: kopf.Body, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
     """What CEL cannot check: PromQL parses, templates carry {{.window}}, cross-field sense."""
-    diagnostics = admission_diagnostics(dict(body), context(memo).extras.get("promtool"))
+    diagnostics = admission_diagnostics(dict(body), context(memo).promtool)
     warnings.extend(f"{d.path}: {d.message}" for d in diagnostics if d.severity == "warning")
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
