@@ -10,12 +10,13 @@ help:
 install: ## install sloguard and its dev tools (editable); the same script the Dockerfile uses
 	bash hack/install.sh dev
 
-crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md
+crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md, docs/settings.md
 	$(PYTHON) -m sloguard.api.crdgen crds
 	$(PYTHON) hack/gen-governance.py
 	$(PYTHON) hack/gen_chart_values.py
 	$(PYTHON) hack/sync_chart.py
 	$(PYTHON) hack/gen-reference.py
+	$(PYTHON) hack/gen_settings_doc.py
 
 golden: ## regenerate tests/golden/*.out.yaml from tests/golden/*.in.yaml
 	SLOGUARD_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/golden

@@ -345,13 +345,17 @@ def one_line(e: ValidationError) -> str:
 # --- argparse wiring ----------------------------------------------------------------------------------
 
 
+def _show(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _flag_kwargs(name: str) -> dict[str, Any]:
     info = Settings.model_fields[name]
     ann = info.annotation
     args = [a for a in get_args(ann) if a is not type(None)]
     base = args[0] if get_origin(ann) is not Literal and len(args) == 1 else ann
     default = info.get_default(call_default_factory=True)
-    shown = "" if default in (None, (), {}) else f"; default {default}"
+    shown = "" if default in (None, (), {}) else f"; default {_show(default)}"
     kw: dict[str, Any] = {"dest": name, "default": None,
                           "help": f"{(info.description or '').replace('%', '%%')} (env {ENV[name]}{shown})"}
     if name in METAVAR:
@@ -410,9 +414,7 @@ def markdown_table() -> str:
             rows.append(f"| `prometheus` | `--prometheus*` | `SLOGUARD_PROMETHEUS_*` | | {info.description} |")
             continue
         default = info.get_default(call_default_factory=True) if name != "identity" else "the host name"
-        shown = "" if default in (None, (), {}) else f"`{default}`" if name != "identity" else default
-        if name == "metrics_address":
-            shown = f"`{default}`"
+        shown = "" if default in (None, (), {}) else f"`{_show(default)}`" if name != "identity" else default
         flag = FLAG[name]
         flag_text = "-" if flag is None else f"`{flag}`" + (" (`-n`), `-A`" if name == "namespaces" else "")
         rows.append(f"| `{name}` | {flag_text} | `{ENV[name]}` | {shown} | {info.description} |")
