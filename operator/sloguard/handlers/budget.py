@@ -29,7 +29,7 @@ from typing import Any
 
 import kopf
 
-from ..adapters.kube import KubeError, hold_lease, post_event
+from ..adapters.kube import KubeError, hold_lease
 from ..adapters.prometheus import BudgetReader, Refresh
 from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
@@ -266,12 +266,9 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
     if old_state != status.state and old_state is not None and status.state in _SEVERITY and old_state in _SEVERITY:
         worse = _SEVERITY[status.state] > _SEVERITY[old_state]
         remaining = fields["budget"]["remainingPercent"]
-        try:
-            post_event(ctx.kube, entry.body, reason="BudgetStateChanged", type_="Warning" if worse else "Normal",
-                       message=f"error budget {old_state} -> {status.state}: {remaining}% remaining, "
-                       f"burn rate 1h {fields['burnRate1h']}x")
-        except KubeError as e:
-            logger.warning(str(e))
+        ctx.events.post(entry.body, type_="Warning" if worse else "Normal", reason="BudgetStateChanged",
+                        message=f"error budget {old_state} -> {status.state}: {remaining}% remaining, "
+                                f"burn rate 1h {fields['burnRate1h']}x")
     return True
 
 

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..adapters.events import KubeEvents
 from ..adapters.kube import Kube
 from ..adapters.metrics import OperatorMetrics
 from ..adapters.settings import Settings
@@ -41,6 +42,11 @@ class Context:
     #: SLAContract state: one wake-up event per contract daemon, by uid, and the Prometheus reader.
     sla_wake: dict[str, asyncio.Event] = field(default_factory=dict)
     sla_reader: SLAReader | None = None
+    #: The one way Events are posted (the services' ``Events`` port).
+    events: KubeEvents = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = KubeEvents(self.kube)
 
     @classmethod
     def create(cls, settings: Settings, kube: Kube) -> Context:

@@ -279,9 +279,9 @@ def reconcile_policy(ctx: Context, body: dict[str, Any], logger: logging.Logger)
     if (prev.level, prev.action) != (state.level, state.action):
         kind = "Warning" if core.ACTION_RANK[state.action] > core.ACTION_RANK[prev.action] else "Normal"
         reason = "HoldLifted" if state.action == "none" else f"Policy{state.action.capitalize()}"
-        kopf.event(body, type=kind, reason=reason,
-                   message=f"{prev.level}/{prev.action} -> {state.level}/{state.action}: {state.reason}; "
-                           f"{len(held)} workload(s) held")
+        ctx.events.post(body, type_=kind, reason=reason,
+                        message=f"{prev.level}/{prev.action} -> {state.level}/{state.action}: {state.reason}; "
+                                f"{len(held)} workload(s) held")
         logger.info(f"ErrorBudgetPolicy {ns}/{name}: {prev.action} -> {state.action} ({state.reason})")
     with st.lock:
         exemptions = (status.get("exemptions") or []) + st.exemptions.pop((ns, name), [])
@@ -557,9 +557,9 @@ def observe_workload(ctx: Context, obj: dict[str, Any], deleted: bool, logger: l
                    "metadata": {"name": hold.policy, "namespace": ns, "uid": a.uid}}
             message = (f"{kind} {ns}/{name} generation {meta.get('generation')} released under {hold.action} "
                        f"by {exemption}" + (f" ({reason})" if reason else ""))
-            kopf.event(ref, type="Warning", reason="HoldExemption", message=message)
-            kopf.event(obj, type="Warning", reason="HoldExemption",
-                       message=f"{message} (ErrorBudgetPolicy {ns}/{hold.policy})")
+            ctx.events.post(ref, type_="Warning", reason="HoldExemption", message=message)
+            ctx.events.post(obj, type_="Warning", reason="HoldExemption",
+                            message=f"{message} (ErrorBudgetPolicy {ns}/{hold.policy})")
             logger.info(f"ErrorBudgetPolicy {ns}/{hold.policy}: {message}")
             _reconcile_safely(ctx, {"metadata": {"namespace": ns, "name": hold.policy}}, logger)
         labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}

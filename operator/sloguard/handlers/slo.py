@@ -98,7 +98,7 @@ def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, memo: k
     def fail(reason: str, message: str, **fields: Any) -> None:
         """Not Ready; the last good rules stay. Nothing to retry: the next spec edit calls us."""
         write_status(ctx, meta, status, False, reason, message, now, **fields)
-        kopf.warn(dict(body), reason=reason, message=message[:1000])
+        ctx.events.post(body, type_="Warning", reason=reason, message=message)
         logger.warning(f"{reason}: {message}")
 
     objective, diagnostics = validate_slo_body(dict(body))
@@ -123,7 +123,7 @@ def reconcile_slo(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, memo: k
         if is_permanent(e):
             return fail("ApplyRejected", str(e))
         write_status(ctx, meta, status, False, "ApplyFailed", f"{e} (retrying)", now)
-        kopf.warn(dict(body), reason="ApplyFailed", message=str(e))
+        ctx.events.post(body, type_="Warning", reason="ApplyFailed", message=str(e))
         raise kopf.TemporaryError(str(e), delay=retry_delay(retry)) from None
 
     n_rules = sum(len(g["rules"]) for g in rule["spec"]["groups"])
