@@ -142,6 +142,20 @@ def test_every_setting_has_a_variable_a_meaning_and_a_row_in_the_docs() -> None:
     assert markdown_table() in doc, "docs/settings.md is stale: run `python hack/gen_settings_doc.py`"
 
 
+def test_every_chart_value_named_in_the_settings_exists_in_the_chart() -> None:
+    import yaml
+
+    from sloguard.adapters.settings import CHART
+
+    values = yaml.safe_load((REPO_ROOT / "charts" / "sloguard" / "values.yaml").read_text())
+    for text in CHART.values():
+        for dotted in ([] if text.startswith("(") else text.split(", ")):
+            node = values
+            for part in dotted.split("."):
+                assert isinstance(node, dict) and part in node, f"{dotted} is not a value of the chart"
+                node = node[part]
+
+
 def test_every_variable_the_chart_sets_is_a_setting() -> None:
     template = (REPO_ROOT / "charts" / "sloguard" / "templates" / "deployment.yaml").read_text()
     import re

@@ -322,6 +322,20 @@ METAVAR = {"namespaces": "NS", "rule_labels": "KEY=VALUE", "refresh_interval": "
            "configuration_name": "NAME", "webhook_cert_dir": "DIR", "webhook_port": "PORT"}
 
 
+#: Field -> the chart value (charts/sloguard/values.yaml) it comes from; the chart renders it as
+#: the flag or the variable (templates/deployment.yaml). Fields not here keep their defaults there.
+CHART: dict[str, str] = {
+    "namespaces": "watchNamespaces", "rule_labels": "ruleLabels", "refresh_interval": "refreshInterval",
+    "log_format": "logFormat", "log_level": "logLevel", "metrics_address": "metrics.enabled, metrics.port",
+    "dashboards": "features.dashboards", "policies": "features.policies", "sla": "features.sla",
+    "enforcement": "enforcement.mechanism", "webhook_enabled": "webhook.enabled", "webhook_port": "webhook.port",
+    "webhook_failure_policy": "webhook.failurePolicy", "configuration_name": "webhook.configurationName",
+    "standalone": "replicas", "peering": "replicas",
+    "webhook_service": "(the chart's webhook Service)", "webhook_cert_dir": "(the chart's certificate volume)",
+    "identity": "(the pod's name)", "lease_namespace": "(the release namespace)", "liveness": "(fixed: :8080)",
+}
+
+
 def where(name: str) -> str:
     """How a person sets the field ``name``: ``--flag (VARIABLE)``, or the variable alone."""
     flag, var = FLAG.get(name), ENV.get(name)
@@ -408,14 +422,18 @@ def features(env: Mapping[str, str] | None = None) -> tuple[bool, bool]:
 
 def markdown_table() -> str:
     """The settings reference (docs/settings.md), generated from the fields."""
-    rows = ["| Setting | `sloguard run` flag | Variable | Default | Meaning |", "|---|---|---|---|---|"]
+    rows = ["| Setting | `sloguard run` flag | Variable | Chart value | Default | Meaning |",
+            "|---|---|---|---|---|---|"]
     for name, info in Settings.model_fields.items():
         if name == "prometheus":
-            rows.append(f"| `prometheus` | `--prometheus*` | `SLOGUARD_PROMETHEUS_*` | | {info.description} |")
+            rows.append(f"| `prometheus` | `--prometheus*` | `SLOGUARD_PROMETHEUS_*` | `prometheus.*` | | "
+                        f"{info.description} |")
             continue
         default = info.get_default(call_default_factory=True) if name != "identity" else "the host name"
         shown = "" if default in (None, (), {}) else f"`{_show(default)}`" if name != "identity" else default
         flag = FLAG[name]
         flag_text = "-" if flag is None else f"`{flag}`" + (" (`-n`), `-A`" if name == "namespaces" else "")
-        rows.append(f"| `{name}` | {flag_text} | `{ENV[name]}` | {shown} | {info.description} |")
+        chart = CHART.get(name, "")
+        chart = chart if chart.startswith("(") or not chart else ", ".join(f"`{v}`" for v in chart.split(", "))
+        rows.append(f"| `{name}` | {flag_text} | `{ENV[name]}` | {chart} | {shown} | {info.description} |")
     return "\n".join(rows) + "\n"
