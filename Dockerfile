@@ -5,7 +5,7 @@
 # --- build: sloguard and all its dependencies as wheels ------------------------------------
 FROM python:3.12-slim-bookworm AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY operator/ operator/
 COPY hack/install.sh hack/install.sh
 RUN bash hack/install.sh wheels /wheels

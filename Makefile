@@ -2,13 +2,16 @@
 PYTHON ?= python3
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install crds check-crds lint test test-unit test-fast test-integration demo demo-down bench golden k8s-bin
+.PHONY: help install lock crds check-crds lint test test-unit test-fast test-integration demo demo-down bench golden k8s-bin
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 install: ## install sloguard and its dev tools (editable); the same script the Dockerfile uses
 	bash hack/install.sh dev
+
+lock: ## re-lock the runtime dependencies with hashes (requirements.lock; --upgrade: LOCK_ARGS=--upgrade)
+	bash hack/lock.sh $(LOCK_ARGS)
 
 crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md, docs/settings.md
 	$(PYTHON) -m sloguard.api.crdgen crds

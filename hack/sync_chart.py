@@ -111,17 +111,24 @@ def holds_policy_spec_text() -> str:
 #: The operator's own alerts and dashboard, embedded by the chart's templates (.Files.Get).
 OPERATOR_RULES = CHART / "files" / "sloguard-operator.rules.yaml"
 OPERATOR_DASHBOARD = CHART / "files" / "dashboards" / "sloguard-operator.json"
+SLO_OVERVIEW_DASHBOARD = CHART / "files" / "dashboards" / "sloguard-slo-overview.json"
+SLO_DETAIL_DASHBOARD = CHART / "files" / "dashboards" / "sloguard-slo-detail.json"
 
 
 def chart_files() -> dict[Path, str]:
     """Files the chart's templates read: written before `helm template` renders the manifests."""
-    from sloguard.adapters.dashboards import operator_dashboard
+    from sloguard.adapters.dashboards import operator_dashboard, shared_detail_dashboard, shared_overview_dashboard
     from sloguard.core.operator_alerts import operator_alert_groups
+
+    def as_json(dashboard: dict[str, Any]) -> str:
+        return json.dumps(dashboard, indent=2, sort_keys=True) + "\n"
 
     return {
         OPERATOR_RULES: HEADER.format(source="sloguard.core.operator_alerts") + dump_yaml(
             {"groups": operator_alert_groups()}),
-        OPERATOR_DASHBOARD: json.dumps(operator_dashboard(), indent=2, sort_keys=True) + "\n",
+        OPERATOR_DASHBOARD: as_json(operator_dashboard()),
+        SLO_OVERVIEW_DASHBOARD: as_json(shared_overview_dashboard()),
+        SLO_DETAIL_DASHBOARD: as_json(shared_detail_dashboard()),
         HOLDS_POLICY_SPEC: holds_policy_spec_text(),
     }
 

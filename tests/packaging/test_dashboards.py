@@ -66,7 +66,7 @@ def test_every_query_parses_as_promql(dashboards):
     exprs = [t["expr"] for _, d in dashboards for t in targets(d)]
     assert len(exprs) > 20
     for expr in exprs:
-        promql_parser.parse(expr)
+        promql_parser.parse(grafana_substituted(expr))
 
 
 def test_queries_read_the_recording_rules_not_raw_metrics(dashboards, objectives):
@@ -159,3 +159,107 @@ def test_the_chart_ships_the_generated_operator_dashboard():
 
     shipped = REPO_ROOT / "charts" / "sloguard" / "files" / "dashboards" / "sloguard-operator.json"
     assert json.loads(shipped.read_text()) == operator_dashboard()
+
+
+# --- the shared SLO dashboards ($namespace / $slo) -------------------------------------------------
+
+GRAFANA_VARIABLES = {"$__range": "30d", "$namespace": "shop", "$slo": "checkout"}
+
+
+def grafana_substituted(expr: str) -> str:
+    for name, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(name, value)
+    return expr
+
+
+@pytest.fixture(scope="module")
+def shared():
+    from sloguard.adapters.dashboards import shared_detail_dashboard, shared_overview_dashboard
+
+    return {"overview": shared_overview_dashboard(), "detail": shared_detail_dashboard()}
+
+
+def test_the_shared_dashboards_are_valid_grafana_models_with_their_variables(shared):
+    for d in shared.values():
+        back = Dashboard.from_json(json.loads(json.dumps(d))).to_json()
+        assert back["uid"] == d["uid"] and len(back["panels"]) == len(d["panels"])
+    variables = {k: [v["name"] for v in d["templating"]["list"]] for k, d in shared.items()}
+    assert variables == {"overview": ["datasource", "namespace"], "detail": ["datasource", "namespace", "slo"]}
+    slo_var = shared["detail"]["templating"]["list"][2]
+    assert '$namespace' in slo_var["query"]["query"] and slo_var["multi"] is False
+
+
+def test_every_shared_query_parses_and_is_scoped_by_the_variables(shared):
+    for name, d in shared.items():
+        for t in targets(d):
+            promql_parser.parse(grafana_substituted(t["expr"]))
+            assert "$namespace" in t["expr"], t["expr"]
+            if name == "detail":
+                assert "$slo" in t["expr"], t["expr"]
+
+
+def test_shared_dashboards_read_only_recordings_and_the_operators_gauges(shared):
+    recorded = {c.RECORD_OBJECTIVE, c.RECORD_ERROR_BUDGET, *(f"{c.RECORD_ERROR_RATIO_PREFIX}{w}" for w in ("5m", "1h"))}
+    gauges = {c.METRIC_BUDGET_REMAINING, c.METRIC_SLO_STATE}
+    for d in shared.values():
+        for t in targets(d):
+            names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", t["expr"])) - {"ALERTS", "label_replace"}
+            names |= set(re.findall(r'__name__=~"([^"]+)"', t["expr"]))
+            assert names or "ALERTS{" in t["expr"], t["expr"]
+            assert all(n in recorded | gauges or n.startswith(c.RECORD_ERROR_RATIO_PREFIX) for n in names), (
+                names, t["expr"])
+
+
+def test_the_overview_links_each_slo_to_the_detail_dashboard(shared):
+    bars = next(p for p in shared["overview"]["panels"] if p["title"] == "Error budget remaining")
+    [link] = bars["fieldConfig"]["defaults"]["links"]
+    assert link["url"].startswith(f"/d/{shared['detail']['uid']}?") and "var-slo=" in link["url"]
+
+
+def test_the_chart_ships_the_generated_shared_dashboards(shared):
+    files = REPO_ROOT / "charts" / "sloguard" / "files" / "dashboards"
+    assert json.loads((files / "sloguard-slo-overview.json").read_text()) == shared["overview"]
+    assert json.loads((files / "sloguard-slo-detail.json").read_text()) == shared["detail"]
+
+
+# --- calendar windows drawn as calendar periods ----------------------------------------------------
+
+@pytest.mark.parametrize(("window", "opens_on"), [("month", "now/M"), ("week", "now/w"), ("quarter", "now/fQ")])
+def test_a_calendar_slo_dashboard_opens_on_its_calendar_period_and_computes_over_it(window, opens_on):
+    [obj] = load_text(f"""
+apiVersion: sloguard.io/v1alpha1
+kind: ServiceLevelObjective
+metadata: {{name: billing, namespace: pay}}
+spec:
+  service: billing
+  objective: 99.9
+  window: {window}
+  timezone: Europe/Paris
+  sli: {{ratio: {{errors: 'http_requests_total{{code=~"5.."}}', total: http_requests_total}}}}
+""")
+    d = slo_dashboard(obj)
+    assert d["time"] == {"from": opens_on, "to": "now"}
+    assert d["timezone"] == "Europe/Paris" and d["weekStart"] == "monday" and d["fiscalYearStartMonth"] == 0
+    over_window = [t["expr"] for t in targets(d) if "[$__range]" in t["expr"]]
+    assert over_window, "the SLI and budget over the window use the dashboard's range"
+    for expr in over_window:
+        promql_parser.parse(grafana_substituted(expr))
+
+
+def test_a_rolling_slo_dashboard_shows_its_window(objectives):
+    obj = next(o for o in objectives if not o.window.is_calendar and o.window.seconds == 30 * 86400)
+    d = slo_dashboard(obj)
+    assert d["time"]["from"] == "now-30d" and d["timezone"] == "browser"
+    assert not any("$__range" in t["expr"] for t in targets(d))
+
+
+def load_text(text):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "slo.yaml"
+        path.write_text(text)
+        result = load([str(path)])
+    assert not [d for d in result.diagnostics if d.severity == "error"], result.diagnostics
+    return result.objectives

@@ -125,3 +125,44 @@ def test_the_image_carries_oci_labels_for_source_version_and_revision():
         assert f"org.opencontainers.image.{key}=" in labels, key
     args = {rest.split("=")[0] for op, rest in stages()[-1] if op == "ARG"}
     assert {"VERSION", "REVISION", "SOURCE"} <= args
+
+
+def _locked() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {name: (version, [sha256 hashes])}."""
+    text = re.sub(r"\\\n\s*", " ", (REPO_ROOT / "requirements.lock").read_text())
+    out: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line)
+        assert m, f"requirements.lock: not an exact pin: {line[:80]}"
+        out[m.group(1).lower().replace("_", "-")] = (m.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", line))
+    return out
+
+
+def test_every_runtime_dependency_is_locked_to_a_version_pyproject_allows_with_hashes():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    locked = _locked()
+    assert all(hashes for _, hashes in locked.values()), [n for n, (_, h) in locked.items() if not h]
+    deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in map(Requirement, deps):
+        name = dep.name.lower().replace("_", "-")
+        assert name in locked, f"{name} is a dependency in pyproject.toml but not in requirements.lock (make lock)"
+        version = locked[name][0]
+        assert dep.specifier.contains(version, prereleases=True), (
+            f"requirements.lock pins {name}=={version}, outside pyproject.toml's {dep.specifier} (make lock)")
+
+
+def test_the_image_and_ci_install_the_locked_versions_with_hashes_checked():
+    build = stages()[0]
+    assert any(op == "COPY" and "requirements.lock" in rest.split() for op, rest in build)
+    script = (REPO_ROOT / "hack" / "install.sh").read_text()
+    wheels = script[script.index("  wheels)"):script.index("  runtime)")]
+    dev = script[script.index("  dev)"):script.index("  wheels)")]
+    for step in (wheels, dev):
+        assert "--require-hashes" in step and "-r requirements.lock" in step, step
+    assert "--no-deps" in wheels  # sloguard's own wheel adds no unlocked dependency

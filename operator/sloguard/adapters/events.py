@@ -32,6 +32,10 @@ class KubeEvents:
         # machine, which the first Event would otherwise wait for.
         self._core = client.CoreV1Api(kube.api) if kube is not None else None
 
+    def about(self, involved: Mapping[str, Any]) -> ObjectEvents:
+        """A poster bound to one object (the SLA service's ``Events`` port)."""
+        return ObjectEvents(self, involved)
+
     def post(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         """Post an Event of ``type_`` (Normal, Warning) about ``involved``; failures are logged."""
         meta = involved["metadata"]
@@ -53,3 +57,13 @@ class KubeEvents:
         except ApiException as e:
             err = _translate(e, f"post Event {reason} on {meta['namespace']}/{meta['name']}")
             log.warning(f"Event {reason} not posted: {err}")
+
+
+class ObjectEvents:
+    """:class:`KubeEvents` about one object: ``post(type_, reason, message)``."""
+
+    def __init__(self, events: KubeEvents, involved: Mapping[str, Any]) -> None:
+        self.events, self.involved = events, involved
+
+    def post(self, type_: str, reason: str, message: str) -> None:
+        self.events.post(self.involved, type_=type_, reason=reason, message=message)

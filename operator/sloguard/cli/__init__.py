@@ -1,4 +1,4 @@
-"""The ``sloguard`` command: generate | validate | import | export | budget | sla | impact | gate | run | dev.
+"""The ``sloguard`` command: generate | validate | import | export | budget | sla | report | impact | gate | run | dev.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args)``;
 this module only wires them, so a command that needs heavy imports (kopf, the Prometheus
@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from .. import __version__
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "impact_cmd",
-            "dashboards_cmd", "gate_cmd", "run_cmd", "dev_cmd")
+COMMANDS = ("generate", "validate", "import_cmd", "export_cmd", "budget_cmd", "sla_cmd", "report_cmd",
+            "impact_cmd", "dashboards_cmd", "gate_cmd", "run_cmd", "dev_cmd")
 #: Command name -> module: running one command imports only its module (start-up time).
 MODULE_OF = {"generate": "generate", "validate": "validate", "import": "import_cmd", "export": "export_cmd",
-             "budget": "budget_cmd", "sla": "sla_cmd", "impact": "impact_cmd", "dashboards": "dashboards_cmd",
-             "gate": "gate_cmd", "run": "run_cmd", "dev": "dev_cmd"}
+             "budget": "budget_cmd", "sla": "sla_cmd", "report": "report_cmd", "impact": "impact_cmd",
+             "dashboards": "dashboards_cmd", "gate": "gate_cmd", "run": "run_cmd", "dev": "dev_cmd"}
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ window ending at T2 otherwise). For every SLAContract term: downtime minutes los
 month's allowance, or bad requests against the month's; per contract, the credit percent and
 amount the interval moves. ``--to`` may be in the future: the rest of the interval is projected
 at the current burn rate and the output says which part is measured and which projected.
-The figures are computed by :mod:`sloguard.core.impact`; this command parses, calls and prints.
+The figures are computed by :mod:`sloguard.core.impact` from counts :mod:`sloguard.services.impact`
+reads; this command parses, calls and prints.
 Severity follows the seed's four levels. Exit status 1 when files, connection settings or
 Prometheus made the figures impossible.
 """
@@ -22,12 +23,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from ..adapters.impact_reader import measure_impact
 from ..adapters.prometheus_client import add_arguments
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.sla_reader import SLAReader
 from ..api.loader import load_objectives
 from ..api.sla_loader import load_contracts
+from ..core.conditions import rfc3339
 from ..core.sla import SLAError
+from ..services.impact import measure_impact
+from ..services.ports import MetricsError
 from .common import prometheus_settings, report
 from .sla_cmd import parse_instant
 
@@ -54,19 +57,32 @@ def _fail(message: str) -> int:
     return 1
 
 
-def run(args: argparse.Namespace) -> int:
+class _Refused(ValueError):
+    """The command line asks for something impossible; the message says what."""
+
+
+def _interval(args: argparse.Namespace) -> tuple[datetime, datetime, datetime]:
+    """``--from``, ``--to`` and ``--now`` (default: the clock) as instants."""
     try:
         t1, t2 = parse_instant(args.start), parse_instant(args.end)
     except ValueError:
-        return _fail("--from and --to must be times like 2026-10-03T01:00:00Z")
+        raise _Refused("--from and --to must be times like 2026-10-03T01:00:00Z") from None
     if t2 <= t1:
-        return _fail("--to must be after --from")
+        raise _Refused("--to must be after --from")
     try:
         now = datetime.now(UTC) if args.now is None else parse_instant(args.now)
     except ValueError:
-        return _fail("--now must be a time like 2026-10-03T01:00:00Z")
+        raise _Refused("--now must be a time like 2026-10-03T01:00:00Z") from None
     if now <= t1:
-        return _fail(f"--from is not in the past at {now:%Y-%m-%dT%H:%M:%SZ}: nothing measured to project from")
+        raise _Refused(f"--from is not in the past at {rfc3339(now)}: nothing measured to project from")
+    return t1, t2, now
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        t1, t2, now = _interval(args)
+    except _Refused as e:
+        return _fail(str(e))
     objectives, slo_diags = load_objectives(args.paths)
     contracts, sla_diags = load_contracts(args.paths)
     if report([*slo_diags, *sla_diags]):
@@ -78,12 +94,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2, now)
-    except (SLAError, SLAReadError) as e:
+    except (SLAError, MetricsError) as e:
         return _fail(str(e))
-    if args.output == "json":
-        print(json.dumps(result, indent=2))
-    else:
-        print(render_text(result))
+    print(json.dumps(result, indent=2) if args.output == "json" else render_text(result))
     return 0
 
 

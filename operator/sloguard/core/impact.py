@@ -1,6 +1,6 @@
 """What an incident cost: error budget per SLO and SLA credit per contract, measured and projected.
 
-Pure: the adapter (``sloguard.adapters.impact_reader``) counts events in Prometheus, this module
+Pure: the service (``sloguard.services.impact``) counts events in Prometheus, this module
 turns the counts into impact. ``now`` is a parameter; nothing here reads the clock or the network.
 
 Definitions (an interval ``[t1, t2)``, measured up to ``m = min(now, t2)``):
