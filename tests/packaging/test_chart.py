@@ -128,9 +128,23 @@ def test_nonsense_values_are_refused_with_a_reason(helm):
         "mechanism": "pray"}})
 
 
-def test_disabled_features_take_their_permissions_with_them(helm):
+def test_slo_reports_alone_bring_configmap_create_and_their_switch(helm):
     docs = render(helm, {"features": {"policies": False, "sla": False}, "enforcement": {"mechanism": "none"},
                          "webhook": {"enabled": False}})
+    rules = [r for role in by_kind(docs, "ClusterRole") for r in role["rules"]]
+    assert any("configmaps" in r["resources"] and {"get", "create"} <= set(r["verbs"]) for r in rules)
+    assert _operator_env(docs)["SLOGUARD_SLO_REPORTS"] == "true"
+    assert _operator_env(render(helm, {"features": {"sloReports": False}}))["SLOGUARD_SLO_REPORTS"] == "false"
+
+
+def _operator_env(docs: list) -> dict:
+    container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_disabled_features_take_their_permissions_with_them(helm):
+    docs = render(helm, {"features": {"policies": False, "sla": False, "sloReports": False},
+                         "enforcement": {"mechanism": "none"}, "webhook": {"enabled": False}})
     rules = [r for role in by_kind(docs, "ClusterRole") for r in role["rules"]]
     resources = {res for r in rules for res in r["resources"]}
     assert not resources & {"deployments", "configmaps", "validatingadmissionpolicies", "subjectaccessreviews",

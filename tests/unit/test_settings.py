@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from sloguard.adapters.settings import ENV, FLAG, Settings, SettingsError, features, flags_from_args, markdown_table
+from sloguard.adapters.settings import (
+    ENV,
+    FLAG,
+    Settings,
+    SettingsError,
+    feature_env,
+    features,
+    flags_from_args,
+    markdown_table,
+)
 from sloguard.cli import build_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +58,18 @@ def test_a_flag_wins_over_its_variable() -> None:
     assert s.prometheus_url == "http://flag:9090" and s.rule_labels == {"from": "flag"}
 
 
+def test_a_switch_that_is_on_by_default_is_turned_off_by_its_no_flag_over_the_variable() -> None:
+    assert load_run([], {}).slo_reports is True
+    assert load_run(["--no-slo-reports"], {"SLOGUARD_SLO_REPORTS": "true"}).slo_reports is False
+    assert load_run(["--slo-reports"], {"SLOGUARD_SLO_REPORTS": "no"}).slo_reports is True
+    assert load_run([], {"SLOGUARD_SLO_REPORTS": "0"}).slo_reports is False
+
+
+def test_the_feature_switches_reach_the_handlers_through_their_variables() -> None:
+    s = load_run(["--no-slo-reports"], {"SLOGUARD_POLICIES": "no"})
+    assert features(feature_env(s)) == (False, False, True)
+
+
 def test_all_namespaces_as_a_flag_wins_over_a_namespace_list_in_the_environment() -> None:
     assert load_run(["-A"], {"SLOGUARD_NAMESPACES": "a,b"}).namespaces == ()
 
@@ -59,14 +80,15 @@ def test_all_namespaces_as_a_flag_wins_over_a_namespace_list_in_the_environment(
 ])
 def test_every_boolean_follows_one_rule(text: str, expected: bool) -> None:
     env = {"SLOGUARD_WEBHOOK": text, "SLOGUARD_DASHBOARDS": text, "SLOGUARD_POLICIES": text, "SLOGUARD_SLA": text,
-           "SLOGUARD_PROMETHEUS_INSECURE_SKIP_VERIFY": text}
+           "SLOGUARD_SLO_REPORTS": text, "SLOGUARD_PROMETHEUS_INSECURE_SKIP_VERIFY": text}
     s = Settings.from_env(env)
-    assert (s.webhook.enabled, s.dashboards, s.policies, s.sla, s.prometheus.insecure_skip_verify) == (expected,) * 5
-    assert features(env) == (expected, expected)
+    assert (s.webhook.enabled, s.dashboards, s.policies, s.sla, s.slo_reports, s.prometheus.insecure_skip_verify) == (
+        expected,) * 6
+    assert features(env) == (expected,) * 3
 
 
 @pytest.mark.parametrize("name", ["SLOGUARD_WEBHOOK", "SLOGUARD_DASHBOARDS", "SLOGUARD_POLICIES", "SLOGUARD_SLA",
-                                  "SLOGUARD_STANDALONE"])
+                                  "SLOGUARD_SLO_REPORTS", "SLOGUARD_STANDALONE"])
 def test_a_boolean_that_is_neither_is_refused_by_name_not_read_as_false(name: str) -> None:
     with pytest.raises(SettingsError, match=rf"{name}\)?: 'enabled': Input should be a valid boolean"):
         Settings.from_env({name: "enabled"})

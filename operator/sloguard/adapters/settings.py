@@ -102,6 +102,9 @@ class Settings(BaseModel):
     # --- features: a disabled feature registers no handler (and needs no RBAC) ------------------------
     policies: bool = Field(default=True, description="Watch ErrorBudgetPolicies (the chart's `features.policies`).")
     sla: bool = Field(default=True, description="Watch SLAContracts (the chart's `features.sla`).")
+    slo_reports: bool = Field(
+        default=True, description="Store a finalized report per SLO and calendar month in an immutable "
+        "ConfigMap (needs `prometheus`; `--no-slo-reports` turns it off).")
     # --- budgets ------------------------------------------------------------------------------------
     prometheus: PrometheusSettings = Field(
         default_factory=PrometheusSettings, description="How to reach Prometheus: `--prometheus*` / "
@@ -328,6 +331,7 @@ CHART: dict[str, str] = {
     "namespaces": "watchNamespaces", "rule_labels": "ruleLabels", "refresh_interval": "refreshInterval",
     "log_format": "logFormat", "log_level": "logLevel", "metrics_address": "metrics.enabled, metrics.port",
     "dashboards": "features.dashboards", "policies": "features.policies", "sla": "features.sla",
+    "slo_reports": "features.sloReports",
     "enforcement": "enforcement.mechanism", "webhook_enabled": "webhook.enabled", "webhook_port": "webhook.port",
     "webhook_failure_policy": "webhook.failurePolicy", "configuration_name": "webhook.configurationName",
     "standalone": "replicas", "peering": "replicas",
@@ -374,8 +378,8 @@ def _flag_kwargs(name: str) -> dict[str, Any]:
                           "help": f"{(info.description or '').replace('%', '%%')} (env {ENV[name]}{shown})"}
     if name in METAVAR:
         kw["metavar"] = METAVAR[name]
-    if base is bool:
-        kw["action"] = "store_true"
+    if base is bool:  # on by default: --no-NAME turns it off
+        kw["action"] = argparse.BooleanOptionalAction if default is True else "store_true"
     elif get_origin(base) is Literal:
         kw["choices"] = get_args(base)
     elif get_origin(base) in (tuple, dict):
@@ -406,15 +410,25 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
-def features(env: Mapping[str, str] | None = None) -> tuple[bool, bool]:
-    """(policies, sla): which kinds are watched, by the same rules as every other setting."""
+#: The switches that decide which handlers are registered, when ``sloguard.handlers`` is imported.
+FEATURES = ("policies", "slo_reports", "sla")
+
+
+def features(env: Mapping[str, str] | None = None) -> tuple[bool, bool, bool]:
+    """(policies, slo_reports, sla): what the operator does, by the same rules as every other setting."""
     env = os.environ if env is None else env
-    values = {name: env[ENV[name]] for name in ("policies", "sla") if ENV[name] in env}
+    values = {name: env[ENV[name]] for name in FEATURES if ENV[name] in env}
     try:
         s = Settings.model_validate(values)
     except ValidationError as e:
         raise SettingsError(one_line(e)) from None
-    return s.policies, s.sla
+    return s.policies, s.slo_reports, s.sla
+
+
+def feature_env(settings: Settings) -> dict[str, str]:
+    """The variables :func:`features` reads, from ``settings`` (``sloguard run`` exports them before
+    importing the handlers, so its flags decide what is registered)."""
+    return {ENV[name]: "true" if getattr(settings, name) else "false" for name in FEATURES}
 
 
 # --- docs/settings.md ---------------------------------------------------------------------------------

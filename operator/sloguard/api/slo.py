@@ -390,6 +390,13 @@ class BudgetFigures(CamelModel):
     remaining_seconds: float | None = Field(None, description="Seconds of full outage still affordable.")
 
 
+class LastReport(CamelModel):
+    """The newest finalized month report: an immutable ConfigMap that outlives the SLO."""
+
+    period: str = Field(description="The calendar month, YYYY-MM, in the SLO's timezone.")
+    config_map: str = Field(description="The ConfigMap in the SLO's namespace (data: report.json, report.md).")
+
+
 class SLOStatus(CamelModel):
     """Written by the operator only."""
 
@@ -411,6 +418,8 @@ class SLOStatus(CamelModel):
     hints: list[str] | None = None
     last_evaluated: datetime | None = None
     slices: dict[str, int] | None = None
+    last_report: LastReport | None = Field(None, description="The newest finalized month report (written by "
+                                           "the report loop, field manager sloguard-report).")
 
 
 class ServiceLevelObjective(CamelModel):

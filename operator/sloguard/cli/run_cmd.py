@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from ..adapters.prometheus_client import add_arguments as add_prometheus_arguments
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..adapters.kube import Kube
     from ..adapters.promtool import PromtoolUnavailable, find_promtool
-    from ..adapters.settings import Settings, SettingsError, flags_from_args
+    from ..adapters.settings import Settings, SettingsError, feature_env, flags_from_args
     from ..handlers.context import Context
 
     try:
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     kopf.configure(debug=settings.log_level == "debug", verbose=False,
                    log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL)
     logging.getLogger().setLevel(settings.log_level.upper())
+    os.environ.update(feature_env(settings))  # which handlers register: read when the package is imported
     import sloguard.handlers  # noqa: F401  (registers the handlers)
 
     memo = kopf.Memo(sloguard=Context.create(settings, Kube.connect()))

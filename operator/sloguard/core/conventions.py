@@ -123,6 +123,17 @@ EVENT_SLA_REEVALUATION_REFUSED: Final = "ReevaluationRefused"
 EVENT_SLA_NOT_FINALIZED: Final = "FinalizationPending"
 EVENT_SLA_LOW_COVERAGE: Final = "LowDataCoverage"
 
+# --- SLO period reports (one immutable ConfigMap per SLO and calendar month) ------------------
+# Labelled LABEL_OWNER_SLO and LABEL_SLA_PERIOD, never owned by the SLO: reports outlive it.
+REPORT_CONFIGMAP_PREFIX: Final = "slo-report-"
+REPORT_JSON_KEY: Final = "report.json"
+REPORT_MARKDOWN_KEY: Final = "report.md"
+ANNOTATION_REPORT_FINALIZED_AT: Final = "sloguard.io/finalized-at"
+#: On SLOs: True once the last complete month's report is stored, False while it cannot be.
+COND_REPORT_FINALIZED: Final = "ReportFinalized"
+EVENT_REPORT_FINALIZED: Final = "ReportFinalized"
+EVENT_REPORT_PENDING: Final = "ReportPending"
+
 # --- The operator's own metrics (/metrics on --metrics-address; docs/metrics.md) ---------------
 # Gauges rendered from current state at scrape time: a deleted object's series are gone.
 METRIC_BUDGET_REMAINING: Final = "sloguard_slo_error_budget_remaining_ratio"  # {namespace,slo,service}

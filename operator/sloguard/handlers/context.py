@@ -36,6 +36,8 @@ class Context:
     budgets: Registry | None = None
     #: The budget refresh loop, while it runs.
     budget_task: asyncio.Task[None] | None = None
+    #: The SLO month report loop (``handlers/report``), while it runs.
+    report_task: asyncio.Task[None] | None = None
     #: ErrorBudgetPolicy state: SLO cache, locks, active holds (``handlers/policy._state``); only
     #: with the policies feature on, whose module defines it.
     policy: PolicyState | None = None

@@ -14,11 +14,12 @@ from typing import Any, Protocol
 from ..adapters.sla_history import HistoryRecord
 from ..adapters.sla_reader import SLAPrometheusUnavailable as MetricsUnavailable
 from ..adapters.sla_reader import SLAReadError as MetricsError
-from ..core.model import SLI
+from ..core.model import SLI, Objective
+from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import Contract, MaintenancePlan, Measurement, Period
 
 __all__ = ["ContractMetrics", "Events", "HistoryStore", "ImpactMetrics", "MetricsError", "MetricsUnavailable",
-           "MonthData"]
+           "MonthData", "ReportMetrics", "ReportStore"]
 
 
 class MonthData(Protocol):
@@ -55,6 +56,20 @@ class HistoryStore(Protocol):
     def list(self, namespace: str, contract: str) -> list[HistoryRecord]: ...
 
     def create(self, body: Mapping[str, Any]) -> HistoryRecord: ...
+
+
+class ReportMetrics(Protocol):
+    """Reads an SLO's period report: its hours and the periods before (raises :class:`MetricsError`)."""
+
+    def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport: ...
+
+
+class ReportStore(Protocol):
+    """Finalized SLO month reports (immutable; ``create`` raises ``HistoryExists`` for a taken name)."""
+
+    def exists(self, namespace: str, name: str) -> bool: ...
+
+    def create(self, body: Mapping[str, Any]) -> str: ...
 
 
 class Events(Protocol):

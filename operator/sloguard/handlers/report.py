@@ -1,0 +1,135 @@
+"""SLO month reports: kopf glue around :func:`sloguard.services.report.finalize_month`.
+
+One loop for all SLOs (like the budget refresh), started only when a Prometheus URL is set and
+``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default). Every refresh interval it lists
+the SLOs and, for each whose last complete month (in its timezone, plus the SLA's grace period)
+is not known to be stored yet, lets the service check for that month's ConfigMap and create it.
+Months known stored are remembered in memory, so the steady state costs one LIST per pass; after
+a restart each SLO's ConfigMap is looked up once (a GET) and created when missing. A month that
+cannot be stored yet (Prometheus down, no data) is tried again every ``RETRY_SECONDS``. Status
+(``lastReport`` and the ``ReportFinalized`` condition) is server-side applied as field manager
+``sloguard-report``, so it never drops the rules' or the budget loop's fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import kopf
+
+from ..adapters.kube import KubeError
+from ..adapters.report_history import ReportHistory
+from ..adapters.report_reader import read_report
+from ..adapters.sla_reader import SLAReader
+from ..api.loader import validate_slo_body
+from ..core import conventions as c
+from ..core.model import Objective
+from ..core.report import ReportPeriod, SLOPeriodReport
+from ..core.sla import DEFAULT_FINALIZE_GRACE
+from ..core.windows import parse_duration
+from ..services.report import ReportPorts, finalize_month, month_due
+from .context import Context, context
+
+#: Field manager of the status fields the report loop owns.
+STATUS_MANAGER = "sloguard-report"
+#: Months are finalized this long after they end, so late samples are in (as for SLA history).
+GRACE_SECONDS = parse_duration(DEFAULT_FINALIZE_GRACE)
+#: A month that could not be stored (Prometheus down, no data) is tried again at most this often.
+RETRY_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class PrometheusReports:
+    """The service's ReportMetrics port: :func:`read_report` over the one period client."""
+
+    reader: SLAReader
+
+    def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport:
+        return read_report(self.reader, slo, period, now)
+
+
+@kopf.on.startup()
+async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any) -> None:
+    ctx = context(memo)
+    if not ctx.settings.prometheus_url:
+        logger.info("no --prometheus given: SLO month reports are not finalized")
+        return
+    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus))
+    ctx.report_task = asyncio.create_task(_loop(ctx, metrics, logger))
+
+
+@kopf.on.cleanup()
+async def stop_report_loop(memo: Any, **_: Any) -> None:
+    ctx = context(memo)
+    task, ctx.report_task = ctx.report_task, None
+    if task is not None:
+        task.cancel()
+
+
+async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    known = Known()
+    while True:
+        try:
+            await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
+        except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
+            logger.exception(f"SLO report pass failed: {e}")
+        await asyncio.sleep(ctx.settings.refresh_interval)
+
+
+@dataclass
+class Known:
+    """What earlier passes learned, by (SLO uid, month): stored for good, or pending since when."""
+
+    stored: set[tuple[str, str]] = field(default_factory=set)
+    pending: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def due(self, key: tuple[str, str], clock: float) -> bool:
+        return key not in self.stored and clock - self.pending.get(key, -RETRY_SECONDS) >= RETRY_SECONDS
+
+
+def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
+                logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
+    """One pass over every SLO whose month is not known to be stored (nor tried in the last
+    :data:`RETRY_SECONDS`). Returns the ConfigMaps created."""
+    now, clock = ctx.settings.now(), time.monotonic()
+    store, created = ReportHistory(ctx.kube), 0
+    for namespace in ctx.settings.namespaces or (None,):
+        for body in ctx.kube.list(c.API_VERSION, c.KIND_SLO, namespace):
+            meta = body["metadata"]
+            timezone = (body.get("spec") or {}).get("timezone") or "UTC"
+            try:
+                key = (str(meta.get("uid")), month_due(now, timezone, GRACE_SECONDS).label)
+            except (KeyError, ValueError):
+                continue  # an unknown timezone: the rules reconcile reports the invalid spec
+            if not known.due(key, clock):
+                continue
+            slo, _ = validate_slo_body(body)
+            if slo is None:
+                continue
+            try:
+                result = finalize_month(slo, body.get("status") or {}, now,
+                                        ReportPorts(store, metrics, ctx.events.about(body)), GRACE_SECONDS,
+                                        meta.get("generation"))
+                if result.changed:
+                    ctx.kube.apply_status(c.API_VERSION, c.KIND_SLO, slo.name, slo.namespace, result.status,
+                                          STATUS_MANAGER)
+            except KubeError as e:
+                if e.status != 404:  # deleted meanwhile: nothing to do
+                    logger.warning(f"SLO report of {slo.key}: {e}")
+                continue
+            if result.config_map:
+                known.stored.add(key)
+                known.pending.pop(key, None)
+            else:
+                known.pending[key] = clock
+            created += result.created
+            if result.problem:
+                logger.info(f"SLO report of {slo.key}: {result.problem}")
+            logger.debug(f"SLO report pass for {slo.key} done: {result.period} "
+                         f"{'created' if result.created else 'stored' if result.config_map else 'pending'}")
+    return created
