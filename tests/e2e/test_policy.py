@@ -316,7 +316,7 @@ def test_the_webhook_mechanism_makes_the_same_decisions_and_records_exemptions(c
                        and enforcement(cluster, NS, POLICY) == "none",
                        timeout=60, what="the holds webhook in place of the admission policy")
     config = get_json(cluster, "validatingwebhookconfiguration", "sloguard-e2e-policy-holds")
-    assert {w["timeoutSeconds"] for w in config["webhooks"]} == {3}
+    assert {w["timeoutSeconds"] for w in config["webhooks"]} == {5}  # the webhook timeout setting, 5 s by default
     assert {w["failurePolicy"] for w in config["webhooks"]} == {"Fail"}
     stderr = eventually_denied(cluster, "nginx:1.40", *BOB)
     assert ("Deployment e2e-policy/checkout: releases are frozen by ErrorBudgetPolicy e2e-policy/checkout-freeze: "

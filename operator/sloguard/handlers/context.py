@@ -15,11 +15,11 @@ from ..adapters.events import KubeEvents
 from ..adapters.kube import Kube
 from ..adapters.metrics import OperatorMetrics
 from ..adapters.settings import Settings
+from ..services.policy import PolicyState
 
 if TYPE_CHECKING:
     from ..adapters.sla_reader import SLAReader
     from .budget import Registry
-    from .policy import PolicyState
 
 
 @dataclass
@@ -39,12 +39,13 @@ class Context:
     #: The SLO month report loop (``handlers/report``), while it runs.
     report_task: asyncio.Task[None] | None = None
     #: ErrorBudgetPolicy state: SLO cache, locks, active holds (``handlers/policy._state``); only
-    #: with the policies feature on, whose module defines it.
+    #: with the policies feature on.
     policy: PolicyState | None = None
     #: SLAContract state: one wake-up event per contract daemon, by uid, and the Prometheus reader.
     sla_wake: dict[str, asyncio.Event] = field(default_factory=dict)
     sla_reader: SLAReader | None = None
-    #: The one way Events are posted (the services' ``Events`` port).
+    #: The one way Events are posted: the services' ``EventPoster`` port, and ``events.about(obj)``
+    #: their ``Events`` port about one object.
     events: KubeEvents = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,8 +58,6 @@ class Context:
 
         ctx = cls(settings, kube, budgets=Registry())
         if settings.policies:
-            from .policy import PolicyState
-
             ctx.policy = PolicyState()
         return ctx
 
