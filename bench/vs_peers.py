@@ -14,7 +14,7 @@
    evaluation cycle of that tool's rules reads. Sloth's 30-day period rule reads its own 5m recording
    over the three days that exist (not 30), so its figure is a lower bound.
 
-    python bench/vs_peers.py [--slos 1000] [--pairs 5] [--skip-cost] [--skip-time] [--profile]
+    python bench/vs_peers.py [--slos 1000] [--pairs 5] [--promtool PATH] [--skip-cost] [--skip-time]
 
 Binaries come from the shared cache (``hack/build-tools.sh sloth`` / ``prometheus3`` build or wait).
 """
@@ -26,6 +26,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def write_sloth_inputs(directory: Path, n: int, per_file: int = 10) -> list[Path
 
 
 def import_dir(sloth_dir: Path, out: Path) -> None:
-    proc = subprocess.run(sloguard_cmd("import", "-o", str(out), str(sloth_dir)), capture_output=True, text=True,
+    proc = subprocess.run(sloguard_cmd("import", "--out-dir", str(out), str(sloth_dir)), capture_output=True, text=True,
                           env=env(), check=False)
     if proc.returncode != 0:
         raise SystemExit(f"sloguard import failed:\n{proc.stderr[-3000:]}")
@@ -120,9 +121,10 @@ def timed(cmd: list[str], what: str, environ: dict[str, str] | None = None) -> t
     return wall, cpu
 
 
-def run_sloguard(slo_dir: Path, out: Path) -> tuple[float, float]:
-    return timed(sloguard_cmd("generate", "--format", "rules", "-o", str(out), str(slo_dir)), "sloguard generate",
-                 env())
+def run_sloguard(slo_dir: Path, out: Path, promtool: str) -> tuple[float, float]:
+    return timed(sloguard_cmd("generate", "--format", "rules", "--promtool", promtool, "--out-dir", str(out),
+                              str(slo_dir)),
+                 "sloguard generate", env())
 
 
 def count_rules(path: Path) -> int:
@@ -136,7 +138,7 @@ def count_rules(path: Path) -> int:
     return total
 
 
-def bench_time(sloth: Path, n: int, pairs: int) -> dict[str, Any]:
+def bench_time(sloth: Path, n: int, pairs: int, promtool: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sloguard-vs-") as tmp:
         base = Path(tmp)
         files = write_sloth_inputs(base / "sloth-in", n)
@@ -144,14 +146,14 @@ def bench_time(sloth: Path, n: int, pairs: int) -> dict[str, Any]:
         imported = len(list((base / "sloguard-in").glob("*.yaml")))
         assert imported == n, f"imported {imported} of {n}"
         run_sloth(sloth, files, base / "sloth-out")  # warm the page cache for both
-        run_sloguard(base / "sloguard-in", base / "sloguard-out")
+        run_sloguard(base / "sloguard-in", base / "sloguard-out", promtool)
         sloth_times, ours, ratios, sloth_cpu, our_cpu, cpu_ratios = [], [], [], [], [], []
         for i in range(pairs):
             if i % 2 == 0:
                 s, sc = run_sloth(sloth, files, base / "sloth-out")
-                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out")
+                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out", promtool)
             else:
-                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out")
+                g, gc = run_sloguard(base / "sloguard-in", base / "sloguard-out", promtool)
                 s, sc = run_sloth(sloth, files, base / "sloth-out")
             sloth_times.append(s)
             ours.append(g)
@@ -254,8 +256,8 @@ def bench_cost(sloth: Path, prom_bin: Path) -> dict[str, Any]:
         subprocess.run([str(sloth), "generate", "-i", str(slo), "-o", str(base / "sloth-rules.yaml")], check=True,
                        capture_output=True)
         import_dir(slo, base / "imported")
-        subprocess.run(sloguard_cmd("generate", "--format", "rules", "-o", str(base / "sg"), str(base / "imported")),
-                       check=True, env=env(), capture_output=True)
+        subprocess.run(sloguard_cmd("generate", "--format", "rules", "--out-dir", str(base / "sg"),
+                                    str(base / "imported")), check=True, env=env(), capture_output=True)
         end = (int(time.time()) // 3600 - 3) * 3600  # in the past: imported blocks must precede the head
         server = promfixture.PrometheusServer.from_lines(history_lines(end), base / "prom", compact=False)
         server.start(timeout=300)
@@ -298,12 +300,16 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--skip-time", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--promtool", default=os.environ.get("SLOGUARD_PROMTOOL") or "promtool",
+                        help="the promtool sloguard generate checks its rules with (default: $SLOGUARD_PROMTOOL, "
+                        "else promtool on PATH)")
     parser.add_argument("--verbose", action="store_true", help="print every rule's sample count")
     args = parser.parse_args()
     sloth = tool_dir("sloth") / "sloth"
     if not args.skip_time:
-        print(f"generation: {args.slos} SLOs, {args.pairs} pairs", flush=True)
-        r = bench_time(sloth, args.slos, args.pairs)
+        promtool = shutil.which(args.promtool) or args.promtool
+        print(f"generation: {args.slos} SLOs, {args.pairs} pairs, sloguard checking with {promtool}", flush=True)
+        r = bench_time(sloth, args.slos, args.pairs, promtool)
         print("| SLOs | Sloth rules | sloguard rules | sloth generate: wall s (CPU s) | sloguard generate: wall s "
               "(CPU s) | median ratio sloguard/Sloth: wall (CPU) |")
         print("|---:|---:|---:|---:|---:|---:|")

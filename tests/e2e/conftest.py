@@ -147,3 +147,72 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
+
+
+# --- status drift: what the operator writes and what the API server stores match the CRDs ------------
+
+#: Kinds whose status the operator writes, by plural (what `kubectl get` takes).
+STATUS_KINDS = {"servicelevelobjectives": "ServiceLevelObjective", "errorbudgetpolicies": "ErrorBudgetPolicy",
+                "slacontracts": "SLAContract"}
+
+
+@pytest.fixture(scope="session")
+def status_writes() -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+    """Every status the in-process operator sends to the API server: (kind, namespace/name, status).
+
+    Recorded where every status writer goes through (``Kube.patch_status``, ``Kube.apply_status``);
+    the writes still happen, unchanged.
+    """
+    import copy
+
+    from sloguard.adapters.kube import Kube
+
+    writes: list[tuple[str, str, dict[str, Any]]] = []
+    patch_status, apply_status = Kube.patch_status, Kube.apply_status
+
+    def recording_patch(self: Kube, api_version: str, kind: str, name: str, namespace: str,
+                        status: Any, *args: Any, **kwargs: Any) -> Any:
+        writes.append((kind, f"{namespace}/{name}", copy.deepcopy(dict(status))))
+        return patch_status(self, api_version, kind, name, namespace, status, *args, **kwargs)
+
+    def recording_apply(self: Kube, api_version: str, kind: str, name: str, namespace: str,
+                        status: Any, *args: Any, **kwargs: Any) -> Any:
+        writes.append((kind, f"{namespace}/{name}", copy.deepcopy(dict(status))))
+        return apply_status(self, api_version, kind, name, namespace, status, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Kube, "patch_status", recording_patch)
+        mp.setattr(Kube, "apply_status", recording_apply)
+        yield writes
+
+
+_SERVED_STATUS_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(autouse=True)
+def status_matches_the_crd_schema(request: pytest.FixtureRequest,
+                                  status_writes: list[tuple[str, str, dict[str, Any]]]) -> Iterator[None]:
+    """After every test on the cluster: each status written during it, and each status stored,
+    declares no field the served CRD lacks and has the declared types (tests/e2e/status_schema.py)."""
+    if "cluster" not in request.fixturenames:
+        yield
+        return
+    import json
+
+    from .status_schema import findings, status_schema
+
+    cluster: TestCluster = request.getfixturevalue("cluster")
+    start = len(status_writes)
+    yield
+    if not _SERVED_STATUS_SCHEMAS:
+        for plural, kind in STATUS_KINDS.items():
+            crd = json.loads(cluster.kubectl("get", "crd", f"{plural}.sloguard.io", "-o", "json").stdout)
+            _SERVED_STATUS_SCHEMAS[kind] = status_schema(crd)
+    problems = [f"{kind} {ref} as written: {f}" for kind, ref, status in list(status_writes[start:])
+                if kind in _SERVED_STATUS_SCHEMAS for f in findings(status, _SERVED_STATUS_SCHEMAS[kind])]
+    stored = json.loads(cluster.kubectl("get", ",".join(STATUS_KINDS), "-A", "-o", "json").stdout)["items"]
+    for item in stored:
+        meta = item["metadata"]
+        problems += [f"{item['kind']} {meta.get('namespace')}/{meta['name']} as stored: {f}"
+                     for f in findings(item.get("status"), _SERVED_STATUS_SCHEMAS[item["kind"]])]
+    assert not problems, "status and CRD schema disagree:\n" + "\n".join(problems)

@@ -99,6 +99,26 @@ def test_every_slo_gets_the_budget_the_cli_computes_for_the_same_instant(cluster
         assert status["burnRate1h"] == pytest.approx(want["burnRates"]["1h"], rel=2e-3)
 
 
+def test_sloguard_budget_reads_the_live_slos_from_the_cluster_and_from_kubectl(cluster, operator, prometheus,
+                                                                              slo_file):
+    """`--from-cluster` and `kubectl get -o yaml | sloguard budget -` give the figures the files give."""
+    at = T.isoformat().replace("+00:00", "Z")
+    base = [sys.executable, "-m", "sloguard.cli", "budget", "--prometheus", prometheus.url, "--at", at, "-o", "json"]
+    expected = cli_budget(prometheus.url, slo_file)
+    live = subprocess.run([*base, "--from-cluster", "-n", NS, "--kubeconfig", str(cluster.kubeconfig)],
+                          capture_output=True, text=True, check=False)
+    assert live.returncode == 0, live.stderr
+    listed = cluster.kubectl("get", "slo", "-n", NS, "-o", "yaml").stdout
+    piped = subprocess.run([*base, "-"], input=listed, capture_output=True, text=True, check=False)
+    assert piped.returncode == 0, piped.stderr
+    for proc in (live, piped):
+        got = {o["name"]: o for o in json.loads(proc.stdout)}
+        assert set(got) == set(expected)
+        for name, want in expected.items():
+            assert got[name]["state"] == want["state"], name
+            assert got[name]["errorBudget"] == want["errorBudget"], name
+
+
 def test_states_reflect_the_outage_and_the_quiet_service(cluster, operator):
     s = statuses(cluster)
     assert s["checkout"]["state"] == "exhausted" and s["checkout"]["budget"]["remaining"] < 0
@@ -117,6 +137,21 @@ def test_kubectl_get_shows_remaining_burn_and_state(cluster, operator):
     columns = ["REMAINING", "BURN", "1H", "STATE"]
     assert [h for h in header.split() if h in columns] == columns
     assert "exhausted" in row
+
+
+def test_kubectl_get_shows_ready_and_wide_shows_why_and_the_budget_by_window(cluster, operator):
+    header, row = cluster.kubectl("get", "slo", "-n", NS, "checkout").stdout.splitlines()[:2]
+    assert header.split()[-2:] == ["READY", "AGE"] and row.split()[-2] == "True"
+    out = cluster.kubectl("get", "slo", "-n", NS, "checkout", "-o", "wide").stdout
+    header, row = out.splitlines()[:2]
+    for name in ("READY", "AGE", "SLI", "CONSUMED", "LEFT", "BURN 5M", "BURN 6H", "BURN 1D", "BURN 3D", "ETA",
+                 "SCORE", "REASON", "MESSAGE"):
+        assert name in header, (name, header)
+    status = statuses(cluster)["checkout"]
+    at = header.index("BURN 6H")
+    assert row[at:].split()[0] == f"{status['burnRates']['6h']:g}", row
+    at = header.index("REASON")
+    assert row[at:].split()[0] == condition(status, "Ready")["reason"], row
 
 
 def test_prometheus_down_keeps_the_last_values_and_says_so(cluster, operator, prometheus):

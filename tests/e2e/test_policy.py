@@ -186,8 +186,8 @@ def test_an_exhausted_budget_freezes_the_targets_and_only_them(cluster, setup):
                                                                         [{"kind": "Deployment", "name": "checkout"}])
     assert status["transitions"][-1]["toAction"] == "freeze"
     table = cluster.kubectl("get", "ebp", "-n", NS).stdout.split()
-    assert table[:5] == ["NAME", "LEVEL", "ACTION", "HELD", "AGE"]
-    assert table[5:9] == [POLICY, "exhausted", "freeze", "1"]
+    assert table[:6] == ["NAME", "LEVEL", "ACTION", "HELD", "READY", "AGE"]
+    assert table[6:11] == [POLICY, "exhausted", "freeze", "1", "True"]
     events = cluster.kubectl("get", "events", "-n", NS, "--field-selector",
                              f"involvedObject.name={POLICY}", "-o", "json").stdout
     assert "PolicyFreeze" in events

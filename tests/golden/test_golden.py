@@ -40,7 +40,7 @@ def generate(path: Path, fmt: str) -> str:
 def test_there_is_a_golden_input_for_every_sli_kind_and_feature() -> None:
     assert [stem(p) for p in INPUTS] == [
         "bool-gauge", "calendar-month", "custom-tiers", "latency", "ratio-errors", "ratio-good", "ratio-query",
-        "raw", "timeslices", "window-28d",
+        "raw", "tier-waits", "timeslices", "window-28d", "window-7d",
     ]
 
 

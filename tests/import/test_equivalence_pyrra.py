@@ -56,11 +56,11 @@ def sloguard_rules(tmp: Path) -> Path:
     """Import the Pyrra fixture and generate a plain rule file for api-errors only."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        main(["import", "--namespace", "monitoring", "-o", str(tmp / "imported"), str(FIXTURES / "pyrra.yaml")])
+        main(["import", "--namespace", "monitoring", "--out-dir", str(tmp / "imported"), str(FIXTURES / "pyrra.yaml")])
     slo = tmp / "imported" / "monitoring.api-errors.yaml"
     assert slo.exists(), err.getvalue()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["generate", "--format", "rules", "-o", str(tmp / "generated"), str(slo)])
+        code = main(["generate", "--format", "rules", "--out-dir", str(tmp / "generated"), str(slo)])
     assert code == 0, err.getvalue()
     return tmp / "generated" / "rules.yaml"
 

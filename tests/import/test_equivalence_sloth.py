@@ -29,8 +29,8 @@ TOLERANCE = 5  # minutes: the shortest (5m) window
 def sloguard_rules(tmp: Path, fixture: str) -> Path:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        main(["import", "-o", str(tmp / "imported"), str(FIXTURES / fixture)])
-        code = main(["generate", "--format", "rules", "-o", str(tmp / "generated"), str(tmp / "imported")])
+        main(["import", "--out-dir", str(tmp / "imported"), str(FIXTURES / fixture)])
+        code = main(["generate", "--format", "rules", "--out-dir", str(tmp / "generated"), str(tmp / "imported")])
     assert code == 0, err.getvalue()
     return tmp / "generated" / "rules.yaml"
 

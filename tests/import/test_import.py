@@ -89,7 +89,7 @@ def test_a_routing_label_on_only_one_sloth_alert_is_a_warning_naming_it() -> Non
 
 
 def test_sloth_sli_plugin_is_refused_in_one_line_and_the_other_slo_is_still_written(tmp_path: Path) -> None:
-    code, out, err = run_cli("import", "-o", str(tmp_path), str(FIXTURES / "sloth-k8s.yaml"))
+    code, out, err = run_cli("import", "--out-dir", str(tmp_path), str(FIXTURES / "sloth-k8s.yaml"))
     assert code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.search-availability.yaml"]
     refused = [line for line in err.splitlines() if "plugin" in line]
@@ -175,13 +175,27 @@ def test_sloths_openslo_v1alpha_subset_gets_sloths_default_windows_switched_off_
 
 
 def test_everything_imported_passes_sloguard_validate(tmp_path: Path) -> None:
-    code, _, err = run_cli("import", "-o", str(tmp_path), str(FIXTURES))
+    code, _, err = run_cli("import", "--out-dir", str(tmp_path), str(FIXTURES))
     assert code == 1, err  # the fixtures include refused SLOs on purpose
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 13, files  # 3 + 1 + 1 Sloth, 4 Pyrra, 3 + 1 OpenSLO
     code, _, err = run_cli("validate", str(tmp_path))
     assert code == 0, err
-    assert "13 object(s) checked: 0 error(s), 0 warning(s)" in err
+    # Valid, with the peers' own odd tiers said as warnings (docs/alerting.md): Sloth's and Pyrra's
+    # slowest tier is 1x (3d of a 30d window; 4d of 28d, 2d of 14d), and one OpenSLO policy alerts
+    # at nothing below 4.8x.
+    assert "13 object(s) checked: 0 error(s), 7 warning(s)" in err
+    warned = sorted(line.split(": ServiceLevelObjective ")[1].split(":")[0:2] for line in err.splitlines()
+                    if ": warning: " in line)
+    assert warned == [
+        ["default/checkout-latency", " spec.alerting.burnRates"],
+        ["default/checkout-requests-availability", " spec.alerting.burnRates[3].factor"],
+        ["default/orders-availability", " spec.alerting.burnRates[3].factor"],
+        ["monitoring/api-errors", " spec.alerting.burnRates[3].factor"],
+        ["monitoring/api-latency", " spec.alerting.burnRates[3].factor"],
+        ["monitoring/probe", " spec.alerting.burnRates[3].factor"],
+        ["shop/search-availability", " spec.alerting.burnRates[3].factor"],
+    ]
 
 
 def test_import_of_only_importable_files_exits_0_and_writes_a_multi_document_stream() -> None:

@@ -392,7 +392,7 @@ def test_sloguard_budget_table_is_aligned_and_uncoloured_when_not_a_tty(
 def test_sloguard_budget_says_clearly_when_prometheus_is_unreachable(tmp_path: Path) -> None:
     (tmp_path / "slos.yaml").write_text(SLO_FILE)
     proc = sloguard("budget", "--prometheus", f"http://127.0.0.1:{free_port()}", "-o", "json", str(tmp_path))
-    assert proc.returncode == 2
+    assert proc.returncode == 3  # could not reach a server (docs/cli.md)
     assert "cannot reach Prometheus at" in proc.stderr and "Traceback" not in proc.stderr
 
 

@@ -139,8 +139,8 @@ def _one_clear_line(proc: subprocess.CompletedProcess[str], code: int, *wanted: 
 
 def test_a_wrong_ca_is_one_line_naming_the_url_and_the_ca_file(servers: Servers, files: dict[str, str]) -> None:
     flags = tls_flags(servers, ca=servers.certs.wrong_ca)
-    for command, code in ((["budget", "--at", AT.isoformat()], 2),
-                          (["sla", "evaluate", "--period", "2026-10"], 1)):
+    for command, code in ((["budget", "--at", AT.isoformat()], 3),
+                          (["sla", "evaluate", "--period", "2026-10"], 3)):
         proc = sloguard(*command, *flags, files["slo" if command[0] == "budget" else "contract"])
         _one_clear_line(proc, code, servers.tls_url, "TLS certificate not trusted",
                         f"CA file {servers.certs.wrong_ca}")
@@ -150,7 +150,7 @@ def test_no_ca_means_system_cas_and_verification_stays_on(servers: Servers, file
     flags = ["--prometheus", servers.tls_url, "--prometheus-username", USER,
              "--prometheus-password-file", str(secret(servers, "password", PASSWORD))]
     proc = sloguard("budget", *flags, "--at", AT.isoformat(), files["slo"])
-    _one_clear_line(proc, 2, servers.tls_url, "TLS certificate not trusted (system CAs")
+    _one_clear_line(proc, 3, servers.tls_url, "TLS certificate not trusted (system CAs")
 
 
 def test_insecure_skip_verify_is_an_explicit_opt_in_that_warns(servers: Servers, files: dict[str, str]) -> None:
@@ -167,25 +167,25 @@ def test_insecure_skip_verify_is_an_explicit_opt_in_that_warns(servers: Servers,
 def test_a_bad_password_is_401_naming_the_user(servers: Servers, files: dict[str, str]) -> None:
     flags = tls_flags(servers, password="wrong password")
     proc = sloguard("budget", *flags, "--at", AT.isoformat(), files["slo"])
-    line = _one_clear_line(proc, 2, servers.tls_url, "401 Unauthorized", f"basic auth user '{USER}'")
+    line = _one_clear_line(proc, 3, servers.tls_url, "401 Unauthorized", f"basic auth user '{USER}'")
     assert "wrong password" not in line  # never the secret
     proc = sloguard("sla", "evaluate", *flags, "--period", "2026-10", files["contract"])
-    _one_clear_line(proc, 1, servers.tls_url, "401 Unauthorized", f"basic auth user '{USER}'")
+    _one_clear_line(proc, 3, servers.tls_url, "401 Unauthorized", f"basic auth user '{USER}'")
 
 
 def test_a_missing_tenant_header_is_401_with_the_servers_reason(servers: Servers, files: dict[str, str]) -> None:
     proc = sloguard("budget", *proxy_flags(servers, tenant=None), "--at", AT.isoformat(), files["slo"])
-    _one_clear_line(proc, 2, servers.proxy_url, "401 Unauthorized", "no org id", "no extra headers")
+    _one_clear_line(proc, 3, servers.proxy_url, "401 Unauthorized", "no org id", "no extra headers")
     proc = sloguard("sla", "evaluate", *proxy_flags(servers, tenant=None), "--period", "2026-10", files["contract"])
-    _one_clear_line(proc, 1, servers.proxy_url, "401 Unauthorized", "no org id")
+    _one_clear_line(proc, 3, servers.proxy_url, "401 Unauthorized", "no org id")
 
 
 def test_a_missing_token_is_401_saying_no_credentials_were_given(servers: Servers, files: dict[str, str]) -> None:
     proc = sloguard("budget", *proxy_flags(servers, token=None), "--at", AT.isoformat(), files["slo"])
-    _one_clear_line(proc, 2, servers.proxy_url, "401 Unauthorized", "missing or invalid bearer token",
+    _one_clear_line(proc, 3, servers.proxy_url, "401 Unauthorized", "missing or invalid bearer token",
                     "no credentials")
     proc = sloguard("sla", "evaluate", *proxy_flags(servers, token=None), "--period", "2026-10", files["contract"])
-    _one_clear_line(proc, 1, servers.proxy_url, "401 Unauthorized", "no credentials")
+    _one_clear_line(proc, 3, servers.proxy_url, "401 Unauthorized", "no credentials")
 
 
 def test_a_client_certificate_is_sent_and_its_absence_is_one_line(servers: Servers, files: dict[str, str]) -> None:
@@ -198,20 +198,20 @@ def test_a_client_certificate_is_sent_and_its_absence_is_one_line(servers: Serve
     proc = sloguard("budget", *base, "--at", AT.isoformat(), files["slo"])
     # Depending on timing the server's "certificate required" alert or just its closing the connection
     # arrives first: both lines name the missing client certificate.
-    _one_clear_line(proc, 2, f"cannot reach Prometheus at {servers.mtls_url}: the server ", "client certificate",
+    _one_clear_line(proc, 3, f"cannot reach Prometheus at {servers.mtls_url}: the server ", "client certificate",
                     "(none given; --prometheus-cert-file)")
 
 
 def test_a_failing_gateway_is_one_line_after_the_retries(servers: Servers, files: dict[str, str]) -> None:
     url = f"{servers.proxy_url}/gateway-down"
     proc = sloguard("budget", *proxy_flags(servers)[2:], "--prometheus", url, "--at", AT.isoformat(), files["slo"])
-    _one_clear_line(proc, 2, f"Prometheus at {url} answered HTTP 502 to every try")
+    _one_clear_line(proc, 3, f"Prometheus at {url} answered HTTP 502 to every try")
 
 
 def test_an_unreachable_server_is_one_line(files: dict[str, str], tmp_path: Path) -> None:
     url = f"https://127.0.0.1:{free_port()}"
     proc = sloguard("budget", "--prometheus", url, "--at", AT.isoformat(), files["slo"])
-    _one_clear_line(proc, 2, f"cannot reach Prometheus at {url}: connection refused")
+    _one_clear_line(proc, 3, f"cannot reach Prometheus at {url}: connection refused")
 
 
 def test_settings_from_env_alone_reach_the_server(servers: Servers, files: dict[str, str]) -> None:
@@ -303,4 +303,4 @@ def test_impact_reads_through_the_proxy_with_the_same_flags(servers: Servers, fi
     assert slo["badEvents"] == pytest.approx(bad, rel=0.005) and slo["totalEvents"] == pytest.approx(total, rel=0.005)
     proc = sloguard("impact", *proxy_flags(servers, tenant=None), "--from", start.isoformat(), "--to",
                     end.isoformat(), files["slo"])
-    _one_clear_line(proc, 1, servers.proxy_url, "401 Unauthorized", "no org id")
+    _one_clear_line(proc, 3, servers.proxy_url, "401 Unauthorized", "no org id")

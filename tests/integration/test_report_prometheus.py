@@ -209,7 +209,7 @@ def test_markdown_and_html_reports_carry_the_figures_and_a_chart(prometheus, slo
 
 def test_bad_periods_and_an_unreachable_prometheus_fail_with_one_line(slo_file, capsys):
     code, _, err = run(["--prometheus", "http://127.0.0.1:9", "--period", "2026-13", str(slo_file)], capsys)
-    assert code == 1 and "2026-W47" in err and "Traceback" not in err
+    assert code == 2 and "2026-W47" in err and "Traceback" not in err  # usage (docs/cli.md)
     code, _, err = run(["--prometheus", "http://127.0.0.1:9", "--period", "2026-11", "--at",
                         "2026-12-01T01:00:00Z", str(slo_file)], capsys)
     assert code == 3 and "127.0.0.1:9" in err and "Traceback" not in err

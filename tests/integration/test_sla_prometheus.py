@@ -400,11 +400,10 @@ def test_an_unreachable_prometheus_is_a_clear_error(tmp_path: Path, capsys: pyte
     with pytest.raises(SLAReadError, match="cannot reach Prometheus"):
         SLAReader(f"http://127.0.0.1:{free_port()}").read_contract(contract, month_period("2026-10"))
     (tmp_path / "c.yaml").write_text(contract_yaml())
-    parser = argparse.ArgumentParser()
-    sla_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["sla", "evaluate", "--prometheus", f"http://127.0.0.1:{free_port()}",
-                              "--period", "2026-10", str(tmp_path / "c.yaml")])
-    assert args.func(args) == 1
+    from sloguard.cli import main
+
+    assert main(["sla", "evaluate", "--prometheus", f"http://127.0.0.1:{free_port()}",
+                 "--period", "2026-10", str(tmp_path / "c.yaml")]) == 3  # could not reach (docs/cli.md)
     err = capsys.readouterr().err
     assert "cannot reach Prometheus" in err and "Traceback" not in err
 

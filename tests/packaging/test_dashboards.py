@@ -116,7 +116,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_writes_configmaps_for_the_sidecar(tmp_path):
-    proc = _cli(str(EXAMPLES), "--configmap", "--namespace", "monitoring", "-o", str(tmp_path))
+    proc = _cli(str(EXAMPLES), "--configmap", "--namespace", "monitoring", "--out-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     docs = [yaml.safe_load(p.read_text()) for p in sorted(tmp_path.glob("*.yaml"))]
     assert {d["kind"] for d in docs} == {"ConfigMap"} and len(docs) >= 4

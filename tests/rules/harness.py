@@ -107,7 +107,7 @@ def generate_rules(slo_yaml: str, directory: Path) -> Path:
     source.write_text(slo_yaml)
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(["generate", "--format", "rules", "-o", str(directory), str(source)])
+        code = main(["generate", "--format", "rules", "--out-dir", str(directory), str(source)])
     assert code == 0, err.getvalue()
     return directory / "rules.yaml"
 

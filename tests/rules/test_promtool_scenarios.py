@@ -407,3 +407,47 @@ def test_timeslices_count_bad_slices_not_bad_requests(tmp_path: Path) -> None:
     )
     expect = expectations("slices", minutes, ratio, 0.01)
     run_promtool(tmp_path, rules, series("slices", errors, minus(total, errors)), "ErrorBudgetBurn", expect)
+
+
+def test_a_tier_with_for_waits_before_it_pages_and_keep_firing_for_holds_the_page_after_the_burn(
+    tmp_path: Path,
+) -> None:
+    # One tier: page at 14.4x over 1h and 5m, for: 5m, keepFiringFor: 10m. The traffic of the fast-burn
+    # scenario above, earlier: 600 requests/min, 100% errors from S = 120 to E = 150 (two clean hours first,
+    # so the 1h window is full of real samples). Its worked minutes for the condition carry over unchanged:
+    # both windows exceed 14.4x from S+3 (1h sum C(3) = 12 > 8.64; C(2) = 6 is not), and the 5m ratio
+    # drops to 0 at E+5 (Prometheus 2) or E+4 (Prometheus 3); the 1h sum stays above its threshold.
+    # for: 5m   -> pending at S+3 (activeAt), firing once 5 minutes have passed: at S+8, not at S+7.
+    #             (Without for:, the same tier pages at S+3: the fast-burn scenario.)
+    # keep_firing_for: 10m -> the first minute the condition is false, F (E+5 or E+4), starts the hold;
+    #             the page keeps firing while less than 10 minutes have passed: through F+9, resolved at F+10.
+    #             While held, the alert keeps the value (and annotations) of its last true minute, F-1.
+    s, e, end = 120, 150, 200
+    total = counter((end, 600))
+    errors = counter((s, 0), (e - s, 600), (end - e, 0))
+    tier = ("    burnRates:\n    - {severity: page, factor: 14.4, shortWindow: 5m, longWindow: 1h, for: 5m,"
+            " keepFiringFor: 10m}\n")
+    rules = generate_rules(ratio_slo("waits", "waits", 99.9, "  alerting:\n" + tier), tmp_path)
+    ratio = ratio_of(errors, total)
+    page = (("page", 14.4, 5, 60),)
+
+    def condition(minute: int) -> bool:
+        return "page" in model_firing(minute, ratio, 0.001, tiers=page)
+
+    first_false = e + 5 if VERSION < 3 else e + 4
+    # The hand-worked condition, checked against the reference model.
+    assert not condition(s + 2)
+    assert all(condition(t) for t in range(s + 3, first_false))
+    assert not any(condition(t) for t in range(first_false, end + 1))
+
+    def burn(minute: int) -> dict[tuple[str, str], float]:
+        return {("waits", "page"): ratio(minute, 60) / 0.001}
+
+    expect = [
+        Expect(s + 2), Expect(s + 3), Expect(s + 7),  # pending from S+3, nothing firing yet
+        Expect(s + 8, burn(s + 8)), Expect(e, burn(e)), Expect(first_false - 1, burn(first_false - 1)),
+        Expect(first_false, burn(first_false - 1)),  # the burn is over; the page is held
+        Expect(first_false + 9, burn(first_false - 1)),
+        Expect(first_false + 10), Expect(end),
+    ]
+    run_promtool(tmp_path, rules, series("waits", errors, minus(total, errors)), "ErrorBudgetBurn", expect)

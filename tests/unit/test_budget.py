@@ -107,6 +107,13 @@ def test_the_default_tiers_add_no_windows_beyond_the_reported_ones() -> None:
     assert burn_windows(slo()) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 
 
+def test_burn_windows_are_read_in_the_spelling_the_rules_record() -> None:
+    # A tier written 60m / 1440m is recorded as rate1h / rate1d; the reader must ask for those.
+    tiers = (BurnRateTier("page", 14.4, "300s", "60m"), BurnRateTier("ticket", 3, "2h", "1440m"))
+    assert burn_windows(slo(tiers=tiers)) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+    assert burn_windows(slo(window="7d")) == ["5m", "15m", "30m", "1h", "2h", "6h", "1d", "3d"]
+
+
 @pytest.mark.parametrize(
     ("remaining", "burn_1h", "tte"),
     [

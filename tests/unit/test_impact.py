@@ -238,14 +238,9 @@ def test_a_timeslices_slo_is_counted_in_events_and_says_so() -> None:
 def test_impossible_times_are_refused_in_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import argparse
+    from sloguard.cli import main
 
-    from sloguard.cli import impact_cmd
-
-    parser = argparse.ArgumentParser()
-    impact_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["impact", "--prometheus", "http://127.0.0.1:9", *argv, "nowhere/"])
-    assert args.func(args) == 1
+    assert main(["impact", "--prometheus", "http://127.0.0.1:9", *argv, "nowhere/"]) == 2  # usage (docs/cli.md)
     err = capsys.readouterr().err
     assert err.startswith("sloguard impact: ") and message in err and "Traceback" not in err
 

@@ -85,6 +85,52 @@ CASES = [
     Case("a_short_window_not_shorter_than_the_long_one_is_rejected",
          GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 10, shortWindow: 1h, longWindow: 1h}]\n",
          "error", "spec.alerting.burnRates[0]", "shortWindow must be shorter than longWindow"),
+    Case("a_short_window_written_another_way_but_as_long_as_the_long_one_is_rejected",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 10, shortWindow: 60m, longWindow: 1h}]\n",
+         "error", "spec.alerting.burnRates[0]", "shortWindow must be shorter than longWindow"),
+    Case("a_tier_at_or_below_1x_is_only_a_warning",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 1, shortWindow: 30m, longWindow: 6h}]\n",
+         "warning", "spec.alerting.burnRates[0].factor",
+         "1x is at or below 1: it fires while the service spends no faster than its budget allows over 30d"),
+    # 99.9%: every event bad is a burn of 1 / 0.001 = 1000x; 1000x can never be exceeded.
+    Case("a_factor_the_objective_can_never_reach_is_a_warning",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 1000, shortWindow: 5m, longWindow: 1h},"
+                " {severity: ticket, factor: 2, shortWindow: 2h, longWindow: 1d}]\n",
+         "warning", "spec.alerting.burnRates[0].factor",
+         "1000x can never fire: with an objective of 99.9% the highest possible burn rate (every event bad) "
+         "is 1000x"),
+    Case("a_long_window_beyond_a_quarter_of_the_slo_window_is_a_warning",
+         GOOD.replace("objective: 99.9", "objective: 99.9\n  window: 7d")
+         + "  alerting:\n    burnRates: [{severity: ticket, factor: 2, shortWindow: 6h, longWindow: 3d}]\n",
+         "warning", "spec.alerting.burnRates[0].longWindow",
+         "3d is longer than a quarter of the SLO window (7d): the tier notices a burn only after much of the window"),
+    # 4x over 8d spends 4 x 8 / 7 = 457% of a 7-day budget before it fires.
+    Case("a_long_window_beyond_the_slo_window_is_a_warning",
+         GOOD.replace("objective: 99.9", "objective: 99.9\n  window: 7d")
+         + "  alerting:\n    burnRates: [{severity: ticket, factor: 2, shortWindow: 1d, longWindow: 8d}]\n",
+         "warning", "spec.alerting.burnRates[0].longWindow", "8d is longer than the SLO window (7d)", extra=1),
+    # The lowest factor is 6x: a 6x burn spends a 30-day budget in 30d / 6 = 5 days unseen.
+    Case("tiers_that_miss_slow_burns_are_a_warning",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 14.4, shortWindow: 5m, longWindow: 1h},"
+                " {severity: ticket, factor: 6, shortWindow: 30m, longWindow: 6h}]\n",
+         "warning", "spec.alerting.burnRates",
+         "no tier fires at or below 3x (the lowest is 6x): a slow burn that spends the whole budget within 5d "
+         "never alerts"),
+    Case("an_alert_that_waits_as_long_as_it_looks_back_is_a_warning",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 3, shortWindow: 5m, longWindow: 1h,"
+                " for: 60m}]\n",
+         "warning", "spec.alerting.burnRates[0].for",
+         "waits 1h, not less than its long window (1h): the burn that made it pending has left the window"),
+    Case("a_zero_for_is_rejected",
+         GOOD + "  alerting:\n    burnRates: [{severity: page, factor: 3, shortWindow: 5m, longWindow: 1h,"
+                " for: 0m}]\n",
+         "error", "spec.alerting.burnRates[0].for", "must be longer than zero"),
+    # 95%: every event bad is 1 / 0.05 = 20x, and the default critical tier (7d: 13.44x) is reachable;
+    # at 92%, 1 / 0.08 = 12.5x, it is not.
+    Case("a_default_tier_the_objective_can_never_reach_is_a_warning_on_alerting",
+         GOOD.replace("objective: 99.9", "objective: 92\n  window: 7d"), "warning", "spec.alerting",
+         "default critical tier: 13.44x can never fire: with an objective of 92% the highest possible burn rate "
+         "(every event bad) is 12.5x (set burnRates to choose tiers)"),
     Case("timeslices_without_a_timeslice_are_rejected",
          GOOD.replace("objective: 99.9", "objective: 99.9\n  budgetingMethod: Timeslices"), "error", "spec",
          "budgetingMethod Timeslices needs timeslice"),

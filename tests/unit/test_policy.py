@@ -313,6 +313,14 @@ def test_the_spec_defaults_to_the_seed_table():
         "enforce", "admissionPolicy", "Ignore")
 
 
+@pytest.mark.parametrize(("written", "looked_up"), [("60m", "1h"), ("1h", "1h"), ("1440m", "1d"), ("4w", "28d")])
+def test_a_burn_rate_level_reads_the_window_in_the_spelling_the_slo_status_reports(written, looked_up):
+    spec = ErrorBudgetPolicySpec.model_validate(
+        {"slos": ["a"], "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "x"}}}],
+         "burnRates": [{"name": "fast", "window": written, "above": 14.4, "action": "emergency"}]})
+    assert [r.window for r in spec.to_core("shop", "p").burn_rules] == [looked_up]
+
+
 def test_validate_reports_field_paths():
     def doc(name: str, spec: dict) -> Document:
         return Document("p.yaml", 0, {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",

@@ -93,10 +93,11 @@ def test_metadata_recordings_carry_the_slo_window() -> None:
     ("burn_rates", "windows"),
     [
         (None, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]),
-        # 90m is recorded once, spelled 1h30m; 60m is the 1h already reported; 7d is spelled 1w.
+        # 90m is recorded once, spelled 1h30m; 60m is the 1h already reported; 7d stays 7d (days are
+        # the largest unit, core/windows.format_duration).
         ([{"severity": "page", "factor": 10, "shortWindow": "10m", "longWindow": "90m"},
           {"severity": "ticket", "factor": 2, "shortWindow": "60m", "longWindow": "7d"}],
-         ["5m", "10m", "30m", "1h", "1h30m", "2h", "6h", "1d", "3d", "1w"]),
+         ["5m", "10m", "30m", "1h", "1h30m", "2h", "6h", "1d", "3d", "7d"]),
     ],
 )
 def test_ratio_windows_are_the_reported_set_plus_every_alert_window_spelled_once(
@@ -181,6 +182,13 @@ def test_timeslices_record_a_bad_slice_flag_and_bad_slice_fractions_per_window()
     assert "bad slices over the last 1h" in alert_rules(obj)[0].annotations["description"]
 
 
+def test_a_slice_written_300s_is_recorded_and_averaged_as_the_5m_slice() -> None:
+    obj = objective(budgetingMethod="Timeslices", timeslice={"window": "300s", "target": 0.99})
+    by_record = {r.record: r.expr for r in recording_rules(obj)}
+    assert by_record["sloguard:sli_slice_bad:5m"] == f"sloguard:sli_error_ratio:rate5m:events{SEL} > bool 0.01"
+    assert by_record["sloguard:sli_error_ratio:rate1h"] == f"avg_over_time(sloguard:sli_slice_bad:5m{SEL}[1h])"
+
+
 def test_one_slo_makes_one_group_named_after_namespace_and_name() -> None:
     groups = make_rule_groups(objective())
     assert [g.name for g in groups] == [group_name(objective())] == ["sloguard-shop-api"]
@@ -197,3 +205,36 @@ def test_an_objective_from_a_tier_preset_gives_that_budget() -> None:
     by_record = {r.record: r.expr for r in recording_rules(obj.to_core("ns", "n"))}
     assert (by_record["sloguard:objective:ratio"], by_record["sloguard:error_budget:ratio"]) == (
         "vector(0.9995)", "vector(0.0005)")
+
+
+def test_a_tier_that_waits_and_holds_gives_its_alert_for_and_keep_firing_for() -> None:
+    obj = objective(alerting={"burnRates": [
+        {"severity": "page", "factor": 14.4, "shortWindow": "5m", "longWindow": "1h", "for": "2m",
+         "keepFiringFor": "15m"},
+        {"severity": "ticket", "factor": 3, "shortWindow": "2h", "longWindow": "1d"},
+    ]})
+    page, ticket = (r.to_dict() for r in alert_rules(obj))
+    assert list(page)[:4] == ["alert", "expr", "for", "keep_firing_for"]
+    assert (page["for"], page["keep_firing_for"]) == ("2m", "15m")
+    assert "for" not in ticket and "keep_firing_for" not in ticket
+
+
+def test_tier_windows_written_another_way_name_the_recordings_in_their_one_spelling() -> None:
+    obj = objective(alerting={"burnRates": [
+        {"severity": "page", "factor": 14.4, "shortWindow": "300s", "longWindow": "60m", "for": "120s"},
+        {"severity": "ticket", "factor": 2, "shortWindow": "2h", "longWindow": "1440m"},
+    ]})
+    page, ticket = alert_rules(obj)
+    assert page.expr == (f"(sloguard:sli_error_ratio:rate1h{SEL} / 0.001 > 14.4)"
+                         f" and (sloguard:sli_error_ratio:rate5m{SEL} / 0.001 > 14.4)")
+    assert (page.for_, page.labels["long_window"], page.labels["short_window"]) == ("2m", "1h", "5m")
+    assert (ticket.labels["long_window"], ticket.labels["short_window"]) == ("1d", "2h")
+    assert "rate60m" not in " ".join(r.record or "" for r in recording_rules(obj))
+
+
+def test_a_7_day_slo_alerts_on_its_own_derived_tiers_never_below_1x() -> None:
+    # 7d: 13.44x over 15m/5m, 8.4x over 1h/5m, 2.8x over 6h/30m (tests/unit/test_windows.py works them out).
+    tiers = [(r.labels["severity"], r.annotations["burn_rate_threshold"], r.labels["long_window"],
+              r.labels["short_window"]) for r in alert_rules(objective(window="7d"))]
+    assert tiers == [("critical", "13.44", "15m", "5m"), ("warning", "8.4", "1h", "5m"), ("info", "2.8", "6h", "30m")]
+    assert "sloguard:sli_error_ratio:rate15m" in records(recording_rules(objective(window="7d")))

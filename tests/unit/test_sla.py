@@ -264,6 +264,11 @@ def test_a_slice_target_below_one_tolerates_partial_failure() -> None:
     assert r.terms[0].downtime_minutes == 1
 
 
+@pytest.mark.parametrize(("written", "spelled", "seconds"), [("60s", "1m", 60), ("300s", "5m", 300), ("1m", "1m", 60)])
+def test_a_slice_window_has_one_spelling(written: str, spelled: str, seconds: int) -> None:
+    assert (Slice(written).window, Slice(written).seconds) == (spelled, seconds)
+
+
 def test_five_minute_slices_count_five_minutes_each() -> None:
     term = uptime_term(slice=Slice("5m", 1.0))
     start = int(OCT.start.timestamp())

@@ -29,7 +29,7 @@ from typing import Any
 from ..core import conventions as c
 from ..core.model import Objective
 from ..core.rules import num, ratio_record, ratio_windows, selector
-from ..core.windows import format_duration, parse_duration
+from ..core.windows import format_duration, normalize_duration
 
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -46,7 +46,7 @@ def dashboard_uid(*parts: str) -> str:
 def window_ratio(obj: Objective, window: str) -> str:
     """Error ratio over ``window`` (a duration or a Grafana range variable such as ``$__range``):
     its recording when there is one, else derived from the base ones."""
-    w = window if window.startswith("$") else format_duration(parse_duration(window))
+    w = window if window.startswith("$") else normalize_duration(window)
     sel = selector(obj)
     if w in ratio_windows(obj):
         return f"{ratio_record(w)}{sel}"
@@ -124,7 +124,6 @@ def slo_dashboard(obj: Objective) -> dict[str, Any]:
     if not obj.alerting.disabled:
         for tier in obj.alerting.tiers:
             for w in (tier.long_window, tier.short_window):
-                w = format_duration(parse_duration(w))
                 if w not in alert_windows:
                     alert_windows.append(w)
     for i, w in enumerate(alert_windows or ["1h"]):

@@ -7,6 +7,10 @@ defined by its Go code — PromQL parsing, label and annotation names, and Go ``
 parsing of every label and annotation value — and ``promtool check rules`` runs exactly that
 code. A Python re-implementation of Go templates would drift from it; the real tool does not.
 
+What is sent: each distinct piece of the user's text once, in one run (see
+:func:`user_text_rules`); the SLOs whose text is refused are then checked whole, and that verdict
+is what is reported. sloguard's own templates are proven by the golden files' promtool test.
+
 The binary is found once at startup (``--promtool`` / ``SLOGUARD_PROMTOOL``, else ``promtool`` on
 ``PATH``); when it is missing the operator refuses to start rather than skip the check. The image
 builds it from the Go module proxy (see the Dockerfile).
@@ -25,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.common import Diagnostic
+from ..core import conventions as c
 from ..core.model import Objective
-from ..core.rules import group_name, make_rule_groups
+from ..core.rules import Rule, RuleGroup, group_name, make_rule_groups
 
 ENV_VAR = "SLOGUARD_PROMTOOL"
 
@@ -124,26 +129,80 @@ def field_path(problem: RuleProblem, obj: Objective) -> str:
     return "spec"
 
 
-def rule_diagnostics(objectives: Sequence[Objective], promtool: str) -> dict[str, list[Diagnostic]]:
-    """Prometheus' verdict on every SLO's generated rules (one promtool run), by SLO key.
+#: Recordings whose expression is the user's SLI text (the 5m base rates, see ``core/rules.py``).
+_USER_TEXT_RECORDS = frozenset({c.RECORD_ERRORS_5M, c.RECORD_TOTAL_5M})
+#: The one group of the quick check's file.
+_QUICK_GROUP = "sloguard-user-text"
 
-    Only SLOs with findings appear. Messages name the rule and say Prometheus refused it.
+
+def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
+    """What of ``obj``'s generated ``group`` is the user's text, as rules promtool checks alone.
+
+    User text reaches an SLO's rules in two places: the SLI queries, which become the two 5m base
+    recordings' expressions, and the alerting name, labels and annotations, which every alert tier
+    carries alike. Everything else is sloguard's own templates filled with values whose syntax the
+    schema restricts (service, names, severities, windows, numbers), proven by the golden files
+    and their ``promtool check rules`` test. So the base recordings' expressions, and an alert
+    with the first tier's name and the values it carries for the user's labels and annotations
+    (expression ``vector(1)``), fail promtool exactly when the user's text would make it refuse
+    the group.
+    """
+    out = [Rule(r.expr, record=r.record) for r in group.rules if r.record in _USER_TEXT_RECORDS]
+    first = next((r for r in group.rules if r.alert), None)
+    if first is not None:
+        out.append(Rule("vector(1)", alert=first.alert,
+                        labels={k: v for k, v in first.labels.items() if k in obj.alerting.labels},
+                        annotations={k: v for k, v in first.annotations.items() if k in obj.alerting.annotations}))
+    return out
+
+
+def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
+                     groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> dict[str, list[Diagnostic]]:
+    """Prometheus' verdict on every SLO's generated rules, by SLO key.
+
+    ``groups``: the SLOs' rule groups by key when the caller has built them already.
+    One promtool run checks each distinct piece of user text once (:func:`user_text_rules`);
+    only when it refuses one are the whole groups of the SLOs carrying it checked, and that
+    verdict is the one reported, so messages name every rule Prometheus would refuse, numbered
+    as in the generated group. Only SLOs with findings appear.
     """
     by_group = {group_name(o): o for o in objectives}
-    groups = [g.to_dict() for o in objectives for g in make_rule_groups(o)]
+    built = {o.key: list(groups[o.key]) if groups is not None and o.key in groups else make_rule_groups(o)
+             for o in objectives}
+    quick: dict[str, dict[str, Any]] = {}  # a rule's JSON -> the rule, once however many SLOs carry it
+    carriers: dict[str, set[str]] = {}  # ... -> keys of the SLOs carrying it
+    for o in objectives:
+        for g in built[o.key]:
+            for rule in user_text_rules(o, g):
+                as_dict = rule.to_dict()
+                text = json.dumps(as_dict, sort_keys=True)
+                quick.setdefault(text, as_dict)
+                carriers.setdefault(text, set()).add(o.key)
+    texts = list(quick)
+    problems = check_rule_groups([{"name": _QUICK_GROUP, "rules": list(quick.values())}], promtool) if texts else []
+    if not problems:
+        return {}
+    suspects: set[str] = set()
+    for p in problems:
+        if p.group == _QUICK_GROUP and p.rule is not None and 1 <= p.rule <= len(texts):
+            suspects |= carriers[texts[p.rule - 1]]
+        else:
+            suspects |= {o.key for o in objectives}
+    refused = [o for o in objectives if o.key in suspects]
+    problems = check_rule_groups([g.to_dict() for o in refused for g in built[o.key]], promtool)
     # One finding per SLO, field and message: three alert tiers share one bad annotation.
     found: dict[tuple[str, str, str], list[RuleProblem]] = {}
-    for problem in check_rule_groups(groups, promtool) if groups else []:
-        targets = [by_group[problem.group]] if problem.group in by_group else list(objectives)
+    for problem in problems:
+        targets = [by_group[problem.group]] if problem.group in by_group else list(refused)
         for obj in targets:
             found.setdefault((obj.key, field_path(problem, obj), problem.message), []).append(problem)
     out: dict[str, list[Diagnostic]] = {}
-    for (key, path, message), problems in found.items():
-        rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in problems if p.rule)
-        what = f"generated rule{'s' if len(problems) > 1 else ''} {rules}" if rules else "generated rules"
+    for (key, path, message), probs in found.items():
+        rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in probs if p.rule)
+        what = f"generated rule{'s' if len(probs) > 1 else ''} {rules}" if rules else "generated rules"
         out.setdefault(key, []).append(Diagnostic("error", f"Prometheus would refuse the {what}: {message}", path))
     return out
 
 
 __all__ = ["ENV_VAR", "PromtoolUnavailable", "RuleProblem", "check_rule_groups", "field_path", "find_promtool",
-           "parse_output", "rule_diagnostics"]
+           "parse_output", "rule_diagnostics", "user_text_rules"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..api.yamlio import dump_all, dump_yaml  # noqa: F401  (re-exported for callers)
 from ..core import conventions as c
 from ..core.model import Objective
-from ..core.rules import make_rule_groups
+from ..core.rules import RuleGroup, make_rule_groups
 
 
 def prometheus_rule_name(obj: Objective) -> str:
@@ -16,11 +16,13 @@ def prometheus_rule_name(obj: Objective) -> str:
 
 
 def prometheus_rule(obj: Objective, labels: Mapping[str, str] | None = None,
-                    owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                    owner: Mapping[str, Any] | None = None,
+                    groups: Sequence[RuleGroup] | None = None) -> dict[str, Any]:
     """A ``monitoring.coreos.com/v1`` PrometheusRule for one SLO.
 
     ``labels`` are what the Prometheus ``ruleSelector`` matches on; ``owner`` (an
-    ownerReference) makes Kubernetes delete the rules with the SLO.
+    ownerReference) makes Kubernetes delete the rules with the SLO. ``groups``: the SLO's
+    rule groups when the caller has built them already.
     """
     metadata: dict[str, Any] = {
         "name": prometheus_rule_name(obj),
@@ -37,10 +39,16 @@ def prometheus_rule(obj: Objective, labels: Mapping[str, str] | None = None,
         "apiVersion": c.PROMETHEUS_RULE_API_VERSION,
         "kind": c.PROMETHEUS_RULE_KIND,
         "metadata": metadata,
-        "spec": {"groups": [g.to_dict() for g in make_rule_groups(obj)]},
+        "spec": {"groups": [g.to_dict() for g in (make_rule_groups(obj) if groups is None else groups)]},
     }
 
 
-def rules_file(objectives: Iterable[Objective]) -> dict[str, Any]:
-    """A plain Prometheus rule file (``rule_files:``) holding every SLO's groups."""
-    return {"groups": [g.to_dict() for o in objectives for g in make_rule_groups(o)]}
+def rules_file(objectives: Iterable[Objective],
+               groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> dict[str, Any]:
+    """A plain Prometheus rule file (``rule_files:``) holding every SLO's groups.
+
+    ``groups``: the SLOs' rule groups by key when the caller has built them already.
+    """
+    built = groups or {}
+    return {"groups": [g.to_dict() for o in objectives
+                       for g in (built[o.key] if o.key in built else make_rule_groups(o))]}

@@ -121,17 +121,57 @@ class CRDSpec:
     status_model: type[BaseModel]
     description: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: Shown by ``kubectl get -o wide`` only (priority 1), after Age as kubectl's own kinds do.
+    wide_columns: tuple[Column, ...] = field(default_factory=tuple)
     #: CEL rules on the whole object (the only place CEL sees ``metadata.name``).
     root_validations: tuple[dict[str, Any], ...] = ()
+    #: Reconciled by the operator: a Ready condition, kopf's bookkeeping in status.
+    reconciled: bool = True
 
 
 AGE = Column("Age", "date", ".metadata.creationTimestamp")
+_READY = '.status.conditions[?(@.type=="Ready")]'
+#: Every reconciled kind says whether it is Ready (so a broken object never looks healthy), and
+#: why not under -o wide.
+READY = Column("Ready", "string", f"{_READY}.status", "The Ready condition: True, False or Unknown")
+READY_WIDE = (
+    Column("Reason", "string", f"{_READY}.reason", "Why the object is (not) Ready", priority=1),
+    Column("Message", "string", f"{_READY}.message", "The Ready condition's message", priority=1),
+)
+#: ``status.conditions`` of every kind: a list map keyed by ``type``, so writers of different
+#: conditions (the rules reconcile and the budget loop of an SLO) apply only their own with
+#: server-side apply and never drop each other's.
+CONDITIONS_LIST_MAP = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}
+#: kopf's own bookkeeping (handler progress) under ``status.kopf``: declared, not ours to describe.
+KOPF_STATUS = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+               "description": "kopf's bookkeeping of handler progress (the operator framework's, not an API)."}
+
+
+def columns(spec: CRDSpec) -> list[dict[str, Any]]:
+    """Printer columns: the kind's own, Ready, Age, then the -o wide ones (priority 1)."""
+    ready = (READY,) if spec.reconciled else ()
+    wide = (*spec.wide_columns, *(READY_WIDE if spec.reconciled else ()))
+    for col in wide:
+        assert col.priority == 1, f"{spec.kind} column {col.name}: wide columns have priority 1"
+    return [col.to_dict() for col in (*spec.columns, *ready, AGE, *wide)]
+
+
+def status_schema(spec: CRDSpec) -> dict[str, Any]:
+    schema = model_schema(spec.status_model)
+    schema["x-kubernetes-preserve-unknown-fields"] = True  # room for fields of newer operators
+    props = schema.setdefault("properties", {})
+    if "conditions" in props:
+        conditions = props["conditions"]
+        assert conditions.get("type") == "array" and "type" in conditions["items"].get("required", []), (
+            f"{spec.kind} status.conditions: a list of conditions with a required type")
+        conditions.update(CONDITIONS_LIST_MAP)
+    if spec.reconciled:
+        props["kopf"] = dict(KOPF_STATUS)
+    return schema
 
 
 def crd(spec: CRDSpec) -> dict[str, Any]:
     spec_schema = model_schema(spec.spec_model)
-    status_schema = model_schema(spec.status_model)
-    status_schema["x-kubernetes-preserve-unknown-fields"] = True  # room for fields of newer operators
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -156,7 +196,7 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [col.to_dict() for col in (*spec.columns, AGE)],
+                    "additionalPrinterColumns": columns(spec),
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",
@@ -167,7 +207,7 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
                                 "kind": {"type": "string"},
                                 "metadata": {"type": "object"},
                                 "spec": spec_schema,
-                                "status": status_schema,
+                                "status": status_schema(spec),
                             },
                             **({"x-kubernetes-validations": [dict(r) for r in spec.root_validations]}
                                if spec.root_validations else {}),
@@ -200,6 +240,17 @@ def all_crd_specs() -> list[CRDSpec]:
                 Column("Remaining", "number", ".status.budget.remainingPercent", "Error budget left, percent"),
                 Column("Burn 1h", "number", ".status.burnRate1h", "Burn rate over the last hour"),
                 Column("State", "string", ".status.state"),
+            ),
+            wide_columns=(
+                Column("SLI", "number", ".status.sli", "Good ratio over the window (fraction)", priority=1),
+                Column("Consumed", "number", ".status.budget.consumed", "Share of the budget spent", priority=1),
+                Column("Left", "number", ".status.budget.remainingSeconds",
+                       "Seconds of full outage still affordable", priority=1),
+                *(Column(f"Burn {w}", "number", f".status.burnRates.{w}", f"Burn rate over the last {w}",
+                         priority=1) for w in ("5m", "6h", "1d", "3d")),
+                Column("ETA", "number", ".status.timeToExhaustionSeconds",
+                       "Seconds until the budget is spent at the current burn rate", priority=1),
+                Column("Score", "integer", ".status.healthScore", "Health score, 0 to 100", priority=1),
             ),
             root_validations=tuple(ROOT_VALIDATIONS),
         )

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..core import conventions as c
 from ..core.model import Objective
 from ..core.sli import queries
+from ..core.windows import parse_window, tier_findings
 from .common import Diagnostic, diagnostics_from_validation_error
 from .promql import parse_error, selector_error, template_error
 from .slo import LABEL_VALUE_PATTERN, NAME_MAX, SERVICE_PATTERN, TEXT_PATTERN, SLISpec, SLOSpec
@@ -184,12 +185,36 @@ def semantic_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
     if spec.alerting.minimum_traffic and (sli.raw or sli.bool_gauge):
         out.append(Diagnostic("warning", "minimumTraffic has no effect on raw and boolGauge SLIs (they "
                               "measure time, not requests)", "spec.alerting.minimumTraffic"))
+    out.extend(tier_diagnostics(spec))
     if not out or all(d.severity == "warning" for d in out):
         # The generated expressions must parse too; a failure here is a bug or an exotic input.
         generated = queries(spec.sli.to_core(), "5m")
         for expr in (generated.errors, generated.total):
             if (e := parse_error(expr)) is not None:
                 out.append(Diagnostic("error", f"the generated query does not parse ({e}): {expr}", "spec.sli"))
+    return out
+
+
+def tier_diagnostics(spec: SLOSpec) -> list[Diagnostic]:
+    """Odd alert tiers (:func:`sloguard.core.windows.tier_findings`) as warnings with field paths.
+
+    Custom tiers are located at ``spec.alerting.burnRates[i].<field>``; the default tiers (which
+    only an objective so low that 14.4x cannot be reached makes odd) at ``spec.alerting``.
+    """
+    window = parse_window(spec.window, spec.timezone)
+    custom = spec.alerting.burn_rates
+    if spec.alerting.disabled or spec.objective_percent < 1:
+        return []  # no alerts; or an objective that looks like a fraction, said above, would mislead here
+    tiers = spec.tiers(window)
+    out = []
+    for f in tier_findings(tiers, window, round(spec.objective_percent / 100.0, 12)):
+        if custom:
+            path = "spec.alerting.burnRates" + (f"[{f.index}]" if f.index is not None else "")
+            path += f".{f.field}" if f.field else ""
+            out.append(Diagnostic("warning", f.message, path))
+        else:
+            which = f"default {tiers[f.index].severity} tier: " if f.index is not None else "default tiers: "
+            out.append(Diagnostic("warning", which + f.message + " (set burnRates to choose tiers)", "spec.alerting"))
     return out
 
 
@@ -277,7 +302,11 @@ def load_objectives(paths: list[str], stdin_text: str | None = None) -> tuple[li
 
 
 def load(paths: list[str], stdin_text: str | None = None) -> LoadResult:
-    docs, diags = read_documents(paths, stdin_text)
+    return load_documents(*read_documents(paths, stdin_text))
+
+
+def load_documents(docs: list[Document], diags: Iterable[Diagnostic] = ()) -> LoadResult:
+    """The valid SLOs among documents already read (files, stdin, the cluster), and every finding."""
     result = LoadResult(diagnostics=list(diags), documents=docs)
     seen: dict[str, str] = {}
     for doc, envelope in iter_slo_documents(docs):

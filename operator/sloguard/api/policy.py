@@ -14,10 +14,11 @@ from pydantic import Field, ValidationError, model_validator
 
 from ..core import conventions as c
 from ..core import policy as core
-from ..core.windows import DURATION_PATTERN
+from ..core.windows import DURATION_PATTERN, normalize_if_duration
 from . import cel
 from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
 from .crdgen import Column, CRDSpec
+from .slo import Condition
 
 ActionName = Literal["freeze", "restrict", "scrutiny", "emergency"]
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -138,7 +139,9 @@ class ErrorBudgetPolicySpec(CamelModel):
     def to_core(self, namespace: str, name: str) -> core.PolicyRules:
         levels = (tuple(core.Level(x.name, x.remaining_below, x.action) for x in self.levels)
                   if self.levels is not None else core.DEFAULT_LEVELS)
-        burns = (tuple(core.BurnRule(x.name, x.window, x.above, x.action) for x in self.burn_rates)
+        # Windows in their one spelling: status.burnRates is keyed "1h", whether written 60m or 1h.
+        burns = (tuple(core.BurnRule(x.name, normalize_if_duration(x.window), x.above, x.action)
+                       for x in self.burn_rates)
                  if self.burn_rates is not None else core.DEFAULT_BURN_RULES)
         return core.PolicyRules(namespace, name, levels, burns, self.recovery.unfreeze_above,
                                 tuple(self.exceptions.classes))
@@ -186,7 +189,8 @@ class ErrorBudgetPolicyStatus(CamelModel):
                                                "(bounded), from the operator's watch of its held workloads.")
     mechanism: str | None = Field(None, description="Enforcement mechanism in effect.")
     observed_generation: int | None = Field(None, description="The spec generation this status is for.")
-    conditions: list[dict[str, Any]] | None = Field(None, description="Standard conditions (Ready).")
+    conditions: list[Condition] | None = Field(None, description="Ready: True once the policy is evaluated, "
+                                               "False with reason InvalidSpec when its spec cannot be.")
 
 
 class HoldTarget(CamelModel):
@@ -231,6 +235,7 @@ HOLD_CRD_SPEC = CRDSpec(
     description="Written by the sloguard operator only: the hold of one ErrorBudgetPolicy as the chart's "
     "ValidatingAdmissionPolicy reads it (paramKind). Owned by the policy.",
     columns=(Column("Action", "string", ".spec.action"), Column("Policy", "string", ".spec.policy")),
+    reconciled=False,
 )
 
 CRD_SPEC = CRDSpec(
@@ -246,6 +251,12 @@ CRD_SPEC = CRDSpec(
         Column("Level", "string", ".status.level"),
         Column("Action", "string", ".status.action"),
         Column("Held", "integer", ".status.held", "Workloads held"),
+    ),
+    wide_columns=(
+        Column("SLO", "string", ".status.slo", "The SLO that decides the level", priority=1),
+        Column("Remaining", "number", ".status.remainingPercent", "Its error budget left, percent", priority=1),
+        Column("Mechanism", "string", ".status.mechanism", "Enforcement mechanism in effect", priority=1),
+        Column("Since", "string", ".status.since", "When the current action began", priority=1),
     ),
 )
 

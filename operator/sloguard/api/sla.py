@@ -267,7 +267,7 @@ class SLAContractStatus(CamelModel):
     """Written by the operator only."""
 
     model_config = CamelModel.model_config | {"extra": "allow"}
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(None, description="The spec generation this status is for.")
     conditions: list[Condition] = Field(default_factory=list, description="Ready, PrometheusReachable, "
                                         "MaintenanceNotice (False when a window was announced late), DataCoverage "
                                         "(False while a month has less data than minimumCoverage).")
@@ -370,5 +370,13 @@ CRD_SPEC = CRDSpec(
         Column("Period", "string", ".status.currentPeriod.period", "Month being measured"),
         Column("Compliance", "string", ".status.currentPeriod.compliance", "Month to date"),
         Column("Credit", "number", ".status.currentPeriod.creditPercent", "Credit so far, percent of the fee"),
+    ),
+    wide_columns=(
+        Column("Amount", "number", ".status.currentPeriod.creditAmount", "Credit so far, in the fee's currency",
+               priority=1),
+        Column("Currency", "string", ".status.currentPeriod.currency", "Currency of the amount", priority=1),
+        Column("Coverage", "number", ".status.currentPeriod.coverage", "Lowest share of minutes with data",
+               priority=1),
+        Column("Finalized", "string", ".status.history[0].period", "The last finalized month", priority=1),
     ),
 )

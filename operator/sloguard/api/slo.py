@@ -31,6 +31,7 @@ from ..core.windows import (
     TIER_OBJECTIVES,
     WINDOW_PATTERN,
     BurnRateTier,
+    Window,
     default_tiers,
     parse_duration,
     parse_window,
@@ -229,11 +230,20 @@ class BurnRateSpec(CamelModel):
                               json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
     long_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Main window, e.g. 1h.",
                              json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
+    for_: str | None = Field(None, alias="for", pattern=DURATION_PATTERN, max_length=32,
+                             description="How long both windows must keep burning before the alert fires "
+                             "(the alert rule's for:). Default: fire at once.",
+                             json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
+    keep_firing_for: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                        description="How long the alert keeps firing after the burn stops "
+                                        "(the alert rule's keep_firing_for:, Prometheus 2.42 or later), so a "
+                                        "burn that flickers around the factor pages once. Default: stop at once.",
+                                        json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
 
-    @field_validator("short_window", "long_window")
+    @field_validator("short_window", "long_window", "for_", "keep_firing_for")
     @classmethod
-    def _windows_positive(cls, v: str) -> str:
-        return _positive(v)
+    def _windows_positive(cls, v: str | None) -> str | None:
+        return v if v is None else _positive(v)
 
     @model_validator(mode="after")
     def _short_before_long(self) -> BurnRateSpec:
@@ -257,8 +267,8 @@ class AlertingSpec(CamelModel):
     disabled: bool = Field(False, description="Generate recording rules only.")
     burn_rates: list[BurnRateSpec] | None = Field(None, min_length=1, max_length=16,
                                                   description="Alert tiers; replaces the default table "
-                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d, scaled to other windows) "
-                                                  "entirely.")
+                                                  "(14.4x/1h, 6x/6h, 3x/1d for 30d; derived for other "
+                                                  "windows, see docs/alerting.md) entirely.")
 
     @field_validator("labels")
     @classmethod
@@ -339,14 +349,17 @@ class SLOSpec(CamelModel):
         assert self.tier is not None
         return TIER_OBJECTIVES[self.tier]
 
+    def tiers(self, window: Window) -> tuple[BurnRateTier, ...]:
+        """The alert tiers in force: ``burnRates`` as given, else the defaults derived for ``window``."""
+        if self.alerting.burn_rates:
+            return tuple(BurnRateTier(b.severity, b.factor, b.short_window, b.long_window, b.for_, b.keep_firing_for)
+                         for b in self.alerting.burn_rates)
+        return default_tiers(window)
+
     def to_core(self, namespace: str, name: str) -> Objective:
         window = parse_window(self.window, self.timezone)
         a = self.alerting
-        tiers = (
-            tuple(BurnRateTier(b.severity, b.factor, b.short_window, b.long_window) for b in a.burn_rates)
-            if a.burn_rates
-            else default_tiers(window)
-        )
+        tiers = self.tiers(window)
         return Objective(
             namespace=namespace,
             name=name,
@@ -368,19 +381,19 @@ class Condition(CamelModel):
     """A Kubernetes API convention condition."""
 
     model_config = CamelModel.model_config | {"extra": "allow"}
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: str = ""
-    last_transition_time: datetime | None = None
-    observed_generation: int | None = None
+    type: str = Field(description="The condition's name, e.g. Ready; the key of the list.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field("", description="One CamelCase word saying why, for programs.")
+    message: str = Field("", description="Why, for people.")
+    last_transition_time: datetime | None = Field(None, description="When status last changed.")
+    observed_generation: int | None = Field(None, description="The spec generation the condition is for.")
 
 
 class ObjectReference(CamelModel):
-    api_version: str = ""
-    kind: str = ""
-    name: str = ""
-    namespace: str = ""
+    api_version: str = Field("", description="The object's apiVersion.")
+    kind: str = Field("", description="The object's kind.")
+    name: str = Field("", description="The object's name.")
+    namespace: str = Field("", description="The object's namespace.")
 
 
 class BudgetFigures(CamelModel):
@@ -401,23 +414,25 @@ class SLOStatus(CamelModel):
     """Written by the operator only."""
 
     model_config = CamelModel.model_config | {"extra": "allow"}
-    observed_generation: int | None = None
-    #: A list map keyed by type: writers of different conditions (the rules reconcile, the budget
-    #: loop) apply only their own with server-side apply and never drop each other's.
-    conditions: list[Condition] = Field(default_factory=list, json_schema_extra={
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
+    observed_generation: int | None = Field(None, description="The spec generation this status is for.")
+    #: A list map keyed by type in every kind's CRD (crdgen.CONDITIONS_LIST_MAP).
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and RulesGenerated (the "
+                                        "rules reconcile), PrometheusReachable and BudgetKnown (the budget loop).")
     prometheus_rule: ObjectReference | None = Field(None, description="The generated PrometheusRule.")
     objective: float | None = Field(None, description="The resolved objective in percent.")
     sli: float | None = Field(None, description="Good ratio over the window (fraction); absent when unknown.")
-    budget: BudgetFigures | None = None
+    budget: BudgetFigures | None = Field(None, description="The error budget over the window.")
     burn_rates: dict[str, float | None] | None = Field(None, description="Burn rate per window (1 = on budget).")
-    burn_rate_1h: float | None = Field(None, description="Burn rate over the last hour, for display.")
+    burn_rate_1h: float | None = Field(None, alias="burnRate1h", description="Burn rate over the last hour, "
+                                       "for display.")
     state: str | None = Field(None, description="healthy, warning, critical, exhausted or unknown.")
-    health_score: int | None = None
-    time_to_exhaustion_seconds: float | None = None
-    hints: list[str] | None = None
-    last_evaluated: datetime | None = None
-    slices: dict[str, int] | None = None
+    health_score: int | None = Field(None, description="0 (budget gone) to 100 (untouched, burning slowly).")
+    time_to_exhaustion_seconds: float | None = Field(None, description="Seconds until the budget is spent at "
+                                                     "the current burn rate; absent when not burning.")
+    hints: list[str] | None = Field(None, description="What the figures suggest doing, for people.")
+    last_evaluated: datetime | None = Field(None, description="The instant the figures are for.")
+    slices: dict[str, int] | None = Field(None, description="Timeslices budgeting: bad and total slices so "
+                                          "far in the window.")
     last_report: LastReport | None = Field(None, description="The newest finalized month report (written by "
                                            "the report loop, field manager sloguard-report).")
 

@@ -1,15 +1,15 @@
-"""``sloguard budget --prometheus URL [--at RFC3339] [-o table|json] FILE|DIR...``
+"""``sloguard budget --prometheus URL [--at RFC3339] [-o table|json|yaml] FILE|DIR|-...|--from-cluster``
 
-Error budgets of SLO files, read from Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a
-past instant. Exit codes: 0 figures printed; 1 invalid SLO files; 2 Prometheus could not be read
-(unreachable, TLS, credentials, tenant: one line naming the URL) or bad arguments. Connection
-flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus_client`.
+Error budgets of SLOs (files, stdin, or the live objects with ``--from-cluster``), read from
+Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a past instant. Exit codes: 0 figures
+printed; 1 invalid SLOs or none; 2 bad arguments or connection settings; 3 Prometheus or the API
+server could not be read (unreachable, TLS, credentials, tenant: one line naming the URL).
+Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus_client`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,9 +18,21 @@ from typing import TextIO
 
 from ..adapters.prometheus import BudgetReader, PrometheusError
 from ..adapters.prometheus_client import add_arguments
-from ..api.loader import load_objectives
+from ..api.loader import load_documents
+from ..core import conventions as c
 from ..core.budget import BudgetStatus, Thresholds, to_json
-from .common import prometheus_settings, report
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    Unreachable,
+    add_cluster_arguments,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    prometheus_settings,
+    read_inputs,
+    report,
+)
 
 _COLOURS = {
     "healthy": "\x1b[32m",
@@ -130,26 +142,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "now or at a past instant (--at). Works with Thanos Querier, Mimir and VictoriaMetrics too.",
     )
     p.add_argument("--at", type=parse_instant, metavar="RFC3339", help="evaluate at this instant (default: now)")
-    p.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format")
+    add_output_argument(p, ("table", "json", "yaml"), "table")
     p.add_argument("--warning", type=float, default=0.25, help="remaining share below which state is warning")
     p.add_argument("--critical", type=float, default=0.10, help="remaining share below which state is critical")
     p.add_argument("--timeout", dest="prometheus_timeout", type=float, metavar="SECONDS",
                    help="same as --prometheus-timeout")
     add_arguments(p)
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add_cluster_arguments(p, "ServiceLevelObjectives")
+    add_paths_argument(p, "ServiceLevelObjectives", optional=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    objectives, diagnostics = load_objectives(list(args.paths))
-    if report(diagnostics):
-        return 1
+    docs, read_diags = read_inputs(args, (c.KIND_SLO,))
+    loaded = load_documents(docs, read_diags)
+    if report(loaded.diagnostics):
+        return EXIT_FINDINGS
+    objectives = loaded.objectives
     if not objectives:
-        print("no ServiceLevelObjective found in " + " ".join(args.paths), file=sys.stderr)
-        return 1
+        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
+        print(f"sloguard budget: no ServiceLevelObjective found in {where}", file=sys.stderr)
+        return EXIT_FINDINGS
     settings = prometheus_settings("budget", args)
     if settings is None:
-        return 2
+        return EXIT_USAGE
     at = args.at or datetime.now(UTC)
     try:
         reader = BudgetReader.connect(settings)
@@ -158,22 +174,19 @@ def run(args: argparse.Namespace) -> int:
         finally:
             reader.close()
     except PrometheusError as e:
-        print(f"sloguard budget: {e}", file=sys.stderr)
-        return 2
-    if args.output == "json":
-        json.dump(to_json(statuses), sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
+        raise Unreachable(str(e)) from None
+    if args.output in ("json", "yaml"):
+        sys.stdout.write(dumps(to_json(statuses), args.output, allow_nan=False))
     else:
         sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m sloguard.cli.budget_cmd``)."""
-    parser = argparse.ArgumentParser(prog="sloguard")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["budget", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    """Standalone entry (``python -m sloguard.cli.budget_cmd``): ``sloguard budget``."""
+    from . import main as sloguard
+
+    return sloguard(["budget", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,19 +1,140 @@
-"""Helpers shared by CLI commands: printing diagnostics and Prometheus settings errors consistently."""
+"""Helpers shared by CLI commands: exit codes, output formats, inputs (files, ``-``, the cluster),
+printing diagnostics and Prometheus settings errors consistently.
+
+One exit-code table for every command (docs/cli.md):
+
+====  =====================================================================================
+0     done (figures printed, files written, release admitted)
+1     findings: invalid objects, nothing found to work on, a release held, SLOs refused
+2     usage: a wrong flag, argument, time or connection setting (argparse's own code too)
+3     could not reach something: the Kubernetes API server or Prometheus (unreachable, TLS,
+      credentials, tenant, a query it refused)
+====  =====================================================================================
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
 from ..api.common import Diagnostic
 from ..api.loader import LoadResult, load
 from ..core.model import Objective
+from ..core.rules import RuleGroup, make_rule_groups
 
 if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
     from ..adapters.prometheus_client import PrometheusSettings
+    from ..api.loader import Document
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+class CommandError(Exception):
+    """Stops a command: ``sloguard`` prints ``sloguard COMMAND: message`` and exits with ``code``."""
+
+    code = EXIT_FINDINGS
+
+
+class Findings(CommandError):
+    """The inputs were read but hold nothing usable (invalid, none of the kind asked for)."""
+
+
+class UsageError(CommandError):
+    """A flag, argument or setting is wrong."""
+
+    code = EXIT_USAGE
+
+
+class Unreachable(CommandError):
+    """The API server or Prometheus could not be reached or refused us."""
+
+    code = EXIT_UNREACHABLE
+
+
+def prometheus_failure(e: Exception) -> CommandError:
+    """A Prometheus error as the command's stop: wrong settings are usage (2), the rest is the
+    server not answering what was asked (3: unreachable, TLS, credentials, tenant, query refused)."""
+    from ..adapters.prometheus_client import PrometheusSettingsError
+
+    return UsageError(str(e)) if isinstance(e, PrometheusSettingsError) else Unreachable(str(e))
+
+
+# --- output ------------------------------------------------------------------------------------------
+
+def add_output_argument(parser: argparse.ArgumentParser, choices: tuple[str, ...], default: str | None,
+                        default_text: str = "") -> None:
+    """``-o/--output FORMAT``: always a format, never a place (that is ``--out-dir``)."""
+    parser.add_argument("-o", "--output", choices=choices, default=default,
+                        help=f"output format (default {default_text or default})")
+
+
+def add_out_dir_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--out-dir", metavar="DIR", help=f"write {what} into DIR instead of stdout")
+
+
+def dumps(data: Any, fmt: str, *, allow_nan: bool = True) -> str:
+    """``data`` as JSON (indented) or YAML (block style), ending with a newline."""
+    if fmt == "yaml":
+        from ..api.yamlio import dump_yaml
+
+        return dump_yaml(data)
+    return json.dumps(data, indent=2, allow_nan=allow_nan) + "\n"
+
+
+def dumps_all(docs: Iterable[Any], fmt: str) -> str:
+    """Several documents: a YAML stream (``---`` between them) or one JSON list."""
+    if fmt == "yaml":
+        from ..api.yamlio import dump_all
+
+        return dump_all(docs)
+    return json.dumps(list(docs), indent=2) + "\n"
+
+
+# --- inputs ------------------------------------------------------------------------------------------
+
+def add_paths_argument(parser: argparse.ArgumentParser, what: str, *, optional: bool = False) -> None:
+    parser.add_argument("paths", nargs="*" if optional else "+", metavar="FILE|DIR|-",
+                        help=f"{what}: files or directories of YAML, '-' for stdin"
+                        + (" (or --from-cluster)" if optional else ""))
+
+
+def read_stdin_if_asked(paths: Iterable[str]) -> str | None:
+    """Standard input, read once, when ``-`` is among ``paths``."""
+    return sys.stdin.read() if "-" in paths else None
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser, kinds: str) -> None:
+    """``--from-cluster`` (the live objects instead of, or beside, files) and where the cluster is."""
+    parser.add_argument("--from-cluster", action="store_true",
+                        help=f"read the {kinds} from the cluster (every namespace unless -n)")
+    parser.add_argument("-n", "--namespace", dest="cluster_namespace", metavar="NS", default=None,
+                        help="with --from-cluster: only this namespace")
+    add_kube_arguments(parser)
+
+
+def add_kube_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", metavar="FILE", default=None,
+                        help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config; in a Pod its account)")
+    parser.add_argument("--context", metavar="NAME", default=None, help="kubeconfig context (default: current)")
+
+
+def read_inputs(args: argparse.Namespace, kinds: tuple[str, ...]) -> tuple[list[Document], list[Diagnostic]]:
+    """Documents from the paths (``-`` is stdin) and, with ``--from-cluster``, the live ``kinds``."""
+    from ..api.loader import read_documents
+
+    paths = list(args.paths)
+    if not paths and not getattr(args, "from_cluster", False):
+        raise UsageError("give FILE|DIR|- or --from-cluster")
+    docs, diags = read_documents(paths, read_stdin_if_asked(paths)) if paths else ([], [])
+    if getattr(args, "from_cluster", False):
+        from .cluster import cluster_documents
+
+        docs = [*docs, *cluster_documents(kinds, args.cluster_namespace, args.kubeconfig, args.context)]
+    return docs, diags
 
 
 def report(diagnostics: Iterable[Diagnostic]) -> int:
@@ -30,7 +151,8 @@ def add_promtool_argument(parser: argparse.ArgumentParser) -> None:
                         f"(default: ${ENV_VAR}, else promtool on PATH; required)")
 
 
-def rule_check_diagnostics(result: LoadResult, promtool: str | None) -> list[Diagnostic]:
+def rule_check_diagnostics(result: LoadResult, promtool: str | None,
+                           groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> list[Diagnostic]:
     """Prometheus' own verdict (``promtool check rules``) on the rules of every valid SLO, located.
 
     The same check the operator runs before applying: an alert template Go cannot parse is an
@@ -39,22 +161,26 @@ def rule_check_diagnostics(result: LoadResult, promtool: str | None) -> list[Dia
     if not result.objectives:
         return []
     try:
-        found = rule_diagnostics(result.objectives, find_promtool(promtool))
+        found = rule_diagnostics(result.objectives, find_promtool(promtool), groups)
     except PromtoolUnavailable as e:
         return [Diagnostic("error", str(e), source="promtool")]
     return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
 
 
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
-                      promtool: str | None = None) -> list[Objective] | None:
+                      promtool: str | None = None,
+                      groups: dict[str, list[RuleGroup]] | None = None) -> list[Objective] | None:
     """SLOs from files for a generating command; None (after printing why) when it must stop.
 
     ``check_rules``: also run Prometheus' rule validation over what would be generated.
+    ``groups``: filled with every SLO's rule groups by key, built once for the check and the output.
     """
     stdin = sys.stdin.read() if "-" in paths else None
     result = load(paths, stdin)
+    if groups is not None and not result.errors:
+        groups.update((o.key, make_rule_groups(o)) for o in result.objectives)
     if check_rules and not result.errors:
-        result.diagnostics.extend(rule_check_diagnostics(result, promtool))
+        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
     if report(result.diagnostics):
         return None
     if not result.objectives:

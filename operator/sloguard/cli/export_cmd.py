@@ -9,26 +9,34 @@ from pathlib import Path
 from ..api.exporters.openslo import export_slo
 from ..api.loader import load
 from ..api.slo import SLOSpec
-from ..api.yamlio import dump_all, dump_yaml
 from ..core import conventions as c
-from .common import report
+from .common import (
+    EXIT_FINDINGS,
+    add_out_dir_argument,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    dumps_all,
+    read_stdin_if_asked,
+    report,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="write ServiceLevelObjectives in another format (OpenSLO v1)",
                        description="Export ServiceLevelObjectives as OpenSLO v1 SLOs with the SLI and the alert "
                        "policy inline; `sloguard import` reads them back to the same objectives.")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
-    p.add_argument("--to", choices=("openslo",), required=True, help="output format")
-    p.add_argument("-o", "--output-dir", metavar="DIR", help="one file per SLO here instead of stdout")
+    add_paths_argument(p, "ServiceLevelObjectives")
+    p.add_argument("--to", choices=("openslo",), required=True, help="the other format")
+    add_output_argument(p, ("yaml", "json"), "yaml")
+    add_out_dir_argument(p, "one file per SLO")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    result = load(args.paths, stdin)
+    result = load(args.paths, read_stdin_if_asked(args.paths))
     if report(result.diagnostics):
-        return 1
+        return EXIT_FINDINGS
     docs = []
     for doc in result.documents:
         body = doc.body
@@ -39,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
         docs.append((f"{ns}.{name}", export_slo(ns, name, SLOSpec.model_validate(body["spec"]))))
     if not docs:
         print("sloguard export: no ServiceLevelObjective found in the given paths", file=sys.stderr)
-        return 1
-    if args.output_dir:
-        out = Path(args.output_dir)
+        return EXIT_FINDINGS
+    if args.out_dir:
+        out = Path(args.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for stem, doc in docs:
-            (out / f"{stem}.openslo.yaml").write_text(dump_yaml(doc))
+            (out / f"{stem}.openslo.{args.output}").write_text(dumps(doc, args.output))
     else:
-        sys.stdout.write(dump_all(doc for _, doc in docs))
+        sys.stdout.write(dumps_all((doc for _, doc in docs), args.output))
     return 0

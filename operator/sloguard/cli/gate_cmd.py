@@ -1,4 +1,4 @@
-"""``sloguard gate WORKLOAD [-n NS] [--kind KIND] [--wait DURATION] [-o text|json]``
+"""``sloguard gate WORKLOAD [-n NS] [--kind KIND] [--wait DURATION] [-o text|json|yaml]``
 
 Would a release of WORKLOAD be admitted now? For a CI step or an Argo CD PreSync hook Job. Exit
 codes: 0 admitted; 1 held (the policy, its SLOs and their remaining budget, the action, who may
@@ -10,6 +10,7 @@ the release would be admitted or the duration runs out (then 1). The judgement:
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -20,8 +21,9 @@ from datetime import UTC, datetime
 from ..adapters.gate import KINDS, ClusterUnreachable, GateResult, KubeGateFacts, connect, gate, to_json, to_text
 from ..adapters.kube import KubeError
 from ..core.windows import DurationError, parse_duration
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, add_kube_arguments, add_output_argument, dumps
 
-EXIT_ADMITTED, EXIT_HELD, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_ADMITTED, EXIT_HELD = EXIT_OK, EXIT_FINDINGS
 
 
 def _duration(text: str) -> int:
@@ -47,9 +49,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--request-timeout", type=_duration, metavar="DURATION", default=30,
                    help="give up on an API server that does not answer one check within DURATION: exit 3 "
                    "(default 30s)")
-    p.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
-    p.add_argument("--context", default=None, help="kubeconfig context")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    add_kube_arguments(p)
+    add_output_argument(p, ("text", "json", "yaml"), "text")
     p.set_defaults(func=run)
 
 
@@ -134,5 +135,8 @@ def run(args: argparse.Namespace) -> int:
     except KubeError as e:
         print(f"sloguard gate: {e}", file=sys.stderr)
         return EXIT_USAGE if e.status == 400 else EXIT_UNREACHABLE
-    print(to_json(result) if args.output == "json" else to_text(result))
+    if args.output == "yaml":
+        sys.stdout.write(dumps(json.loads(to_json(result)), "yaml"))
+    else:
+        print(to_json(result) if args.output == "json" else to_text(result))
     return EXIT_ADMITTED if result.admitted else EXIT_HELD

@@ -1,6 +1,6 @@
 """``sloguard impact``: what an incident cost, in error budget, SLA minutes and credits, and its severity.
 
-    sloguard impact --prometheus URL --from T1 --to T2 [--now T] [-o json|text] FILE|DIR...
+    sloguard impact --prometheus URL --from T1 --to T2 [--now T] [-o text|json|yaml] FILE|DIR|-...|--from-cluster
 
 For every ServiceLevelObjective in the files: bad and total events in ``[T1, T2)``, the worst
 5-minute error ratio, and the share of its error budget the interval spent, with the denominator
@@ -11,27 +11,40 @@ amount the interval moves. ``--to`` may be in the future: the rest of the interv
 at the current burn rate and the output says which part is measured and which projected.
 The figures are computed by :mod:`sloguard.core.impact` from counts :mod:`sloguard.services.impact`
 reads; this command parses, calls and prints.
-Severity follows the seed's four levels. Exit status 1 when files, connection settings or
-Prometheus made the figures impossible.
+Severity follows the seed's four levels. Exit status: 0 figures printed; 1 invalid or no SLOs
+and contracts, or figures the objects make impossible; 2 bad arguments (times, connection
+settings); 3 Prometheus or the API server could not be read.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from ..adapters.prometheus_client import add_arguments
+from ..adapters.prometheus_client import PrometheusError, add_arguments
 from ..adapters.sla_reader import SLAReader
-from ..api.loader import load_objectives
-from ..api.sla_loader import load_contracts
+from ..api.loader import load_documents
+from ..api.sla_loader import contracts_from_documents
+from ..core import conventions as c
 from ..core.conditions import rfc3339
 from ..core.sla import SLAError
 from ..services.impact import measure_impact
-from ..services.ports import MetricsError
-from .common import prometheus_settings, report
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    Findings,
+    UsageError,
+    add_cluster_arguments,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    prometheus_failure,
+    prometheus_settings,
+    read_inputs,
+    report,
+)
 from .sla_cmd import parse_instant
 
 
@@ -47,56 +60,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="end, RFC 3339; after --now the rest is projected at the current burn rate")
     p.add_argument("--now", dest="now", metavar="T",
                    help="measure up to this instant, RFC 3339 (default: the clock); for replays and tests")
-    p.add_argument("-o", "--output", choices=("json", "text"), default="text", help="output format (default text)")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="SLO and SLAContract files or directories")
+    add_output_argument(p, ("text", "json", "yaml"), "text")
+    add_cluster_arguments(p, "ServiceLevelObjectives and SLAContracts")
+    add_paths_argument(p, "ServiceLevelObjectives and SLAContracts", optional=True)
     p.set_defaults(func=run)
-
-
-def _fail(message: str) -> int:
-    print(f"sloguard impact: {message}", file=sys.stderr)
-    return 1
-
-
-class _Refused(ValueError):
-    """The command line asks for something impossible; the message says what."""
-
-
-def _interval(args: argparse.Namespace) -> tuple[datetime, datetime, datetime]:
-    """``--from``, ``--to`` and ``--now`` (default: the clock) as instants."""
-    try:
-        t1, t2 = parse_instant(args.start), parse_instant(args.end)
-    except ValueError:
-        raise _Refused("--from and --to must be times like 2026-10-03T01:00:00Z") from None
-    if t2 <= t1:
-        raise _Refused("--to must be after --from")
-    try:
-        now = datetime.now(UTC) if args.now is None else parse_instant(args.now)
-    except ValueError:
-        raise _Refused("--now must be a time like 2026-10-03T01:00:00Z") from None
-    if now <= t1:
-        raise _Refused(f"--from is not in the past at {rfc3339(now)}: nothing measured to project from")
-    return t1, t2, now
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        t1, t2, now = _interval(args)
-    except _Refused as e:
-        return _fail(str(e))
-    objectives, slo_diags = load_objectives(args.paths)
-    contracts, sla_diags = load_contracts(args.paths)
-    if report([*slo_diags, *sla_diags]):
-        return 1
+        t1, t2 = parse_instant(args.start), parse_instant(args.end)
+    except ValueError:
+        raise UsageError("--from and --to must be times like 2026-10-03T01:00:00Z") from None
+    if t2 <= t1:
+        raise UsageError("--to must be after --from")
+    try:
+        now = datetime.now(UTC) if args.now is None else parse_instant(args.now)
+    except ValueError:
+        raise UsageError("--now must be a time like 2026-10-03T01:00:00Z") from None
+    if now <= t1:
+        raise UsageError(f"--from is not in the past at {rfc3339(now)}: nothing measured to project from")
+    docs, read_diags = read_inputs(args, (c.KIND_SLO, c.KIND_SLA))
+    loaded = load_documents(docs, read_diags)
+    contracts, sla_diags = contracts_from_documents(docs)
+    if report([*loaded.diagnostics, *sla_diags]):
+        return EXIT_FINDINGS
+    objectives = loaded.objectives
     if not objectives and not contracts:
-        return _fail(f"no ServiceLevelObjective or SLAContract found in {' '.join(args.paths)}")
+        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
+        raise Findings(f"no ServiceLevelObjective or SLAContract found in {where}")
     settings = prometheus_settings("impact", args)
     if settings is None:
-        return 1
+        return EXIT_USAGE
     try:
         result = measure_impact(SLAReader(settings), objectives, contracts, t1, t2, now)
-    except (SLAError, MetricsError) as e:
-        return _fail(str(e))
-    print(json.dumps(result, indent=2) if args.output == "json" else render_text(result))
+    except PrometheusError as e:
+        raise prometheus_failure(e) from None
+    except SLAError as e:
+        raise Findings(str(e)) from None
+    if args.output in ("json", "yaml"):
+        sys.stdout.write(dumps(result, args.output))
+    else:
+        print(render_text(result))
     return 0
 
 

@@ -11,8 +11,16 @@ import sys
 from pathlib import Path
 
 from ..api.importers import FORMATS, import_paths
-from ..api.yamlio import dump_all, dump_yaml
-from .common import report
+from .common import (
+    EXIT_FINDINGS,
+    add_out_dir_argument,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    dumps_all,
+    read_stdin_if_asked,
+    report,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,26 +28,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Convert Sloth (prometheus/v1, sloth.slok.dev/v1), Pyrra (pyrra.dev/v1alpha1) "
                        "and OpenSLO (openslo/v1, openslo/v1alpha) SLOs into sloguard ServiceLevelObjectives. "
                        "SLOs that cannot be carried are refused (exit 1); the others are still written.")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR|-", help="peer files or directories ('-' for stdin)")
+    add_paths_argument(p, "Sloth, Pyrra or OpenSLO SLOs")
     p.add_argument("--from", dest="fmt", choices=FORMATS, default="auto",
                    help="input format (default: recognised per document)")
     p.add_argument("--namespace", metavar="NS", help="namespace of every imported SLO (default: the peer "
                    "object's, else 'default')")
-    p.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per SLO (NAMESPACE.NAME.yaml) "
-                   "here instead of a multi-document stream on stdout")
+    add_output_argument(p, ("yaml", "json"), "yaml")
+    add_out_dir_argument(p, "one file per SLO (NAMESPACE.NAME.yaml)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    result = import_paths(args.paths, args.fmt, args.namespace, stdin)
-    if args.output_dir:
-        out = Path(args.output_dir)
+    result = import_paths(args.paths, args.fmt, args.namespace, read_stdin_if_asked(args.paths))
+    if args.out_dir:
+        out = Path(args.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for slo in result.slos:
-            (out / f"{slo.namespace}.{slo.name}.yaml").write_text(dump_yaml(slo.document()))
+            (out / f"{slo.namespace}.{slo.name}.{args.output}").write_text(dumps(slo.document(), args.output))
     elif result.slos:
-        sys.stdout.write(dump_all(slo.document() for slo in result.slos))
+        sys.stdout.write(dumps_all((slo.document() for slo in result.slos), args.output))
     refused = report(result.diagnostics)
     print(f"sloguard import: {len(result.slos)} SLO(s) written, {refused} refused", file=sys.stderr)
-    return 1 if refused or not result.slos else 0
+    return EXIT_FINDINGS if refused or not result.slos else 0

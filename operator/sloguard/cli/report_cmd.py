@@ -1,32 +1,44 @@
 """``sloguard report``: how each SLO did over a calendar month, ISO week or quarter.
 
     sloguard report --prometheus URL --period 2026-11|2026-W47|2026-Q4 [--timezone TZ]
-                    [--at TIME] [-o json|markdown|html] FILE|DIR|-...
+                    [--at TIME] [-o json|yaml|markdown|html] FILE|DIR|-...|--from-cluster
 
 Per SLO: attainment against the objective, budget consumed, the ten worst hours, the trend over
 the three periods before, and hints (relax or invest when the budget keeps running out, tighten
 when it is never spent); see :mod:`sloguard.core.report` for every definition and
-:mod:`sloguard.adapters.slo_report` for the JSON contract. Exit status: 0 report printed, 1 bad
-files or settings, 3 Prometheus could not answer.
+:mod:`sloguard.adapters.slo_report` for the JSON contract. Exit status (docs/cli.md): 0 report
+printed; 1 invalid or no SLOs; 2 bad arguments (period, time, timezone, connection settings); 3
+Prometheus or the API server could not answer.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..adapters.prometheus_client import add_arguments
+from ..adapters.prometheus_client import PrometheusError, add_arguments
 from ..adapters.report_reader import read_report
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.sla_reader import SLAReader
 from ..adapters.slo_report import render_html, render_markdown, to_json
+from ..api.loader import load_documents
+from ..core import conventions as c
 from ..core.report import PeriodError, ReportPeriod, parse_period, period_containing
-from .common import load_slos_or_none, prometheus_settings
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    add_cluster_arguments,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    prometheus_failure,
+    prometheus_settings,
+    read_inputs,
+    report,
+)
 
-FORMATS = ("json", "markdown", "html")
-EXIT_UNREACHABLE = 3
+FORMATS = ("json", "yaml", "markdown", "html")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,12 +50,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--timezone", default="UTC", metavar="TZ", help="timezone of the period's bounds (default UTC)")
     p.add_argument("--at", metavar="TIME", help="report as of this RFC 3339 instant instead of now "
                    "(a period not yet over is then measured up to it)")
-    p.add_argument("-o", "--output", choices=FORMATS, default="json", help="output format (default json)")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
+    add_output_argument(p, FORMATS, "json")
+    add_cluster_arguments(p, "ServiceLevelObjectives")
+    add_paths_argument(p, "ServiceLevelObjectives", optional=True)
     p.set_defaults(func=run)
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"sloguard report: {message}", file=sys.stderr)
     return code
 
@@ -70,19 +83,25 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--period: {e}")
     if now <= period.start:
         return _fail(f"period {period.label} has not started yet")
-    objectives = load_slos_or_none("report", args.paths)
-    if objectives is None:
-        return 1
+    docs, read_diags = read_inputs(args, (c.KIND_SLO,))
+    loaded = load_documents(docs, read_diags)
+    if report(loaded.diagnostics):
+        return EXIT_FINDINGS
+    objectives = loaded.objectives
+    if not objectives:
+        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
+        return _fail(f"no ServiceLevelObjective found in {where}", EXIT_FINDINGS)
     settings = prometheus_settings("report", args)
     if settings is None:
-        return 1
-    reader = SLAReader(settings)
+        return EXIT_USAGE
     try:
+        reader = SLAReader(settings)
         reports = [read_report(reader, slo, period, now) for slo in objectives]
-    except SLAReadError as e:
-        return _fail(str(e), EXIT_UNREACHABLE)
-    if args.output == "json":
-        print(json.dumps(to_json(period, reports, now), indent=2))
+    except PrometheusError as e:
+        failure = prometheus_failure(e)
+        return _fail(str(e), failure.code)
+    if args.output in ("json", "yaml"):
+        sys.stdout.write(dumps(to_json(period, reports, now), args.output))
     elif args.output == "markdown":
         print(render_markdown(period, reports, now), end="")
     else:

@@ -1,6 +1,7 @@
 """``sloguard sla evaluate``: a contract's month from Prometheus, as JSON or a customer report.
 
-    sloguard sla evaluate --prometheus URL --period 2026-10 [-o json|markdown|html] FILE|DIR...
+    sloguard sla evaluate --prometheus URL --period 2026-10 [-o json|yaml|markdown|html] FILE|DIR|-...
+    sloguard sla evaluate --prometheus URL --from-cluster [-n NS] [--context NAME]
 
 JSON is a contract with scripts and outside tests: one object per SLAContract (a list when the
 files hold several)::
@@ -11,21 +12,22 @@ files hold several)::
 Markdown and HTML are reports a customer can read: summary, per-term actual vs objective with
 variance, a daily downtime chart (text bars in Markdown, inline SVG in HTML), maintenance
 windows and whether each was excluded, and credits. Exit status: 0 when every contract was
-evaluated (breached or not), 1 when files, connection settings or Prometheus (unreachable, TLS,
-credentials, tenant: one line naming the URL) made that impossible.
+evaluated (breached or not); 1 invalid or no contracts, or a contract that cannot be evaluated for
+that month; 2 bad arguments or connection settings; 3 Prometheus or the API server could not be
+read (unreachable, TLS, credentials, tenant: one line naming the URL).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 
-from ..adapters.prometheus_client import add_arguments
-from ..adapters.sla_reader import SLAReader, SLAReadError
+from ..adapters.prometheus_client import PrometheusError, add_arguments
+from ..adapters.sla_reader import SLAReader
 from ..adapters.sla_report import render_html, render_markdown
-from ..api.sla_loader import load_contracts
+from ..api.sla_loader import contracts_from_documents
+from ..core import conventions as c
 from ..core.sla import (
     ContractResult,
     SLAError,
@@ -34,9 +36,22 @@ from ..core.sla import (
     period_containing,
     previous_period,
 )
-from .common import prometheus_settings, report
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    Findings,
+    UsageError,
+    add_cluster_arguments,
+    add_output_argument,
+    add_paths_argument,
+    dumps,
+    prometheus_failure,
+    prometheus_settings,
+    read_inputs,
+    report,
+)
 
-FORMATS = ("json", "markdown", "html")
+FORMATS = ("json", "yaml", "markdown", "html")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,16 +66,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     e.add_argument("--period", metavar="YYYY-MM", help="calendar month (default: the last complete month)")
     e.add_argument("--at", metavar="TIME", help="evaluate as of this RFC 3339 instant instead of now "
                    "(a month not yet over is then measured up to it)")
-    e.add_argument("-o", "--output", choices=FORMATS, default="json", help="output format (default json)")
+    add_output_argument(e, FORMATS, "json")
     e.add_argument("--contract", metavar="NAME", action="append",
                    help="only the contract with this metadata.name or contractId (repeatable)")
-    e.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add_cluster_arguments(e, "SLAContracts")
+    add_paths_argument(e, "SLAContracts", optional=True)
     e.set_defaults(func=run)
-
-
-def _fail(message: str) -> int:
-    print(f"sloguard sla evaluate: {message}", file=sys.stderr)
-    return 1
 
 
 def parse_instant(text: str) -> datetime:
@@ -70,22 +81,31 @@ def parse_instant(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    contracts, diags = load_contracts(args.paths, stdin)
-    if report(diags):
-        return 1
-    if args.contract:
-        contracts = [c for c in contracts if c.name in args.contract or c.contract_id in args.contract]
-    if not contracts:
-        return _fail(f"no SLAContract found in {' '.join(args.paths)}")
     try:
         now = parse_instant(args.at) if args.at else datetime.now(UTC)
     except ValueError:
-        return _fail(f"--at {args.at!r} is not a time like 2026-10-15T12:00:00Z")
+        raise UsageError(f"--at {args.at!r} is not a time like 2026-10-15T12:00:00Z") from None
+    if args.period:
+        try:
+            month_period(args.period)
+        except SLAError as e:
+            raise UsageError(f"--period: {e}") from None
+    docs, read_diags = read_inputs(args, (c.KIND_SLA,))
+    contracts, found = contracts_from_documents(docs)
+    if report([*read_diags, *found]):
+        return EXIT_FINDINGS
+    if args.contract:
+        contracts = [k for k in contracts if k.name in args.contract or k.contract_id in args.contract]
+    if not contracts:
+        where = " ".join([*args.paths, *(["the cluster"] if args.from_cluster else [])])
+        raise Findings(f"no SLAContract found in {where}")
     settings = prometheus_settings("sla evaluate", args)
     if settings is None:
-        return 1
-    reader = SLAReader(settings)
+        return EXIT_USAGE
+    try:
+        reader = SLAReader(settings)
+    except PrometheusError as e:
+        raise prometheus_failure(e) from None
     results: list[ContractResult] = []
     for contract in contracts:
         try:
@@ -94,14 +114,17 @@ def run(args: argparse.Namespace) -> int:
             else:
                 period = previous_period(period_containing(now, contract.timezone))
             if now <= period.start:
-                return _fail(f"{contract.key}: period {period.name} has not started yet")
+                raise Findings(f"{contract.key}: period {period.name} has not started yet")
             read = reader.read_contract(contract, period, now)
             results.append(evaluate_contract(contract, period, read.measurements, now=read.until))
-        except (SLAError, SLAReadError) as e:
-            return _fail(f"{contract.key}: {e}")
-    if args.output == "json":
+        except PrometheusError as e:
+            failure = prometheus_failure(e)
+            raise type(failure)(f"{contract.key}: {e}") from None
+        except SLAError as e:
+            raise Findings(f"{contract.key}: {e}") from None
+    if args.output in ("json", "yaml"):
         payload = [r.as_dict() for r in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+        sys.stdout.write(dumps(payload[0] if len(payload) == 1 else payload, args.output))
     elif args.output == "markdown":
         print("\n\n---\n\n".join(render_markdown(r) for r in results))
     else:

@@ -6,7 +6,14 @@ import argparse
 import sys
 
 from ..api.loader import load
-from .common import add_promtool_argument, report, rule_check_diagnostics
+from .common import (
+    EXIT_FINDINGS,
+    add_paths_argument,
+    add_promtool_argument,
+    read_stdin_if_asked,
+    report,
+    rule_check_diagnostics,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,14 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Validate sloguard objects: schema, cross-field rules, PromQL. "
                        "Warnings are printed but do not fail. The rules valid SLOs would generate are "
                        "checked by promtool check rules, as Prometheus loads them.")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add_paths_argument(p, "sloguard objects")
     add_promtool_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stdin = sys.stdin.read() if "-" in args.paths else None
-    result = load(args.paths, stdin)
+    result = load(args.paths, read_stdin_if_asked(args.paths))
     result.diagnostics.extend(rule_check_diagnostics(result, args.promtool))
     validators = _other_kind_validators()
     for validate in validators:
@@ -31,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     checked = sum(1 for d in result.documents if isinstance(d.body, dict) and
                   str(d.body.get("apiVersion", "")).startswith("sloguard.io/"))
     print(f"{checked} object(s) checked: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
-    return 1 if errors else 0
+    return EXIT_FINDINGS if errors else 0
 
 
 def _other_kind_validators() -> list:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .windows import BurnRateTier, Window
+from .windows import BurnRateTier, Window, normalize_duration
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,9 @@ class Timeslice:
 
     window: str
     target: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "window", normalize_duration(self.window))  # "60s" names the 1m slices
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Shape of what is generated for one SLO (all series carry ``slo``, ``slo_namespac
   and no ``rate()`` ever runs over hours or days of raw samples;
 * for Timeslices, a 0/1 "slice was bad" recording and per-window bad-slice fractions instead;
 * metadata (objective, budget) for dashboards;
-* one alert per tier: both windows must burn faster than ``factor x (1 - objective)``.
+* one alert per tier: both windows must burn faster than ``factor x (1 - objective)``; a tier's
+  ``for`` and ``keep_firing_for`` become the alert's own.
 
 Zero traffic yields no sample at all (``total > 0`` filters it), so no NaN and no alert.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from . import conventions as c
 from .model import Objective
 from .sli import is_time_based, queries
-from .windows import REPORTED_BURN_WINDOWS, format_duration, parse_duration, sort_windows
+from .windows import REPORTED_BURN_WINDOWS, sort_windows
 
 BASE_WINDOW = "5m"
 
@@ -37,12 +38,15 @@ class Rule:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     for_: str | None = None
+    keep_firing_for: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"record": self.record} if self.record else {"alert": self.alert}
         out["expr"] = self.expr
         if self.for_:
             out["for"] = self.for_
+        if self.keep_firing_for:
+            out["keep_firing_for"] = self.keep_firing_for
         if self.labels:
             out["labels"] = dict(self.labels)
         if self.annotations:
@@ -98,8 +102,7 @@ def ratio_windows(obj: Objective) -> list[str]:
     if not obj.alerting.disabled:
         for tier in obj.alerting.tiers:
             windows.update((tier.short_window, tier.long_window))
-    # Normalise spellings ("60m" and "1h" are one window) so each is recorded once.
-    return sort_windows({format_duration(parse_duration(w)) for w in windows})
+    return sort_windows(windows)  # one spelling each: "60m" and "1h" are one window, recorded once
 
 
 def recording_rules(obj: Objective) -> list[Rule]:
@@ -113,7 +116,7 @@ def recording_rules(obj: Objective) -> list[Rule]:
     windows = ratio_windows(obj)
     if obj.budgeting_method == "Timeslices" and obj.timeslice is not None:
         ts = obj.timeslice
-        length = format_duration(parse_duration(ts.window))
+        length = ts.window
         rules.append(Rule(_event_ratio(sel, length), record=f"{c.RECORD_ERROR_RATIO_PREFIX}{length}:events",
                           labels=labels))
         rules.append(Rule(
@@ -147,8 +150,7 @@ def alert_rules(obj: Objective) -> list[Rule]:
     budget = obj.error_budget
     out = []
     for tier in obj.alerting.tiers:
-        long_w = format_duration(parse_duration(tier.long_window))
-        short_w = format_duration(parse_duration(tier.short_window))
+        long_w, short_w = tier.long_window, tier.short_window  # already in their one spelling
         burn = num(tier.factor)
         expr = (f"({ratio_record(long_w)}{sel} / {num(budget)} > {burn})"
                 f" and ({ratio_record(short_w)}{sel} / {num(budget)} > {burn})")
@@ -176,7 +178,8 @@ def alert_rules(obj: Objective) -> list[Rule]:
             "burn_rate_threshold": burn,
             **obj.alerting.annotations,
         }
-        out.append(Rule(expr, alert=obj.alerting.name, labels=labels, annotations=annotations))
+        out.append(Rule(expr, alert=obj.alerting.name, labels=labels, annotations=annotations, for_=tier.for_,
+                        keep_firing_for=tier.keep_firing_for))
     return out
 
 

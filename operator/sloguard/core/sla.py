@@ -60,7 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .conditions import rfc3339
 from .model import SLI
-from .windows import calendar_period_bounds, parse_duration
+from .windows import calendar_period_bounds, normalize_duration, parse_duration
 
 TermType = Literal["uptime", "latency", "availability"]
 TERM_TYPES: Final[tuple[str, ...]] = ("uptime", "latency", "availability")
@@ -104,6 +104,9 @@ class Slice:
 
     window: str = DEFAULT_SLICE_WINDOW
     target: float = DEFAULT_SLICE_TARGET
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "window", normalize_duration(self.window))  # "60s" is the 1m slice
 
     @property
     def seconds(self) -> int:

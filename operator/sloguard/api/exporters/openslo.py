@@ -23,6 +23,8 @@ from ...core.windows import default_tiers, parse_window
 from ..importers.openslo import (
     ANNOTATION_ALERT_ANNOTATIONS,
     ANNOTATION_ALERT_LABELS,
+    ANNOTATION_FOR,
+    ANNOTATION_KEEP_FIRING_FOR,
     ANNOTATION_MINIMUM_TRAFFIC,
     ANNOTATION_SERVICE_NAMESPACE,
     ANNOTATION_SHORT_WINDOW,
@@ -80,15 +82,21 @@ def export_slo(namespace: str, name: str, spec: SLOSpec) -> dict[str, Any]:
         objective["timeSliceTarget"] = spec.timeslice.target
         objective["timeSliceWindow"] = spec.timeslice.window
     a = spec.alerting
-    tiers = [(b.severity, b.factor, b.short_window, b.long_window) for b in a.burn_rates] if a.burn_rates else [
-        (t.severity, t.factor, t.short_window, t.long_window) for t in default_tiers(window)]
+    tiers = [(b.severity, b.factor, b.short_window, b.long_window, b.for_, b.keep_firing_for)
+             for b in a.burn_rates] if a.burn_rates else [
+        (t.severity, t.factor, t.short_window, t.long_window, None, None) for t in default_tiers(window)]
+
+    def waits(for_: str | None, keep: str | None) -> dict[str, str]:
+        return {k: v for k, v in ((ANNOTATION_FOR, for_), (ANNOTATION_KEEP_FIRING_FOR, keep)) if v}
+
     conditions = [] if a.disabled else [{
         "kind": "AlertCondition",
-        "metadata": {"name": f"{severity}-{long_w}-{i}".lower(), "annotations": {ANNOTATION_SHORT_WINDOW: short_w}},
+        "metadata": {"name": f"{severity}-{long_w}-{i}".lower(),
+                     "annotations": {ANNOTATION_SHORT_WINDOW: short_w, **waits(for_, keep)}},
         "spec": {"severity": severity,
                  "condition": {"kind": "burnrate", "op": "gte", "threshold": factor, "lookbackWindow": long_w,
-                               "alertAfter": "0m"}},
-    } for i, (severity, factor, short_w, long_w) in enumerate(tiers)]
+                               "alertAfter": for_ or "0m"}},
+    } for i, (severity, factor, short_w, long_w, for_, keep) in enumerate(tiers)]
     policy_annotations = {}
     if a.labels:
         policy_annotations[ANNOTATION_ALERT_LABELS] = json.dumps(a.labels, sort_keys=True)

@@ -48,6 +48,10 @@ from .sloth import default_windows, factor
 V1 = "openslo/v1"
 V1ALPHA = "openslo/v1alpha"
 ANNOTATION_SHORT_WINDOW = "sloguard.io/short-window"
+#: A sloguard tier's ``for`` and ``keepFiringFor``, written by ``sloguard export`` (alertAfter repeats ``for``
+#: for other tools); a peer's own alertAfter is not carried yet (a warning says so).
+ANNOTATION_FOR = "sloguard.io/for"
+ANNOTATION_KEEP_FIRING_FOR = "sloguard.io/keep-firing-for"
 ANNOTATION_ALERT_LABELS = "sloguard.io/alert-labels"
 ANNOTATION_ALERT_ANNOTATIONS = "sloguard.io/alert-annotations"
 ANNOTATION_MINIMUM_TRAFFIC = "sloguard.io/minimum-traffic"
@@ -310,12 +314,17 @@ def _tier(cond: Any, cpath: str, where: Where) -> dict[str, Any]:
         where.warn(f"{cpath}.spec.condition", f"OpenSLO gives one window ({long_window}); sloguard confirms it over "
                    f"a short window of 1/12 of it ({short_window}), as the SRE workbook recommends")
     after = str(c.get("alertAfter") or "0").strip()
-    if not re.fullmatch(r"0+[smhdwy]?", after):
+    waits = {}
+    for key, annotation in (("for", ANNOTATION_FOR), ("keepFiringFor", ANNOTATION_KEEP_FIRING_FOR)):
+        if annotation in annotations:
+            waits[key] = duration(annotations[annotation], f"{cpath}.metadata.annotations.{annotation}")
+    if not re.fullmatch(r"0+[smhdwy]?", after) and after != waits.get("for"):
         duration(after, f"{cpath}.spec.condition.alertAfter")
-        where.warn(f"{cpath}.spec.condition.alertAfter", f"alertAfter {c['alertAfter']} is not carried (sloguard "
-                   "tiers have no for:); the alert fires that much earlier")
+        where.warn(f"{cpath}.spec.condition.alertAfter", f"alertAfter {c['alertAfter']} is not carried by the import "
+                   "(add burnRates[].for to wait); the alert fires that much earlier")
     severity = str(cspec.get("severity") or "page").lower()
-    return {"severity": severity, "factor": float(threshold), "shortWindow": short_window, "longWindow": long_window}
+    return {"severity": severity, "factor": float(threshold), "shortWindow": short_window, "longWindow": long_window,
+            **waits}
 
 
 # --- SLOs ----------------------------------------------------------------------------------------

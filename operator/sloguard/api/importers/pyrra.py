@@ -1,8 +1,9 @@
 """Pyrra ``pyrra.dev/v1alpha1`` ServiceLevelObjectives -> sloguard ServiceLevelObjectives.
 
 Pyrra alerts on four window pairs defined for a 28-day window and scaled to the SLO's window
-(rounded to the minute), with fixed factors; its alerts also wait a ``for`` duration, which
-sloguard tiers do not have (a warning says so). The table below is Pyrra's documented behaviour:
+(rounded to the minute), with fixed factors; its alerts also wait a ``for`` duration, which the
+import does not carry yet (a warning says so; ``burnRates[].for`` can be added by hand).
+The table below is Pyrra's documented behaviour:
 
 =========  ======  ============  ============  ==========
 severity   factor  long (28d)    short (28d)   for (28d)
@@ -179,8 +180,8 @@ def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, 
         for severity, factor, short, long, for_ in pyrra_tiers(seconds(window)):
             tiers.append({"severity": severity, "factor": factor, "shortWindow": short, "longWindow": long})
             waits.append(f"{long}/{short}: {for_}")
-        where.warn("spec.alerting", f"Pyrra's alerts wait a for: duration ({', '.join(waits)}); sloguard tiers have "
-                   "no for:, so each fires that much earlier than Pyrra's would")
+        where.warn("spec.alerting", f"Pyrra's alerts wait a for: duration ({', '.join(waits)}); the import does not "
+                   "carry it (add burnRates[].for to wait), so each fires that much earlier than Pyrra's would")
         alerting["burnRates"] = tiers
     out_spec: dict[str, Any] = {
         "service": service or str(meta["name"]),

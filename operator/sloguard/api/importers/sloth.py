@@ -230,8 +230,8 @@ def _alerting(alerting: dict[str, Any], labels: dict[str, Any], path: str, keys:
         alert_labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
         severity = alert_labels.pop(c.LABEL_SEVERITY, sloth_severity)
         if alert.get("for"):
-            where.warn(f"{apath}.{key}.for", f"for: {alert['for']} is not carried (sloguard tiers fire as soon as "
-                       "both windows burn too fast); alerts may fire that much earlier than Sloth's")
+            where.warn(f"{apath}.{key}.for", f"for: {alert['for']} is not carried by the import (add burnRates[].for "
+                       "to wait); alerts may fire that much earlier than Sloth's")
         per_labels.append(alert_labels)
         per_annotations.append({str(k): str(v) for k, v in (alert.get("annotations") or {}).items()})
         for w in pair:

@@ -1,0 +1,62 @@
+"""``--from-cluster``: the live sloguard objects as loader Documents, with kube errors as exit codes.
+
+A kubeconfig that cannot be loaded is a usage error (exit 2); an API server that does not answer,
+refuses our credentials or forbids the list is one we could not reach (exit 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api.loader import Document
+from ..core import conventions as c
+from .common import Unreachable, UsageError
+
+#: What of a live object the loaders read: the rest (status, managedFields, uid) is the server's.
+_KEPT_METADATA = ("name", "namespace", "labels", "annotations")
+
+
+def _as_written(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+            "metadata": {k: meta[k] for k in _KEPT_METADATA if meta.get(k)}, "spec": obj.get("spec")}
+
+
+def cluster_documents(kinds: tuple[str, ...], namespace: str | None, kubeconfig: str | None,
+                      context: str | None) -> list[Document]:
+    """Every object of ``kinds`` in ``namespace`` (all when None), source ``cluster:CONTEXT``."""
+    from urllib3.exceptions import HTTPError
+
+    from ..adapters.gate import connect
+    from ..adapters.kube import KubeError
+
+    try:
+        kube = connect(kubeconfig, context) if (kubeconfig or context) else _default(kubeconfig)
+    except KubeError as e:
+        raise UsageError(str(e)) from None
+    host = getattr(kube.api.configuration, "host", "?")
+    source = f"cluster {context}" if context else "cluster"
+    docs: list[Document] = []
+    for kind in kinds:
+        try:
+            items = kube.list(c.API_VERSION, kind, namespace)
+        except (HTTPError, OSError) as e:
+            raise Unreachable(f"cannot reach the API server at {host} to list {kind}s: "
+                              f"{type(e).__name__}: {getattr(e, 'reason', e)}") from None
+        except KubeError as e:
+            raise Unreachable(f"API server at {host}: {e}") from None
+        docs.extend(Document(source, len(docs), _as_written(item)) for item in items)
+    return docs
+
+
+def _default(kubeconfig: str | None) -> Any:
+    """$KUBECONFIG (else ~/.kube/config), or in-cluster credentials in a Pod."""
+    from kubernetes import config
+
+    from ..adapters.kube import Kube, KubeError
+
+    try:
+        return Kube.connect(kubeconfig)
+    except (config.ConfigException, OSError) as e:
+        raise KubeError(f"cannot load a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster "
+                        f"credentials: {e}", 400) from None
