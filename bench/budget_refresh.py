@@ -165,7 +165,7 @@ def main() -> int:
             for size in (int(x) for x in args.sizes.split(",")):
                 slos = objectives(size, args.services)
                 reader = BudgetReader(server.url, timeout=300, window_cache=not args.raw)
-                counter = SampleCounter(reader._session)
+                counter = SampleCounter(reader.client.session)
                 times, reqs, samples = [], [], []
                 for k in range(args.cycles):
                     before, read = reader.requests_sent, counter.samples

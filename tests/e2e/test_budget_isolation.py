@@ -17,8 +17,7 @@ import pytest
 import yaml
 
 from sloguard.adapters.kube import Kube
-from sloguard.adapters.prometheus import BudgetReader
-from sloguard.adapters.prometheus_client import settings_for
+from sloguard.adapters.prometheus import BudgetReader, settings_for
 from sloguard.adapters.settings import Settings
 from sloguard.handlers.budget import refresh_once
 from sloguard.handlers.context import Context

@@ -82,7 +82,7 @@ def test_a_refused_token_is_the_clis_line_in_the_condition_and_a_rotated_one_is_
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SLOGUARD_")}
     cli = subprocess.run([sys.executable, "-m", "sloguard.cli", "budget", "--at", AT.isoformat(),
                           str(tmp_path / "slo.yaml")], capture_output=True, text=True, env={**clean, **env})
-    assert cli.returncode == 2
+    assert cli.returncode == 3  # the exit-code table: 3 = Prometheus could not be read
     line = cli.stderr.strip().removeprefix("sloguard budget: ")
     assert "401 Unauthorized: missing or invalid bearer token" in line and servers.proxy_url in line
     # The condition says what it did with the figures, then the CLI's very line.

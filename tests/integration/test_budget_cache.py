@@ -93,14 +93,14 @@ def test_the_steady_state_reads_no_window_and_only_a_few_requests(prometheus: Me
     first = reader.refresh(objectives, at)
     assert first.reachable
     ranges: list[tuple[int, int]] = []
-    client = reader._client
-    original = client.query_range_form
+    client = reader.client
+    original = client.query_range
 
-    def spy(query: str, start: int, end: int, step: int, timeout: float) -> Any:
+    def spy(query: str, start: float, end: float, step: float, **kwargs: Any) -> Any:
         ranges.append((start, end))
-        return original(query, start, end, step, timeout)
+        return original(query, start, end, step, **kwargs)
 
-    client.query_range_form = spy  # type: ignore[method-assign]
+    client.query_range = spy  # type: ignore[method-assign]
     for k in range(1, 12):  # 20:02:30 ... 20:07:30: the 20:00 bucket settles at 20:05
         r = reader.refresh(objectives, at + timedelta(seconds=30 * k))
         assert r.reachable and r.requests <= 3

@@ -38,8 +38,7 @@ from tests.integration.authservers import (
 )
 from tests.integration.promfixture import free_port
 
-from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable
-from sloguard.adapters.prometheus_client import load_settings
+from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable, load_settings
 from sloguard.api.loader import load_objectives
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from xml.etree import ElementTree
 import pytest
 from tests.integration.promfixture import free_port, server_from_lines
 
-from sloguard.adapters.sla_reader import SLAReader, SLAReadError
+from sloguard.adapters.prometheus import PrometheusQueryError, PrometheusUnavailable, SLAReader
 from sloguard.api.sla_loader import load_contracts
 from sloguard.cli import sla_cmd
 from sloguard.core.sla import evaluate_contract, month_period
@@ -397,7 +397,7 @@ def test_cli_json_is_the_documented_contract(
 
 def test_an_unreachable_prometheus_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     contract = load_one(tmp_path, contract_yaml())
-    with pytest.raises(SLAReadError, match="cannot reach Prometheus"):
+    with pytest.raises(PrometheusUnavailable, match="cannot reach Prometheus"):
         SLAReader(f"http://127.0.0.1:{free_port()}").read_contract(contract, month_period("2026-10"))
     (tmp_path / "c.yaml").write_text(contract_yaml())
     from sloguard.cli import main
@@ -411,7 +411,7 @@ def test_an_unreachable_prometheus_is_a_clear_error(tmp_path: Path, capsys: pyte
 def test_a_query_prometheus_refuses_is_a_clear_error(prometheus: str, tmp_path: Path) -> None:
     contract = load_one(tmp_path, contract_yaml())
     reader = SLAReader(prometheus)
-    with pytest.raises(SLAReadError, match="refused the query"):
+    with pytest.raises(PrometheusQueryError, match="refused the query"):
         reader.instant("sum(rate(x[5m]", 0, "a broken query")
     assert contract.terms  # the contract itself was fine
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from sloguard.adapters.prometheus_client import FLAGS
+from sloguard.adapters.prometheus import FLAGS
 from sloguard.cli import build_parser
 
 from .chartkit import container, one, render, render_error

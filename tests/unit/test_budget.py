@@ -367,7 +367,7 @@ def test_a_status_knows_its_slo_key() -> None:
     ],
 )
 def test_a_window_is_cut_exactly_into_a_head_whole_hours_and_a_tail(start: int, at: int, settle: int) -> None:
-    from sloguard.adapters.prometheus import BUCKET_SECONDS, cut
+    from sloguard.adapters.prometheus.plan import BUCKET_SECONDS, cut
 
     c = cut(start, at, settle)
     spans = [(p.end - p.length, p.end) for p in c.pieces]
@@ -383,7 +383,7 @@ def test_a_window_is_cut_exactly_into_a_head_whole_hours_and_a_tail(start: int, 
 
 
 def test_pieces_read_in_the_past_are_shifted_to_their_end_in_one_evaluation() -> None:
-    from sloguard.adapters.prometheus import shifted
+    from sloguard.adapters.prometheus.plan import shifted
 
     assert shifted("sum(x)", 7200, 7200) == "sum(x)"
     assert shifted("sum(x)", 3600, 7230) == "last_over_time((sum(x))[1s:1h] offset 1h30s)"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import promql_parser
 import pytest
 
-from sloguard.adapters.prometheus import _fit, _query_length_limit, counter_increase, event_counts
+from sloguard.adapters.prometheus.batching import fit, query_length_limit
+from sloguard.adapters.prometheus.plan import counter_increase, event_counts
 from sloguard.core.model import BoolGaugeSLI, LatencySLI, RatioQuerySLI, RatioSLI
 
 VM_REFUSAL = (
@@ -47,14 +48,14 @@ def test_templates_and_gauges_cannot_be_rewritten(sli: RatioQuerySLI | BoolGauge
 
 
 def test_victoriametrics_query_length_refusals_give_the_limit_and_others_none() -> None:
-    assert _query_length_limit(VM_REFUSAL) == 16384
-    assert _query_length_limit("Prometheus at http://p refused the query: bad_data: parse error") is None
+    assert query_length_limit(VM_REFUSAL) == 16384
+    assert query_length_limit("Prometheus at http://p refused the query: bad_data: parse error") is None
 
 
 def test_chunks_are_cut_in_order_to_stay_under_the_limit() -> None:
     sizes = [4000] * 10
-    chunks = _fit(list(range(10)), sizes, 16384)
+    chunks = fit(list(range(10)), sizes, 16384)
     assert [i for c in chunks for i in c] == list(range(10))
     assert all(sum(sizes[i] + 60 for i in c) <= 16384 * 0.9 for c in chunks)
     assert len(chunks) == 4  # three per chunk: 3 * 4060 = 12180 <= 14745 < 4 * 4060
-    assert _fit([7], [50_000], 16384) == [[7]]  # one too long stays alone (and is refused alone)
+    assert fit([7], [50_000], 16384) == [[7]]  # one too long stays alone (and is refused alone)

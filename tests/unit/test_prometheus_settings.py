@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sloguard.adapters.prometheus_client import (
+from sloguard.adapters.prometheus import (
     PrometheusSession,
     PrometheusSettings,
     PrometheusSettingsError,

@@ -17,7 +17,7 @@ Rules, the same for every setting:
 * a bad value stops the operator with one line naming the flag and the variable:
   ``--refresh-interval (SLOGUARD_REFRESH_INTERVAL): Input should be greater than 0``.
 
-The Prometheus connection is :class:`~.prometheus_client.PrometheusSettings`, composed here as
+The Prometheus connection is :class:`~.prometheus.PrometheusSettings`, composed here as
 ``prometheus`` and read by its own loader (``--prometheus-*`` / ``SLOGUARD_PROMETHEUS_*``, the same
 rules), because the CLI's reading commands share it.
 """
@@ -48,8 +48,9 @@ from ..core import conventions as c
 from ..core.sla import DEFAULT_FINALIZE_GRACE
 from ..core.windows import DurationError, parse_duration
 from .metrics import parse_address
-from .prometheus_client import PrometheusSettings, PrometheusSettingsError, load_settings
-from .prometheus_client import to_env as prometheus_env
+from .prometheus import FLAGS as PROMETHEUS_FLAGS
+from .prometheus import PrometheusSettings, PrometheusSettingsError, load_settings
+from .prometheus import to_env as prometheus_env
 
 ENV_PREFIX = "SLOGUARD_"
 
@@ -262,7 +263,7 @@ class Settings(BaseModel):
         """Settings from ``flags`` (field name -> value; None means not given) over ``env``'s variables.
 
         ``env`` defaults to the process environment. Prometheus flags are the ``prometheus_*``
-        attributes :func:`~.prometheus_client.add_arguments` adds. Raises :class:`SettingsError`.
+        attributes :func:`~.prometheus.add_arguments` adds. Raises :class:`SettingsError`.
         """
         env = os.environ if env is None else env
         flags = dict(flags or {})
@@ -403,8 +404,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given as flags (field -> value), and the Prometheus ones under ``prometheus``."""
-    from .prometheus_client import FLAGS as PROMETHEUS_FLAGS
-
     flags: dict[str, Any] = {name: getattr(args, name, None) for name, flag in FLAG.items() if flag}
     flags["prometheus"] = {n: getattr(args, "prometheus_" + n, None) for n in PROMETHEUS_FLAGS}
     return flags

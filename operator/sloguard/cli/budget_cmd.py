@@ -4,7 +4,7 @@ Error budgets of SLOs (files, stdin, or the live objects with ``--from-cluster``
 Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a past instant. Exit codes: 0 figures
 printed; 1 invalid SLOs or none; 2 bad arguments or connection settings; 3 Prometheus or the API
 server could not be read (unreachable, TLS, credentials, tenant: one line naming the URL).
-Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus_client`.
+Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus.settings`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ..adapters.prometheus import BudgetReader, PrometheusError
-from ..adapters.prometheus_client import add_arguments
+from ..adapters.prometheus import BudgetReader, PrometheusError, add_arguments
 from ..api.loader import load_documents
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Thresholds, to_json

@@ -27,7 +27,7 @@ from ..core.model import Objective
 from ..core.rules import RuleGroup, make_rule_groups
 
 if TYPE_CHECKING:  # the Prometheus client is imported only by the commands that read it
-    from ..adapters.prometheus_client import PrometheusSettings
+    from ..adapters.prometheus import PrometheusSettings
     from ..api.loader import Document
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -58,7 +58,7 @@ class Unreachable(CommandError):
 def prometheus_failure(e: Exception) -> CommandError:
     """A Prometheus error as the command's stop: wrong settings are usage (2), the rest is the
     server not answering what was asked (3: unreachable, TLS, credentials, tenant, query refused)."""
-    from ..adapters.prometheus_client import PrometheusSettingsError
+    from ..adapters.prometheus import PrometheusSettingsError
 
     return UsageError(str(e)) if isinstance(e, PrometheusSettingsError) else Unreachable(str(e))
 
@@ -192,7 +192,7 @@ def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = Fal
 def prometheus_settings(command: str, args: object, required: bool = True) -> PrometheusSettings | None:
     """The connection from ``--prometheus*`` flags over ``SLOGUARD_PROMETHEUS_*``; None (after
     printing one line saying which flag is wrong) when the command must stop."""
-    from ..adapters.prometheus_client import PrometheusSettingsError, settings_from_args
+    from ..adapters.prometheus import PrometheusSettingsError, settings_from_args
 
     try:
         settings = settings_from_args(args)

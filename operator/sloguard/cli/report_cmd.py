@@ -18,9 +18,7 @@ import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..adapters.prometheus_client import PrometheusError, add_arguments
-from ..adapters.report_reader import read_report
-from ..adapters.sla_reader import SLAReader
+from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, read_report
 from ..adapters.slo_report import render_html, render_markdown, to_json
 from ..api.loader import load_documents
 from ..core import conventions as c

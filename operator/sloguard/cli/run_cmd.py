@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from ..adapters.prometheus_client import add_arguments as add_prometheus_arguments
+from ..adapters.prometheus import add_arguments as add_prometheus_arguments
 from ..adapters.settings import add_arguments
 
 

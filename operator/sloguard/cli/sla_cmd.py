@@ -23,8 +23,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from ..adapters.prometheus_client import PrometheusError, add_arguments
-from ..adapters.sla_reader import SLAReader
+from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments
 from ..adapters.sla_report import render_html, render_markdown
 from ..api.sla_loader import contracts_from_documents
 from ..core import conventions as c

@@ -103,10 +103,6 @@ class Measurements:
     total_slices: float | None = None
     error: str | None = None
 
-    @property
-    def has_traffic(self) -> bool:
-        return self.total is not None and self.total > 0
-
 
 @dataclass(frozen=True)
 class BudgetStatus:

@@ -251,7 +251,7 @@ def contract_impact(
     """The contract's month evaluated up to ``max(now, span.end)`` with and without the interval.
 
     ``facts``: per term, the month's slices (uptime) or counts (latency, availability) up to
-    ``now``, as :meth:`sloguard.adapters.sla_reader.SLAReader.read_contract` reads them."""
+    ``now``, as :meth:`sloguard.adapters.prometheus.SLAReader.read_contract` reads them."""
     month_end = min(_utc(span.end), _utc(period.end))
     in_month = Split(max(_utc(span.start), _utc(period.start)), min(_utc(span.measured_until), month_end), month_end)
     after: dict[str, Measurement] = {}

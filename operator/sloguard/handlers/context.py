@@ -18,7 +18,7 @@ from ..adapters.settings import Settings
 from ..services.policy import PolicyState
 
 if TYPE_CHECKING:
-    from ..adapters.sla_reader import SLAReader
+    from ..adapters.prometheus import SLAReader
     from .budget import Registry
 
 

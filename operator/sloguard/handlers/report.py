@@ -23,9 +23,8 @@ from typing import Any
 import kopf
 
 from ..adapters.kube import KubeError
+from ..adapters.prometheus import SLAReader, read_report
 from ..adapters.report_history import ReportHistory
-from ..adapters.report_reader import read_report
-from ..adapters.sla_reader import SLAReader
 from ..api.loader import validate_slo_body
 from ..core import conventions as c
 from ..core.model import Objective

@@ -20,8 +20,8 @@ from typing import Any
 import kopf
 
 from ..adapters.kube import KubeError
+from ..adapters.prometheus import SLAReader
 from ..adapters.sla_history import SLAHistory
-from ..adapters.sla_reader import SLAReader
 from ..core import conventions as c
 from ..services.sla import SLAPorts, reconcile
 from .context import Context, context

@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..adapters.prometheus import PrometheusError as MetricsError
+from ..adapters.prometheus import PrometheusUnavailable as MetricsUnavailable
 from ..adapters.sla_history import HistoryRecord
-from ..adapters.sla_reader import SLAPrometheusUnavailable as MetricsUnavailable
-from ..adapters.sla_reader import SLAReadError as MetricsError
 from ..api.common import Diagnostic
 from ..core.model import SLI, Objective
 from ..core.report import ReportPeriod, SLOPeriodReport

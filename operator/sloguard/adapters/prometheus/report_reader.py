@@ -1,7 +1,6 @@
 """Reading what :func:`sloguard.core.report.period_report` needs from one Prometheus.
 
-Two kinds of reads, both through :class:`~sloguard.adapters.sla_reader.SLAReader` (the one client
-for period figures):
+Two kinds of reads, both through :class:`~.sla_reader.SLAReader` (the reader of period figures):
 
 * the period's **hours**: one ``query_range`` each for bad and total events over ``1h``, one step
   per hour, evaluated at each hour's end (counters: the difference of the counters at both ends,
@@ -17,10 +16,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ..core.model import Objective
-from ..core.report import TREND_PERIODS, Counts, HourCounts, ReportPeriod, SLOPeriodReport, period_report
-from ..core.sli import is_time_based, queries
-from .prometheus import event_counts
+from ...core.model import Objective
+from ...core.report import TREND_PERIODS, Counts, HourCounts, ReportPeriod, SLOPeriodReport, period_report
+from ...core.sli import is_time_based, queries
+from .plan import event_counts
 from .sla_reader import SLAReader
 
 HOUR = 3600

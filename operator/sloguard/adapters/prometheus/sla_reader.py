@@ -11,17 +11,19 @@ Two kinds of measurement feed :mod:`sloguard.core.sla`:
   the core subtracts.
 
 Counter SLIs (``ratio``, ``latency``) are counted as differences of the counters at both ends
-(:func:`sloguard.adapters.prometheus.event_counts`: ``x - x offset d``), exact whether the server
-treats ranges as closed (Prometheus 2), left-open (Prometheus 3, where ``increase`` would miss the
-first sample interval of every slice and exclusion) or as VictoriaMetrics does; ``ratioQuery``
-templates are read with their own ranges. Gauges (time-based SLIs) are evaluated one millisecond
-before the end of a slice or interval,
-so a range ``[w]`` covers ``[start, end)`` whether the server treats ranges as closed
-(Prometheus 2) or left-open (Prometheus 3): a sample on a boundary belongs to the slice it
-starts. Counters are evaluated at the end itself, since their sample at ``t`` counts the events
-before ``t``.
+(:func:`sloguard.adapters.prometheus.plan.event_counts`: ``x - x offset d``), exact whether the
+server treats ranges as closed (Prometheus 2), left-open (Prometheus 3, where ``increase`` would
+miss the first sample interval of every slice and exclusion) or as VictoriaMetrics does;
+``ratioQuery`` templates are read with their own ranges. Gauges (time-based SLIs) are evaluated
+one millisecond before the end of a slice or interval, so a range ``[w]`` covers ``[start, end)``
+whether the server treats ranges as closed (Prometheus 2) or left-open (Prometheus 3): a sample on
+a boundary belongs to the slice it starts. Counters are evaluated at the end itself, since their
+sample at ``t`` counts the events before ``t``.
 
-Errors from the outside world become :class:`SLAReadError` with a message a person can act on.
+Queries go through the one :class:`~.client.PrometheusClient`; errors are its own
+(:mod:`.errors`): :class:`~.errors.PrometheusUnavailable` when the server cannot be read (the
+operator's ``PrometheusReachable`` condition), :class:`~.errors.PrometheusQueryError` naming the
+figure whose query was refused.
 """
 
 from __future__ import annotations
@@ -29,12 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-
-from ..core.model import SLI
-from ..core.sla import (
+from ...core.model import SLI
+from ...core.sla import (
     Contract,
     Interval,
     MaintenancePlan,
@@ -45,12 +44,12 @@ from ..core.sla import (
     Term,
     assess_maintenance,
 )
-from ..core.sli import is_time_based, queries
-from .prometheus import PrometheusError, PrometheusUnavailable, event_counts
-from .prometheus_client import RETRY, PrometheusSettings, PrometheusSettingsError, open_session, settings_for
+from ...core.sli import is_time_based, queries
+from .client import MAX_RANGE_STEPS, PrometheusClient
+from .errors import PrometheusQueryError
+from .plan import event_counts
+from .settings import PrometheusSettings, settings_for
 
-#: Prometheus refuses a query_range with more than 11,000 points per series.
-MAX_STEPS_PER_QUERY = 10_000
 #: Time-based SLIs (gauges) are evaluated this long before a boundary so ``[w]`` covers
 #: ``[start, end)``.
 _EDGE = 0.001
@@ -65,14 +64,6 @@ def _edge(term: Term) -> float:
     samples on both boundaries (Prometheus 2) or extrapolates over one interval (Prometheus 3).
     """
     return _EDGE if is_time_based(term.sli) else 0.0
-
-
-class SLAReadError(PrometheusError):
-    """Prometheus could not answer a query needed for an SLA evaluation."""
-
-
-class SLAPrometheusUnavailable(SLAReadError, PrometheusUnavailable):
-    """Prometheus could not be reached (the operator's PrometheusReachable condition)."""
 
 
 @dataclass(frozen=True)
@@ -95,65 +86,40 @@ def _fmt(t: float) -> str:
 class SLAReader:
     """Reads what :func:`sloguard.core.sla.evaluate_contract` needs from one Prometheus."""
 
-    def __init__(self, prometheus: PrometheusConnect | PrometheusSettings | str, timeout: float | None = None) -> None:
-        if not isinstance(prometheus, PrometheusConnect):
-            # One connection for every reader: TLS verified, credentials, headers, retries and
-            # error messages from prometheus_client.
-            try:
-                settings = settings_for(prometheus)
-            except PrometheusSettingsError as e:
-                raise SLAReadError(str(e)) from None
-            timeout = settings.timeout if timeout is None else timeout
-            prometheus = PrometheusConnect(url=settings.url, retry=RETRY, session=open_session(settings))
-        self.prom = prometheus
-        self.timeout = 60.0 if timeout is None else timeout
+    def __init__(self, prometheus: PrometheusClient | PrometheusSettings | str, timeout: float | None = None) -> None:
+        """Over a client, or a new one from settings or a bare URL (``timeout`` overrides theirs).
+
+        Raises :class:`~.errors.PrometheusSettingsError` for a bad URL or settings.
+        """
+        if not isinstance(prometheus, PrometheusClient):
+            settings = settings_for(prometheus) if timeout is None else settings_for(prometheus, timeout=timeout)
+            prometheus = PrometheusClient(settings)
+        self.client = prometheus
 
     # --- low level -----------------------------------------------------------------------------
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        try:
-            result = fn(*args, timeout=self.timeout, **kwargs)
-        except PrometheusApiClientException as e:
-            raise SLAReadError(f"Prometheus at {self.prom.url} refused the query for {what}: {e}") from None
-        except PrometheusUnavailable as e:  # unreachable, TLS, credentials, tenant: one line already
-            raise SLAPrometheusUnavailable(str(e)) from None
-        if not isinstance(result, list):
-            raise SLAReadError(f"unexpected answer from Prometheus for {what}: {result!r:.200}")
-        return result
-
     def instant(self, expr: str, at: float, what: str) -> float | None:
         """The single value of ``expr`` at ``at`` (Unix seconds); None when it has no sample."""
-        result = self._call(what, self.prom.custom_query, expr, params={"time": _fmt(at)})
+        result = self.client.query(expr, at, what=what)
         if not result:
             return None
         if len(result) > 1:
-            raise SLAReadError(f"{what}: expected one series, got {len(result)} from {expr}")
-        return float(result[0]["value"][1])
+            raise PrometheusQueryError(f"{what}: expected one series, got {len(result)} from {expr}")
+        return result[0].points[-1][1]
 
     def range_values(self, expr: str, first: float, last: float, step: int, what: str) -> dict[float, float]:
         """``{evaluation time: value}`` for ``expr`` from ``first`` to ``last`` every ``step`` s."""
         out: dict[float, float] = {}
-        chunk = step * (MAX_STEPS_PER_QUERY - 1)
+        chunk = step * (MAX_RANGE_STEPS - 1)
         start = first
         while start <= last + 1e-6:
             end = min(start + chunk, last)
-            dt0 = datetime.fromtimestamp(start, UTC)
-            dt1 = datetime.fromtimestamp(end, UTC)
-            result = self._call(
-                what,
-                self.prom.custom_query_range,
-                expr,
-                dt0,
-                dt1,
-                str(step),
-                # The client rounds start/end to whole seconds; these keep the milliseconds.
-                params={"start": _fmt(start), "end": _fmt(end)},
-            )
+            result = self.client.query_range(expr, start, end, step, what=what)
             if len(result) > 1:
-                raise SLAReadError(f"{what}: expected one series, got {len(result)} from {expr}")
+                raise PrometheusQueryError(f"{what}: expected one series, got {len(result)} from {expr}")
             for series in result:
-                for t, v in series["values"]:
-                    out[float(t)] = float(v)
+                for t, v in series.points:
+                    out[t] = v
             start = end + step
         return out
 
