@@ -24,7 +24,7 @@ crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustom
 golden: ## regenerate tests/golden/*.out.yaml from tests/golden/*.in.yaml
 	SLOGUARD_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/golden
 
-lint: ## ruff, mypy (strict on the core), import-linter (layering), hadolint
+lint: ## ruff (with complexity rules), mypy (strict on the whole package), import-linter (layering), hadolint
 	ruff check operator tests bench hack
 	mypy
 	lint-imports

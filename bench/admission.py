@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What error budget policies cost at admission, and how fast they react.
 
-Starts everything it needs itself: a local control plane (sloguard.devcluster), the operator as
+Starts everything it needs itself: a local control plane (sloguard_dev.cluster), the operator as
 a subprocess (``python -m sloguard run``), and for the last part a Prometheus scraping a tiny
 exporter in this process. Measures:
 
@@ -58,9 +58,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))
-from tests.integration.promfixture import PROMETHEUS, free_port  # noqa: E402
+from tests.integration.promfixture import PROMETHEUS  # noqa: E402
+from tests.support.cluster import free_port  # noqa: E402
 
-from sloguard import devcluster  # noqa: E402
+from sloguard_dev import cluster as devcluster  # noqa: E402
 
 NS = "bench-admission"
 LIVE_NS = "bench-live"
@@ -448,7 +449,45 @@ def reaction_from_prometheus(cluster: Cluster, workdir: Path, trials: int, refre
 
 # --- main -----------------------------------------------------------------------------------------
 
-def main() -> None:
+def print_report(args: argparse.Namespace, load_start: float, webhook: list[dict[str, Any]],
+                 updates: dict[str, dict[str, float]], react: dict[str, list[float]],
+                 live: list[dict[str, Any]]) -> None:
+    """The figures as docs/PERFORMANCE.md tables."""
+    print(f"\n### (a) Webhook decision latency, loopback ({args.requests} AdmissionReviews per rate, "
+          "alternating deny/allow; target p99 < 10 ms at 200/s)\n")
+    print(f"Machine: {os.cpu_count()} CPUs, load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} "
+          "at the end (the control plane, the operator and this client share them).\n")
+    print("| rate (/s) | achieved (/s) | deny p50 (ms) | deny p99 (ms) | allow p50 (ms) | allow p99 (ms) "
+          "| all p99 (ms) | max (ms) | wrong / errors | operator CPU per review (ms) | load (1 min) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in webhook:
+        print(f"| {r['rate']:g} | {r['achieved']:.1f} | {r['deny_p50']:.2f} | {r['deny_p99']:.2f} "
+              f"| {r['allow_p50']:.2f} | {r['allow_p99']:.2f} | {r['all_p99']:.2f} | {r['all_max']:.1f} "
+              f"| {r['wrong']} / {r['errors']} | {r['cpu_ms']:.2f} | {r['load']:.1f} |")
+    print(f"\n### (b) API-server latency of a Deployment update (median of {args.updates}, p90 in brackets)\n")
+    print("| enforcement | metadata-only (ms) | ratio | allowed release (ms) | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    base = updates["none"]
+    for name, u in updates.items():
+        print(f"| {name if name != 'none' else 'no policy holding'} | {u['metadata_p50']:.1f} "
+              f"({u['metadata_p90']:.1f}) | {u['metadata_p50'] / base['metadata_p50']:.2f} "
+              f"| {u['release_p50']:.1f} ({u['release_p90']:.1f}) | {u['release_p50'] / base['release_p50']:.2f} |")
+    print("\n### (c) Reaction time to the first denial (target: refresh interval + 10 s)\n")
+    print("| from | trials | median (s) | max (s) |")
+    print("|---|---:|---:|---:|")
+    for name, values in react.items():
+        print(f"| SLO status patched to exhausted, {name} | {len(values)} | {statistics.median(values):.2f} "
+              f"| {max(values):.2f} |")
+    totals = [r["deny"] for r in live]
+    print(f"| budget exhausted in Prometheus, admissionPolicy, refresh {args.refresh_interval:g} s | {len(live)} "
+          f"| {statistics.median(totals):.2f} | {max(totals):.2f} |")
+    flips = ", ".join(f"{r['prom']:.1f}" for r in live)
+    actions = ", ".join(str(r["action"]) for r in live)
+    print(f"\n(exporter flip -> exhausted in Prometheus: {flips} s; actions at the denial: {actions})")
+
+
+
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--requests", type=int, default=2000, help="AdmissionReviews per rate (a)")
     p.add_argument("--rates", default="50,200", help="AdmissionReviews per second (a)")
@@ -457,7 +496,11 @@ def main() -> None:
     p.add_argument("--live-trials", type=int, default=3, help="Prometheus reaction trials (c)")
     p.add_argument("--refresh-interval", type=float, default=10.0, help="operator refresh interval for (c)")
     p.add_argument("--keep", action="store_true", help="leave the control plane running")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
     load_start = os.getloadavg()[0]
@@ -519,37 +562,7 @@ def main() -> None:
         if not args.keep:
             devcluster.down(workdir / "cluster")
 
-    print(f"\n### (a) Webhook decision latency, loopback ({args.requests} AdmissionReviews per rate, "
-          "alternating deny/allow; target p99 < 10 ms at 200/s)\n")
-    print(f"Machine: {os.cpu_count()} CPUs, load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} "
-          "at the end (the control plane, the operator and this client share them).\n")
-    print("| rate (/s) | achieved (/s) | deny p50 (ms) | deny p99 (ms) | allow p50 (ms) | allow p99 (ms) "
-          "| all p99 (ms) | max (ms) | wrong / errors | operator CPU per review (ms) | load (1 min) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in webhook:
-        print(f"| {r['rate']:g} | {r['achieved']:.1f} | {r['deny_p50']:.2f} | {r['deny_p99']:.2f} "
-              f"| {r['allow_p50']:.2f} | {r['allow_p99']:.2f} | {r['all_p99']:.2f} | {r['all_max']:.1f} "
-              f"| {r['wrong']} / {r['errors']} | {r['cpu_ms']:.2f} | {r['load']:.1f} |")
-    print(f"\n### (b) API-server latency of a Deployment update (median of {args.updates}, p90 in brackets)\n")
-    print("| enforcement | metadata-only (ms) | ratio | allowed release (ms) | ratio |")
-    print("|---|---:|---:|---:|---:|")
-    base = updates["none"]
-    for name, u in updates.items():
-        print(f"| {name if name != 'none' else 'no policy holding'} | {u['metadata_p50']:.1f} "
-              f"({u['metadata_p90']:.1f}) | {u['metadata_p50'] / base['metadata_p50']:.2f} "
-              f"| {u['release_p50']:.1f} ({u['release_p90']:.1f}) | {u['release_p50'] / base['release_p50']:.2f} |")
-    print("\n### (c) Reaction time to the first denial (target: refresh interval + 10 s)\n")
-    print("| from | trials | median (s) | max (s) |")
-    print("|---|---:|---:|---:|")
-    for name, values in react.items():
-        print(f"| SLO status patched to exhausted, {name} | {len(values)} | {statistics.median(values):.2f} "
-              f"| {max(values):.2f} |")
-    totals = [r["deny"] for r in live]
-    print(f"| budget exhausted in Prometheus, admissionPolicy, refresh {args.refresh_interval:g} s | {len(live)} "
-          f"| {statistics.median(totals):.2f} | {max(totals):.2f} |")
-    flips = ", ".join(f"{r['prom']:.1f}" for r in live)
-    actions = ", ".join(str(r["action"]) for r in live)
-    print(f"\n(exporter flip -> exhausted in Prometheus: {flips} s; actions at the denial: {actions})")
+    print_report(args, load_start, webhook, updates, react, live)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How fast the operator turns N SLOs into PrometheusRules with Ready status, and at what cost.
 
-Starts its own local control plane (sloguard.devcluster) and the operator as a subprocess
+Starts its own local control plane (sloguard_dev.cluster) and the operator as a subprocess
 (`sloguard run --standalone`), applies N SLOs in one `kubectl apply`, and measures:
 
 * seconds until all N PrometheusRules exist and all N SLOs are Ready (wall clock; noisy);
@@ -28,7 +28,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "operator"))
-from sloguard import devcluster  # noqa: E402
+from sloguard_dev import cluster as devcluster  # noqa: E402
 
 
 def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:

@@ -211,6 +211,18 @@ def generated_dirs() -> list[Path]:
     return [CHART / "crds", CHART / "files", CRDS_CHART / "files", MANIFESTS]
 
 
+def report_drift(changed: list[Path], stale: list[Path]) -> int:
+    """``--check``: name what is out of date or not generated; 1 when anything is."""
+    for p in changed:
+        print(f"out of date: {p.relative_to(ROOT)}", file=sys.stderr)
+    for p in stale:
+        print(f"not generated (remove it): {p.relative_to(ROOT)}", file=sys.stderr)
+    if changed or stale:
+        print("run: python hack/sync_chart.py", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
@@ -225,14 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = sorted(present - set(files))
     changed = sorted(p for p, text in files.items() if not p.exists() or p.read_text() != text)
     if args.check:
-        for p in changed:
-            print(f"out of date: {p.relative_to(ROOT)}", file=sys.stderr)
-        for p in stale:
-            print(f"not generated (remove it): {p.relative_to(ROOT)}", file=sys.stderr)
-        if changed or stale:
-            print("run: python hack/sync_chart.py", file=sys.stderr)
-            return 1
-        return 0
+        return report_drift(changed, stale)
     for p in stale:
         p.unlink()
     for p in changed:

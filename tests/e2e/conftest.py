@@ -2,7 +2,7 @@
 
 By default the session runs against a local control plane (etcd,
 kube-apiserver, kube-controller-manager as plain processes, see
-``sloguard.devcluster``), because this project's machines have no container
+``sloguard_dev.cluster``), because this project's machines have no container
 engine. ``SLOGUARD_TEST_CLUSTER=kind`` selects a kind cluster via pytest-kind
 instead, for machines that do have Docker; it is the only way these tests are
 ever skipped, and then with an explicit reason.
@@ -26,10 +26,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 try:
-    from sloguard import devcluster
+    from sloguard_dev import cluster as devcluster
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(REPO_ROOT / "operator"))
-    from sloguard import devcluster
+    from sloguard_dev import cluster as devcluster
 
 CRD_DIRS = [REPO_ROOT / "crds", REPO_ROOT / "hack" / "crds"]
 

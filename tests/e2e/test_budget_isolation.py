@@ -23,6 +23,8 @@ from sloguard.handlers.budget import refresh_once
 from sloguard.handlers.context import Context
 from tests.integration.promfixture import PrometheusServer
 
+from ..support import factories
+from ..support.cluster import condition
 from .conftest import REPO_ROOT, TestCluster
 
 NS = "e2e-isolation"
@@ -38,9 +40,7 @@ BAD_QUERY = {"errorQuery": 'label_replace(sum(rate(http_requests_total{code="500
 
 
 def slo(name: str, window: str = "28d", **sli: object) -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {"service": "checkout", "objective": 99.9, "window": window, "sli": sli or {"ratio": RATIO}}}
+    return factories.slo(name, NS, window=window, sli=sli or {"ratio": RATIO})
 
 
 def _create_accepted(cluster: TestCluster, body: dict) -> bool:
@@ -69,10 +69,6 @@ def slos(cluster: TestCluster) -> list[str]:
 def statuses(cluster: TestCluster) -> dict[str, dict]:
     items = json.loads(cluster.kubectl("get", "slo", "-n", NS, "-o", "json").stdout)["items"]
     return {o["metadata"]["name"]: o.get("status", {}) for o in items}
-
-
-def condition(status: dict, type_: str) -> dict:
-    return next((x for x in status.get("conditions", []) if x["type"] == type_), {})
 
 
 def test_one_bad_slo_does_not_stop_the_others_budgets(cluster: TestCluster, prometheus: PrometheusServer,

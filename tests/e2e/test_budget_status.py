@@ -22,6 +22,9 @@ from kopf.testing import KopfRunner
 
 from tests.integration.promfixture import PrometheusServer
 
+from ..support import factories
+from ..support.cluster import condition
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 NS = "e2e-budget"
@@ -32,9 +35,7 @@ QUIET = {"errors": 'http_requests_total{service="quiet",code="500"}', "total": '
 
 
 def slo(name: str, objective: float, ratio: dict[str, str], window: str = "28d") -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {"service": name, "objective": objective, "window": window, "sli": {"ratio": ratio}}}
+    return factories.slo(name, NS, service=name, objective=objective, window=window, sli={"ratio": ratio})
 
 
 SLOS = [slo("checkout", 99.9, CHECKOUT), slo("checkout-lenient", 90, CHECKOUT), slo("quiet", 99.9, QUIET),
@@ -56,8 +57,7 @@ def operator(cluster: TestCluster, prometheus: PrometheusServer, slo_file: Path)
         mp.setenv("SLOGUARD_EVALUATE_AT", T.isoformat())
         mp.setenv("SLOGUARD_REFRESH_INTERVAL", "1")
         mp.setenv("SLOGUARD_WEBHOOK", "false")
-        with KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120) as runner:
+        with operator_runner() as runner:
             cluster.kubectl("apply", "-f", str(slo_file))
             yield runner
     assert runner.exception is None, runner.exception
@@ -66,10 +66,6 @@ def operator(cluster: TestCluster, prometheus: PrometheusServer, slo_file: Path)
 def statuses(cluster: TestCluster) -> dict[str, dict]:
     items = json.loads(cluster.kubectl("get", "slo", "-n", NS, "-o", "json").stdout)["items"]
     return {o["metadata"]["name"]: o.get("status", {}) for o in items}
-
-
-def condition(status: dict, type_: str) -> dict:
-    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
 
 
 def cli_budget(url: str, slo_file: Path) -> dict[str, dict]:

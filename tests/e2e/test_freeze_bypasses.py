@@ -11,7 +11,6 @@ and what the API server answers.
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import urllib.request
 from collections.abc import Iterator
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
+from ..support.cluster import apply, free_port, get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .holds import enforcement, hold_params, install_hold_policy
 
@@ -65,23 +65,9 @@ RBAC = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def apply(cluster: TestCluster, *docs: dict, who: tuple[str, ...] = (), check: bool = True):
-    return cluster.kubectl(*who, "apply", "-f", "-", input=yaml.safe_dump_all(docs), check=check)
-
-
 def create(cluster: TestCluster, doc: dict, *who: str, dry_run: bool = False):
     extra = ("--dry-run=server",) if dry_run else ()
     return cluster.kubectl(*who, "create", *extra, "-f", "-", input=yaml.safe_dump(doc), check=False)
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 
 
 def template(image: str, labels: dict | None = None) -> dict:
@@ -167,15 +153,14 @@ def frozen(cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory) -> It
     apply(cluster, slo, workload("Deployment", "checkout", labels=LABELS),
           workload("Deployment", "checkout-api", labels=LABELS))
     set_budget(cluster, -5.0)
-    port = _free_port()
+    port = free_port()
     env = {"SLOGUARD_WEBHOOK": "true", "SLOGUARD_WEBHOOK_HOST": "127.0.0.1", "SLOGUARD_WEBHOOK_LISTEN": "127.0.0.1",
            "SLOGUARD_WEBHOOK_PORT": str(port), "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "certs"),
            "SLOGUARD_CONFIGURATION_NAME": CONFIGURATION}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        runner = KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                            timeout=120)
+        runner = operator_runner()
         with runner:
             apply(cluster, policy())
             cluster.wait_until(lambda: policy_status(cluster).get("action") == "freeze"

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
+from ..support import factories
+from ..support.cluster import apply, free_port
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .holds import install_hold_policy
 
@@ -56,16 +58,8 @@ def token_kubeconfig(cluster: TestCluster, path: Path, service_account: str) -> 
     return path
 
 
-def apply(cluster: TestCluster, *docs: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
-
-
 def deployment(name: str, labels: dict[str, str]) -> dict:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS,
-                                                                         "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}}}}
+    return factories.deployment(name, NS, labels)
 
 
 def set_budget(cluster: TestCluster, remaining_percent: float) -> None:
@@ -103,8 +97,7 @@ def operator(cluster: TestCluster) -> Iterator[None]:
     set_budget(cluster, -5.0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SLOGUARD_WEBHOOK", "false")
-        runner = KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                            timeout=120)
+        runner = operator_runner()
         with runner:
             apply(cluster, {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
                             "metadata": {"name": POLICY, "namespace": NS},
@@ -193,9 +186,7 @@ def test_the_ci_step_example_stops_a_frozen_deploy_and_lets_an_unheld_one_go(clu
 
 
 def test_gate_reports_an_unreachable_api_server_with_exit_3(cluster, operator, tmp_path: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = yaml.safe_load(cluster.kubeconfig.read_text())
     for entry in config["clusters"]:
         entry["cluster"]["server"] = f"https://127.0.0.1:{port}"

@@ -19,8 +19,11 @@ import yaml
 from kopf.testing import KopfRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.promfixture import PrometheusServer, free_port
+from tests.integration.promfixture import PrometheusServer
+from tests.support.cluster import free_port
 
+from ..support import factories
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .test_budget_status import CHECKOUT, QUIET, T
 
@@ -28,9 +31,8 @@ NS = "e2e-metrics"
 
 
 def slo(name: str, objective: float, ratio: dict[str, str], window: str = "28d", service: str = "") -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": {"service": service or name, "objective": objective, "window": window, "sli": {"ratio": ratio}}}
+    return factories.slo(name, NS, service=service or name, objective=objective, window=window,
+                         sli={"ratio": ratio})
 
 
 POLICY = "checkout-hold"
@@ -73,8 +75,7 @@ def operator(cluster: TestCluster, prometheus: PrometheusServer, metrics_url: st
         mp.setenv("SLOGUARD_NAMESPACES", NS)
         mp.setenv("SLOGUARD_ENFORCEMENT", "none")  # hold labels and status only: nothing in the admission path
         mp.setenv("SLOGUARD_METRICS_ADDRESS", metrics_url.removeprefix("http://").removesuffix("/metrics"))
-        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120) as runner:
+        with operator_runner(NS) as runner:
             cluster.kubectl("apply", "-f", str(slo_file))
             cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([DEPLOYMENT, FREEZE]))
             yield runner

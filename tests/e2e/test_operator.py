@@ -4,43 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from kopf.testing import KopfRunner
 
+from ..support import factories
+from ..support.cluster import apply, free_port, get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 NS = "e2e-operator"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def slo(name: str, objective: float = 99.9, **extra: object) -> dict:
-    spec = {
-        "service": "checkout",
-        "objective": objective,
-        "sli": {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
-                          "total": 'http_requests_total{job="checkout"}'}},
-        **extra,
-    }
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": NS}, "spec": spec}
-
-
-def apply(cluster: TestCluster, *docs: dict, check: bool = True):
-    return cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), check=check)
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return factories.slo(name, NS, objective=objective, **extra)
 
 
 def condition(obj: dict, type_: str) -> dict | None:
@@ -67,8 +46,7 @@ def start_operator(tmp: Path, monkeypatch: pytest.MonkeyPatch, port: int) -> Kop
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    return KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                      timeout=120)
+    return operator_runner()
 
 
 class Operator:
@@ -77,7 +55,7 @@ class Operator:
     def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
         self.tmp, self.monkeypatch = tmp, monkeypatch
         self.runner: KopfRunner | None = None
-        self.port = _free_port()
+        self.port = free_port()
 
     def start(self) -> KopfRunner:
         self.runner = start_operator(self.tmp, self.monkeypatch, port=self.port)

@@ -20,6 +20,7 @@ from kopf.testing import KopfRunner
 
 from sloguard.handlers.slo import RETRY_MAX, retry_delay
 
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 NS = "e2e-permanent"
@@ -32,8 +33,7 @@ def operator(cluster: TestCluster) -> Iterator[KopfRunner]:
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         mp.setenv("SLOGUARD_NAMESPACES", NS)
         mp.setenv("SLOGUARD_RULE_LABELS", "team=not a label value!")
-        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120) as runner:
+        with operator_runner(NS) as runner:
             yield runner
     assert runner.exception is None, runner.exception
 
@@ -84,7 +84,6 @@ def test_kopf_run_without_promtool_fails_its_startup_too(cluster: TestCluster, t
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         mp.setenv("SLOGUARD_NAMESPACES", NS)
         mp.setenv("SLOGUARD_PROMTOOL", str(tmp_path / "no-promtool"))
-        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=60, reraise=False):
+        with operator_runner(NS, timeout=60, reraise=False):
             TestCluster.wait_until(lambda: any("require_promtool' failed permanently" in m for m in caplog.messages),
                                    timeout=30, what="the startup check to fail")

@@ -9,14 +9,15 @@ Users are impersonated (``kubectl --as/--as-group``) and get their rights from r
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
+from ..support import factories
+from ..support.cluster import apply, free_port, get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .holds import enforcement, hold_params, install_hold_policy
 
@@ -28,27 +29,8 @@ ALICE = ("--as=alice", "--as-group=devs")
 CAROL = ("--as=carol", "--as-group=devs")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def apply(cluster: TestCluster, *docs: dict, check: bool = True):
-    return cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), check=check)
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
-
-
 def deployment(name: str, image: str = "nginx:1.25", app: str = "checkout") -> dict:
-    labels = {"app": app}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": NS, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+    return factories.deployment(name, NS, {"app": app}, image=image)
 
 
 def policy(**enforcement: str) -> dict:
@@ -56,8 +38,7 @@ def policy(**enforcement: str) -> dict:
             "recovery": {"unfreezeAbove": 10}}
     if enforcement:
         spec["enforcement"] = enforcement
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
-            "metadata": {"name": POLICY, "namespace": NS}, "spec": spec}
+    return factories.policy(POLICY, NS, spec)
 
 
 def set_budget(cluster: TestCluster, remaining_percent: float, burn_1h: float = 1.0) -> None:
@@ -149,15 +130,14 @@ def setup(cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "SLOGUARD_WEBHOOK": "true",
         "SLOGUARD_WEBHOOK_HOST": "127.0.0.1",
         "SLOGUARD_WEBHOOK_LISTEN": "127.0.0.1",
-        "SLOGUARD_WEBHOOK_PORT": str(_free_port()),
+        "SLOGUARD_WEBHOOK_PORT": str(free_port()),
         "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "webhook-certs"),
         "SLOGUARD_CONFIGURATION_NAME": "sloguard-e2e-policy",
     }
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        runner = KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                            timeout=120)
+        runner = operator_runner()
         with runner:
             apply(cluster, policy())
             cluster.wait_until(lambda: policy_status(cluster).get("level") == "healthy", timeout=60,

@@ -19,19 +19,19 @@ refuses it. Users are impersonated; ``bob`` may edit deployments and nothing mor
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-import yaml
 from kopf.testing import KopfRunner
 
 from tests.integration.conftest import build_history, recent_history_server
 from tests.integration.promfixture import PrometheusServer
 
+from ..support import factories
+from ..support.cluster import apply, free_port, get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .holds import enforcement, install_hold_policy
 
@@ -43,20 +43,6 @@ HOLDS_CONFIGURATION = f"{CONFIGURATION}-holds"
 BOB = ("--as=bob", "--as-group=devs")
 T0 = datetime(2025, 3, 30, 21, 0, tzinfo=UTC)
 T1 = datetime(2025, 3, 30, 23, 45, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def apply(cluster: TestCluster, *docs: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 
 
 def slo_status(cluster: TestCluster) -> dict:
@@ -99,12 +85,7 @@ def eventually_refused(cluster: TestCluster, image: str, marker: str) -> str:
 
 
 def deployment(image: str = "nginx:1.25") -> dict:
-    labels = {"app": "checkout"}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "checkout", "namespace": NS, "labels": labels},
-            "spec": {"replicas": 0, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+    return factories.deployment("checkout", NS, image=image, replicas=0)
 
 
 def policy(**enforcement: str) -> dict:
@@ -112,8 +93,7 @@ def policy(**enforcement: str) -> dict:
                   "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}]}
     if enforcement:
         spec["enforcement"] = enforcement
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
-            "metadata": {"name": POLICY, "namespace": NS}, "spec": spec}
+    return factories.policy(POLICY, NS, spec)
 
 
 SLO = {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
@@ -146,7 +126,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
 def live(cluster: TestCluster, prometheus: PrometheusServer, tmp_path_factory: pytest.TempPathFactory):
     """Namespace, RBAC, SLO, Deployment and an admissionPolicy ErrorBudgetPolicy; an operator factory."""
     cert_dir = tmp_path_factory.mktemp("live-webhook-certs")
-    port = _free_port()
+    port = free_port()
     cluster.kubectl("create", "namespace", NS)
     install_hold_policy(cluster)  # what the chart installs
     apply(cluster, *RBAC, SLO, deployment(), policy())
@@ -167,8 +147,7 @@ def live(cluster: TestCluster, prometheus: PrometheusServer, tmp_path_factory: p
         with pytest.MonkeyPatch.context() as mp:
             for k, v in env.items():
                 mp.setenv(k, v)
-            runner = KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "sloguard.handlers", "--liveness="],
-                                timeout=120)
+            runner = operator_runner()
             with runner:
                 yield runner
         assert runner.exception is None, runner.exception

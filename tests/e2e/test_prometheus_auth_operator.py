@@ -23,6 +23,7 @@ from kopf.testing import KopfRunner
 
 from tests.integration.authservers import AT, REVOKED, TENANT, TOKEN, Servers, counts, secret, start_servers
 
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 NS = "e2e-prom-auth"
@@ -58,8 +59,7 @@ def operator(cluster: TestCluster, env: dict[str, str], tmp_path_factory: pytest
         mp.setenv("SLOGUARD_REFRESH_INTERVAL", "1")
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         mp.setenv("SLOGUARD_NAMESPACES", NS)  # leave other modules' SLOs alone
-        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120) as runner:
+        with operator_runner(NS) as runner:
             cluster.kubectl("apply", "-f", str(slo_file))
             yield runner
     assert runner.exception is None, runner.exception

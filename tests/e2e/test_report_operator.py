@@ -29,6 +29,8 @@ from kopf.testing import KopfRunner
 
 from tests.integration.promfixture import OpenMetricsWriter, server_from_lines
 
+from ..support.cluster import get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 pytestmark = pytest.mark.e2e
@@ -100,10 +102,6 @@ SLO_DOC = {
 }
 
 
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
-
-
 def report_maps(cluster: TestCluster) -> list[dict]:
     return get_json(cluster, "configmap", "-n", NS, "-l", f"sloguard.io/slo={SLO_NAME},sloguard.io/period")["items"]
 
@@ -120,8 +118,7 @@ class Operator:
         self.runner: KopfRunner | None = None
 
     def start(self) -> None:
-        self.runner = KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers",
-                                  "--liveness="], timeout=120)
+        self.runner = operator_runner(NS)
         self.runner.__enter__()
 
     def stop(self) -> None:

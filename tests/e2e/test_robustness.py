@@ -23,6 +23,8 @@ from sloguard.core import conventions as c
 from sloguard.core.conditions import set_condition
 from tests import metricservers
 
+from ..support.cluster import apply
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 NS = "e2e-robust"
@@ -41,10 +43,6 @@ def slo(name: str, **spec: object) -> dict:
 def namespace(cluster: TestCluster) -> str:
     cluster.kubectl("create", "namespace", NS)
     return NS
-
-
-def apply(cluster: TestCluster, body: dict, check: bool = True):  # type: ignore[no-untyped-def]
-    return cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(body), check=check)
 
 
 # --- 5a: the API server refuses without the operator -------------------------------------------
@@ -84,8 +82,7 @@ def operator(cluster: TestCluster, namespace: str) -> Iterator[KopfRunner]:
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         mp.setenv("SLOGUARD_PROMTOOL", PROMTOOL)
         mp.setenv("SLOGUARD_NAMESPACES", NS)
-        with KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120) as runner:
+        with operator_runner(NS) as runner:
             yield runner
     assert runner.exception is None, runner.exception
 

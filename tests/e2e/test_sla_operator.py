@@ -30,6 +30,9 @@ from kopf.testing import KopfRunner
 
 from tests.integration.promfixture import PrometheusServer
 
+from ..support import factories
+from ..support.cluster import apply, condition, get_json
+from ..support.operator import operator_runner
 from .conftest import TestCluster
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +101,7 @@ def contract(name: str = CONTRACT, annotations: dict[str, str] | None = None) ->
     if annotations:
         meta["annotations"] = annotations
     return {
-        "apiVersion": "sloguard.io/v1alpha1",
+        "apiVersion": factories.API_VERSION,
         "kind": "SLAContract",
         "metadata": meta,
         "spec": {
@@ -129,20 +132,8 @@ def contract(name: str = CONTRACT, annotations: dict[str, str] | None = None) ->
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def apply(cluster: TestCluster, *docs: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
-
-
 def status(cluster: TestCluster, name: str = CONTRACT) -> dict:
     return get_json(cluster, "sla", "-n", NS, name).get("status") or {}
-
-
-def condition(st: dict, type_: str) -> dict:
-    return next((c for c in st.get("conditions") or [] if c["type"] == type_), {})
 
 
 def history_maps(cluster: TestCluster, name: str = CONTRACT) -> list[dict]:
@@ -198,8 +189,7 @@ class Operator:
         logging.getLogger("kopf.objects").addHandler(self.log)
 
     def start(self) -> None:
-        self.runner = KopfRunner(["run", "--standalone", "--verbose", "--namespace", NS, "-m", "sloguard.handlers",
-                                  "--liveness="], timeout=120)
+        self.runner = operator_runner(NS, verbose=True)
         self.runner.__enter__()
 
     def stop(self) -> None:

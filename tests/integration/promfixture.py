@@ -27,7 +27,6 @@ default, or Debian's 2.42) follows ``SLOGUARD_PROMETHEUS`` (see ``tests/metricse
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tests import metricservers
+from tests.support.cluster import free_port
 
 
 def __getattr__(name: str) -> str:
@@ -52,12 +52,6 @@ def __getattr__(name: str) -> str:
 
 
 _MINIMAL_CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> str:

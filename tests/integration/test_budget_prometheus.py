@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from tests import metricservers
 from tests.integration.conftest import OUTAGES, RECORDED_RATIO_1H, History
-from tests.integration.promfixture import MetricServer, free_port
+from tests.integration.promfixture import MetricServer
+from tests.support.cluster import free_port
 
 from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable
 from sloguard.core.budget import BudgetStatus, burn_windows

@@ -36,7 +36,7 @@ from tests.integration.authservers import (
     secret,
     start_servers,
 )
-from tests.integration.promfixture import free_port
+from tests.support.cluster import free_port
 
 from sloguard.adapters.prometheus import BudgetReader, PrometheusUnavailable, load_settings
 from sloguard.api.loader import load_objectives

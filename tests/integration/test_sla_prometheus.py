@@ -26,7 +26,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from tests.integration.promfixture import free_port, server_from_lines
+from tests.integration.promfixture import server_from_lines
+from tests.support.cluster import free_port
 
 from sloguard.adapters.prometheus import PrometheusQueryError, PrometheusUnavailable, SLAReader
 from sloguard.api.sla_loader import load_contracts

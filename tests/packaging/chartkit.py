@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..e2e.conftest import TestCluster
+from ..support.cluster import free_port
 from .conftest import CHART
 
 KUBE_VERSION = "1.34.0"
@@ -66,12 +66,6 @@ def dump(docs: list[dict]) -> str:
 
 
 # --- install and run -----------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def install(cluster: TestCluster, helm: str, values: dict[str, Any], *, release: str = "sloguard",
             namespace: str = NS) -> list[dict]:

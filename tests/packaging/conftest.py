@@ -1,6 +1,6 @@
 """Packaging fixtures: helm, and a control plane *without* sloguard's CRDs (the chart brings them).
 
-The cluster is the same local control plane as tests/e2e (``sloguard.devcluster``), started with
+The cluster is the same local control plane as tests/e2e (``sloguard_dev.cluster``), started with
 only the PrometheusRule CRD that prometheus-operator would provide, so the chart installs into a
 cluster as fresh as a platform team's.
 """
@@ -34,7 +34,7 @@ def helm() -> str:
 
 @pytest.fixture(scope="session")
 def fresh_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCluster]:
-    from sloguard import devcluster
+    from sloguard_dev import cluster as devcluster
 
     state_dir = tmp_path_factory.mktemp("packaging-cluster")
     cluster = devcluster.up(state_dir, [REPO_ROOT / "hack" / "crds"], log=lambda msg: print(msg, file=sys.stderr))

@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from ..e2e.conftest import TestCluster
+from ..support import factories
+from ..support.cluster import get_json
 from .chartkit import NS, SA, Operator, by_kind, container, dump, install, one, render, render_error
 from .chartkit import sa_kubeconfig as make_sa_kubeconfig
 from .conftest import CHART, CRDS_CHART, REPO_ROOT
@@ -286,15 +288,7 @@ def operator(fresh_cluster, installed, sa_kubeconfig, tmp_path_factory) -> Itera
 
 
 def slo(name: str, **sli: object) -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": TEAM},
-            "spec": {"service": "checkout", "objective": 99.9,
-                     "sli": sli or {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
-                                              "total": 'http_requests_total{job="checkout"}'}}}}
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return factories.slo(name, TEAM, sli=sli or None)
 
 
 def _ready(cluster: TestCluster, name: str) -> bool:

@@ -33,6 +33,8 @@ from tests.integration.promfixture import PrometheusServer
 
 from ..e2e.conftest import TestCluster
 from ..e2e.test_budget_status import CHECKOUT, T
+from ..support import factories
+from ..support.cluster import apply, condition, get_json
 from .chartkit import Operator, install, sa_kubeconfig
 
 RELEASE = "sloguard-jobs"  # contains the chart's name: the fullname, SA and peering are this too
@@ -97,21 +99,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
 
 # --- the release, the team's namespace and the operator -----------------------------------------
 
-def apply(cluster: TestCluster, *docs: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
-
-
 def deployment(name: str, app: str) -> dict:
-    labels = {"app": app}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": TEAM,
-                                                                        "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}}}}
+    return factories.deployment(name, TEAM, {"app": app})
 
 
 def slo_doc(objective: float = 99.9) -> dict:
@@ -191,10 +180,6 @@ def operator(fresh_cluster, release, token_kubeconfig, tmp_path_factory) -> Iter
 
 def status(cluster: TestCluster, kind: str, name: str) -> dict:
     return get_json(cluster, kind, "-n", TEAM, name).get("status") or {}
-
-
-def condition(st: dict, type_: str) -> dict:
-    return next((c for c in st.get("conditions") or [] if c["type"] == type_), {})
 
 
 def events(cluster: TestCluster, name: str) -> dict[str, dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import json
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from ..e2e.conftest import REPO_ROOT
+from ..support.cluster import get_json
 from .chartkit import Operator, by_kind, container, one, render, render_error
 from .chartkit import sa_kubeconfig as make_sa_kubeconfig
 from .conftest import CHART
@@ -197,8 +199,7 @@ def test_helm_uninstall_leaves_no_admission_object_or_cluster_rbac_of_the_releas
     tmp = tmp_path_factory.mktemp("gone")
     cluster = fresh_cluster
 
-    def get(*args: str) -> dict:
-        return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    get = functools.partial(get_json, cluster)
 
     def of_release(resource: str) -> list[str]:
         items = get(resource)["items"]

@@ -263,3 +263,19 @@ def load_text(text):
         result = load([str(path)])
     assert not [d for d in result.diagnostics if d.severity == "error"], result.diagnostics
     return result.objectives
+
+
+def test_the_command_writes_the_shared_dashboards_as_the_chart_ships_them(tmp_path):
+    proc = _cli("--shared", "--configmap", "--namespace", "monitoring", "--out-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    docs = {p.name: yaml.safe_load(p.read_text()) for p in sorted(tmp_path.glob("*.yaml"))}
+    assert set(docs) == {"slo-overview.yaml", "slo-detail.yaml"}
+    shipped = REPO_ROOT / "charts" / "sloguard" / "files" / "dashboards"
+    for name, doc in docs.items():
+        [(key, text)] = doc["data"].items()
+        assert json.loads(text) == json.loads((shipped / f"sloguard-{name[:-5]}.json").read_text()), key
+    # the shared dashboards take no SLO files, and per-SLO ones need some: usage errors (exit 2)
+    for args in (("--shared", str(EXAMPLES)), ()):
+        proc = subprocess.run([sys.executable, "-m", "sloguard", "dashboards", *args], capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

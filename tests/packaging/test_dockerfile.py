@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 
 from .conftest import REPO_ROOT
 
@@ -117,6 +118,12 @@ def test_the_build_and_runtime_steps_produce_a_working_sloguard(tmp_path):
     assert out.returncode == 0 and "--webhook-service" in out.stdout, out.stderr
     assert sys.prefix not in subprocess.run([str(py), "-c", "import sloguard; print(sloguard.__file__)"],
                                             capture_output=True, text=True, check=True).stdout
+    # the development tools (the local control plane) stay out of the wheel and the image
+    [wheel] = wheels.glob("sloguard-*.whl")
+    assert not [n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("sloguard_dev")]
+    dev = subprocess.run([str(env_dir / "bin" / "sloguard"), "dev", "up"], capture_output=True, text=True,
+                         env={"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}, check=False)
+    assert dev.returncode == 2 and "make install" in dev.stderr and "Traceback" not in dev.stderr, dev.stderr
 
 
 def test_the_image_carries_oci_labels_for_source_version_and_revision():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from ..e2e.conftest import TestCluster
+from ..support import factories
+from ..support.cluster import get_json
 from .governance_cases import SLO
 
 #: Bound to the built-in ``admin`` ClusterRole in the namespace: manages ErrorBudgetPolicies
@@ -21,12 +23,7 @@ def expected_denial(ns: str, name: str, action: str, paths: tuple[str, ...]) -> 
 
 
 def policy(name: str, ns: str, spec: dict) -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ErrorBudgetPolicy",
-            "metadata": {"name": name, "namespace": ns}, "spec": spec}
-
-
-def get_json(cluster: TestCluster, *args: str) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return factories.policy(name, ns, spec)
 
 
 def set_policy_status(cluster: TestCluster, ns: str, name: str, action: str) -> None:
@@ -62,20 +59,11 @@ def can_i(cluster: TestCluster, verb: str, resource: str, ns: str, *who: str) ->
 
 
 def slo(ns: str) -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": SLO, "namespace": ns},
-            "spec": {"service": "checkout", "objective": 99.9,
-                     "sli": {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
-                                       "total": 'http_requests_total{job="checkout"}'}}}}
+    return factories.slo(SLO, ns)
 
 
 def deployment(ns: str, image: str = "nginx:1.25") -> dict:
-    labels = {"app": "checkout"}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "checkout", "namespace": ns, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+    return factories.deployment("checkout", ns, image=image)
 
 
 def set_budget(cluster: TestCluster, ns: str, remaining_percent: float) -> None:

@@ -22,10 +22,11 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from ..e2e.conftest import TestCluster
 from ..e2e.holds import install_hold_policy
+from ..support.cluster import get_json
+from ..support.operator import operator_runner
 from .chart_objects import apply_chart_objects
 from .governance_cases import BASE, CASES, Case
 from .kit import (
@@ -34,7 +35,6 @@ from .kit import (
     can_i,
     deployment,
     expected_denial,
-    get_json,
     policy,
     rbac,
     replace_spec,
@@ -152,8 +152,7 @@ def frozen(cluster: TestCluster, chart) -> Iterator[None]:
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([slo(NS), deployment(NS)]))
     set_budget(cluster, NS, -5.0)
     install_hold_policy(cluster)  # the chart's hold policy, which the operator's ErrorBudgetHolds parameterise
-    runner = KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                        timeout=120)
+    runner = operator_runner(NS)
     with runner:
         cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(policy(POLICY, NS, BASE)))
         cluster.wait_until(lambda: policy_status(cluster).get("action") == "freeze", timeout=60,

@@ -10,17 +10,17 @@ operator runs with ``SLOGUARD_ENFORCEMENT=webhook`` (the chart's ``enforcement.m
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from ..e2e.conftest import TestCluster
+from ..support.cluster import free_port, get_json
+from ..support.operator import operator_runner
 from .chart_objects import GOVERNANCE, apply_chart_objects
 from .governance_cases import BASE
-from .kit import ALICE, BOB, can_i, deployment, expected_denial, get_json, policy, rbac, set_budget, set_image, slo
+from .kit import ALICE, BOB, can_i, deployment, expected_denial, policy, rbac, set_budget, set_image, slo
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +28,6 @@ NS = "sec-governance-webhook"
 POLICY = "checkout-freeze"
 CONFIGURATION = "sloguard-sec-governance"
 WEBHOOK_SPEC = {**BASE, "enforcement": {"mechanism": "webhook", "failurePolicy": "Fail"}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def policy_status(cluster: TestCluster) -> dict:
@@ -58,14 +52,13 @@ def frozen(cluster: TestCluster, helm: str, tmp_path_factory: pytest.TempPathFac
     set_budget(cluster, NS, -5.0)
     tmp = tmp_path_factory.mktemp("governance-webhook")
     env = {"SLOGUARD_WEBHOOK": "true", "SLOGUARD_WEBHOOK_HOST": "127.0.0.1", "SLOGUARD_WEBHOOK_LISTEN": "127.0.0.1",
-           "SLOGUARD_WEBHOOK_PORT": str(_free_port()), "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "certs"),
+           "SLOGUARD_WEBHOOK_PORT": str(free_port()), "SLOGUARD_WEBHOOK_CERT_DIR": str(tmp / "certs"),
            "SLOGUARD_WEBHOOK_FAILURE_POLICY": "Fail", "SLOGUARD_CONFIGURATION_NAME": CONFIGURATION,
            "SLOGUARD_ENFORCEMENT": "webhook"}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        runner = KopfRunner(["run", "--standalone", "--namespace", NS, "-m", "sloguard.handlers", "--liveness="],
-                            timeout=120)
+        runner = operator_runner(NS)
         with runner:
             cluster.wait_until(lambda: governance_webhook_registered(cluster), timeout=60,
                                what="the governance webhook to be registered")

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ..e2e.conftest import TestCluster
+from ..support import factories
 from .chart_objects import apply_chart_objects
 from .governance_cases import TARGET
 from .kit import ALICE, BOB, can_i, policy, rbac, set_policy_status
@@ -26,11 +27,9 @@ NS = "sec-slo-governance"
 
 
 def slo(name: str, labels: dict[str, str] | None = None) -> dict:
-    return {"apiVersion": "sloguard.io/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": NS, "labels": labels or {}},
-            "spec": {"service": "checkout", "objective": 99.9, "window": "30d", "description": "checkout",
-                     "sli": {"ratio": {"errors": 'http_requests_total{job="checkout",code=~"5.."}',
-                                       "total": 'http_requests_total{job="checkout"}'}}}}
+    return factories.resource("ServiceLevelObjective", name, NS,
+                              {"service": "checkout", "objective": 99.9, "window": "30d", "description": "checkout",
+                               "sli": {"ratio": dict(factories.CHECKOUT_RATIO)}}, labels=labels or {})
 
 
 @pytest.fixture(scope="module")

@@ -356,7 +356,10 @@ def whoami(kube: Kube) -> str:
             body=client.V1SelfSubjectReview())
     except ApiException as e:
         raise KubeError(f"cannot review our own identity: {e.status} {e.reason}", e.status) from None
-    return str(review.status.user_info.username)
+    user = review.status.user_info if review.status is not None else None
+    if user is None:
+        raise KubeError("cannot review our own identity: the SelfSubjectReview came back without user info")
+    return str(user.username)
 
 
 def may(kube: Kube, user: str, groups: list[str], verb: str, namespace: str, policy: str,
@@ -370,4 +373,4 @@ def may(kube: Kube, user: str, groups: list[str], verb: str, namespace: str, pol
         review = client.AuthorizationV1Api(kube.api).create_subject_access_review(body=body)
     except ApiException as e:
         raise KubeError(f"cannot check {verb} for {user}: {e.status} {e.reason}", e.status) from None
-    return bool(review.status.allowed)
+    return review.status is not None and bool(review.status.allowed)

@@ -200,16 +200,18 @@ def hold_lease(kube: Kube, name: str, namespace: str, identity: str, duration_se
             if e2.status == 409:
                 return False  # another replica created it first
             raise _translate(e2, f"create Lease {namespace}/{name}") from None
-    held = lease.spec.holder_identity == identity
-    renewed = lease.spec.renew_time or lease.spec.acquire_time
-    expired = renewed is None or renewed + timedelta(seconds=lease.spec.lease_duration_seconds or 0) < now
+    current = lease.spec or client.V1LeaseSpec()  # a Lease without spec is nobody's: take it
+    lease.spec = current
+    held = current.holder_identity == identity
+    renewed = current.renew_time or current.acquire_time
+    expired = renewed is None or renewed + timedelta(seconds=current.lease_duration_seconds or 0) < now
     if not (held or expired):
         return False
-    lease.spec.holder_identity = identity
-    lease.spec.lease_duration_seconds = duration_seconds
-    lease.spec.renew_time = now
+    current.holder_identity = identity
+    current.lease_duration_seconds = duration_seconds
+    current.renew_time = now
     if not held:
-        lease.spec.acquire_time = now
+        current.acquire_time = now
     try:
         api.replace_namespaced_lease(name, namespace, lease)  # resourceVersion guards the race
     except ApiException as e:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..api.yamlio import dump_all, dump_yaml  # noqa: F401  (re-exported for callers)
 from ..core import conventions as c
 from ..core.model import Objective
 from ..core.rules import RuleGroup, make_rule_groups

@@ -96,6 +96,22 @@ def _downtime_chart(t: TermResult) -> list[str]:
     return out
 
 
+def _uptime_markdown(t: TermResult, no_data: str, tz: str) -> list[str]:
+    """An uptime term's daily chart, no-data note and outage table."""
+    md = ["", f"## Daily uptime: {t.name}", "", "```", *_downtime_chart(t), "```"]
+    if t.no_data_minutes:
+        md += ["", f"{t.no_data_minutes} minute(s) had no measurement and were counted as "
+               f"{_NO_DATA_MEANING[no_data]}."]
+    if t.outages:
+        md += ["", "| Outage start | End | Minutes | Counted |", "|---|---|---:|---|"]
+        for o in t.outages[:100]:
+            md.append(f"| {_local(o.start, tz)} | {_local(o.end, tz)} | {o.minutes} | "
+                      f"{'no (maintenance)' if o.excluded else 'yes'} |")
+        if len(t.outages) > 100:
+            md.append(f"| ... {len(t.outages) - 100} more | | | |")
+    return md
+
+
 def render_markdown(r: ContractResult) -> str:
     c = r.contract
     tz = c.timezone
@@ -123,19 +139,8 @@ def render_markdown(r: ContractResult) -> str:
             f"{t.credit_percent:g}% |"
         )
     for t in r.terms:
-        if t.type != "uptime":
-            continue
-        md += ["", f"## Daily uptime: {t.name}", "", "```", *_downtime_chart(t), "```"]
-        if t.no_data_minutes:
-            md += ["", f"{t.no_data_minutes} minute(s) had no measurement and were counted as "
-                   f"{_NO_DATA_MEANING[c.no_data]}."]
-        if t.outages:
-            md += ["", "| Outage start | End | Minutes | Counted |", "|---|---|---:|---|"]
-            for o in t.outages[:100]:
-                md.append(f"| {_local(o.start, tz)} | {_local(o.end, tz)} | {o.minutes} | "
-                          f"{'no (maintenance)' if o.excluded else 'yes'} |")
-            if len(t.outages) > 100:
-                md.append(f"| ... {len(t.outages) - 100} more | | | |")
+        if t.type == "uptime":
+            md += _uptime_markdown(t, c.no_data, tz)
     md += ["", "## Maintenance windows", ""]
     if r.maintenance.windows:
         md += ["| Start | End | Description | Notice | Excluded |", "|---|---|---|---|---|"]
@@ -196,7 +201,7 @@ def downtime_svg(t: TermResult, width: int = 760, height: int = 180) -> str:
         x = left + i * step + 1
         counted_h = d.downtime_minutes * plot_h / scale
         excused_h = d.excluded_minutes * plot_h / scale
-        y = top + plot_h
+        y: float = top + plot_h
         title = (f"{d.day}: uptime {d.uptime:.3f}%, {d.downtime_minutes} min down"
                  f"{f', {d.excluded_minutes} min excluded' if d.excluded_minutes else ''}")
         if counted_h:

@@ -35,34 +35,22 @@ def _resolve(schema: Any, defs: dict[str, Any]) -> Any:
     return {k: _resolve(v, defs) for k, v in schema.items() if k != "$defs"}
 
 
-def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
-    """One JSON-Schema node -> a structural OpenAPI v3 node (recursively)."""
-    node = dict(schema)
-    if "anyOf" in node:
-        options = [o for o in node.pop("anyOf") if o.get("type") != "null"]
-        if len(options) != 1:
-            raise ValueError(f"cannot express anyOf with {len(options)} non-null options structurally")
-        inner = to_structural(options[0])
-        # The outer node's description wins; validations from both are kept.
-        rules = inner.get("x-kubernetes-validations", []) + node.get("x-kubernetes-validations", [])
-        node = {**inner, **{k: v for k, v in node.items() if k not in _DROP}}
-        if rules:
-            node["x-kubernetes-validations"] = rules
-        return node
-    for key in list(node):
-        if key in _DROP:
-            node.pop(key)
-    if "const" in node:
-        node["enum"] = [node.pop("const")]
-    if node.get("type") == "null":
-        raise ValueError("a bare null type has no structural form")
-    for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if bound in node and not isinstance(node[bound], bool):
-            node[flag] = node.pop(bound)
-            node[bound] = True
-    if "properties" in node:
-        node["properties"] = {k: to_structural(v) for k, v in node["properties"].items()}
-        node.setdefault("type", "object")
+def _optional(node: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` (an Optional field) -> X's structural node; any other anyOf is refused."""
+    options = [o for o in node.pop("anyOf") if o.get("type") != "null"]
+    if len(options) != 1:
+        raise ValueError(f"cannot express anyOf with {len(options)} non-null options structurally")
+    inner = to_structural(options[0])
+    # The outer node's description wins; validations from both are kept.
+    rules = inner.get("x-kubernetes-validations", []) + node.get("x-kubernetes-validations", [])
+    node = {**inner, **{k: v for k, v in node.items() if k not in _DROP}}
+    if rules:
+        node["x-kubernetes-validations"] = rules
+    return node
+
+
+def _additional_properties(node: dict[str, Any]) -> None:
+    """Map values converted; ``false`` dropped (structural schemas prune); ``true`` preserves unknown fields."""
     if isinstance(node.get("additionalProperties"), dict):
         node["additionalProperties"] = to_structural(node["additionalProperties"])
     elif node.get("additionalProperties") is False:
@@ -73,6 +61,33 @@ def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
         # status.kopf.* bookkeeping came back as `kopf: {}`).
         node.pop("additionalProperties")
         node["x-kubernetes-preserve-unknown-fields"] = True
+
+
+def _openapi_keywords(node: dict[str, Any]) -> None:
+    """JSON Schema 2020 keywords OpenAPI v3.0 spells differently: const, numeric exclusive bounds."""
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    if node.get("type") == "null":
+        raise ValueError("a bare null type has no structural form")
+    for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if bound in node and not isinstance(node[bound], bool):
+            node[flag] = node.pop(bound)
+            node[bound] = True
+
+
+def to_structural(schema: dict[str, Any]) -> dict[str, Any]:
+    """One JSON-Schema node -> a structural OpenAPI v3 node (recursively)."""
+    node = dict(schema)
+    if "anyOf" in node:
+        return _optional(node)
+    for key in list(node):
+        if key in _DROP:
+            node.pop(key)
+    _openapi_keywords(node)
+    if "properties" in node:
+        node["properties"] = {k: to_structural(v) for k, v in node["properties"].items()}
+        node.setdefault("type", "object")
+    _additional_properties(node)
     if "items" in node:
         node["items"] = to_structural(node["items"])
     if node.get("format") == "date-time":

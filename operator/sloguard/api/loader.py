@@ -6,7 +6,7 @@ nothing here raises on bad input, so the CLI and the webhook never show a traceb
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,16 +146,16 @@ def sli_diagnostics(sli: SLISpec, path: str) -> list[Diagnostic]:
         if message:
             out.append(Diagnostic("error", message, f"{path}.{field}"))
 
-    if sli.ratio:
-        for name in ("errors", "good", "total"):
-            value = getattr(sli.ratio, name)
-            if value is not None:
-                err(f"ratio.{name}", selector_error(value))
-    if sli.ratio_query:
-        for attr, wire in (("error_query", "errorQuery"), ("good_query", "goodQuery"), ("total_query", "totalQuery")):
-            value = getattr(sli.ratio_query, attr)
-            if value is not None:
-                err(f"ratioQuery.{wire}", template_error(value))
+    # (field path under the SLI, the query in it, how to check it): ratio selectors and query templates
+    queries: list[tuple[str, str | None, Callable[[str], str | None]]] = [
+        (f"ratio.{name}", getattr(sli.ratio, name), selector_error)
+        for name in ("errors", "good", "total") if sli.ratio]
+    queries += [(f"ratioQuery.{wire}", getattr(sli.ratio_query, attr), template_error) for attr, wire in
+                (("error_query", "errorQuery"), ("good_query", "goodQuery"), ("total_query", "totalQuery"))
+                if sli.ratio_query]
+    for at, value, check in queries:
+        if value is not None:
+            err(at, check(value))
     if sli.latency:
         err("latency.histogram", selector_error(sli.latency.histogram, forbid_labels=("le",)))
         if not sli.latency.histogram.split("{")[0].strip().endswith("_bucket"):
@@ -285,8 +285,6 @@ def iter_slo_documents(docs: list[Document]) -> Iterator[tuple[Document, list[Di
             elif not isinstance(doc.body, dict):
                 yield doc, check_envelope(doc)
             continue  # another API's object in the same directory (a Deployment, say): not ours
-            yield doc, check_envelope(doc)
-            continue
         if doc.kind not in KNOWN_KINDS:
             yield doc, [Diagnostic("error", f"unknown kind {doc.body.get('kind')!r}; sloguard.io kinds are "
                                    f"{', '.join(KNOWN_KINDS)}", "kind", doc.source, doc.kind, doc.ref)]

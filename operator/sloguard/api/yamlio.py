@@ -12,7 +12,7 @@ _Base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Dumper(_Base):  # type: ignore[misc, valid-type]
+class _Dumper(_Base):  # type: ignore[misc]
     pass
 
 

@@ -48,13 +48,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     command = next((a for a in argv or () if not a.startswith("-")), None)
     # `completion` describes every command, so it needs them all
     for name in (MODULE_OF[command],) if command in MODULE_OF and command != "completion" else COMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith(f"{__name__}.{name}"):
-                continue  # a command not built yet
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return parser
 
 

@@ -180,13 +180,3 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
     return 0
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m sloguard.cli.budget_cmd``): ``sloguard budget``."""
-    from . import main as sloguard
-
-    return sloguard(["budget", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

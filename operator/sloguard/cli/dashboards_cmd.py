@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..adapters.dashboards import all_dashboards, configmap
+from ..adapters.dashboards import all_dashboards, configmap, shared_detail_dashboard, shared_overview_dashboard
 from .common import (
     EXIT_FINDINGS,
+    UsageError,
     add_out_dir_argument,
     add_output_argument,
-    add_paths_argument,
     dumps,
     dumps_all,
     load_slos_or_none,
@@ -22,8 +22,13 @@ from .common import (
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("dashboards", help="generate Grafana dashboards from SLO files",
                        description="A dashboard per SLO (SLI vs objective, budget remaining, burn rates, "
-                       "alerts) and an overview, reading sloguard's recording rules.")
-    add_paths_argument(p, "ServiceLevelObjectives")
+                       "alerts) and an overview, reading sloguard's recording rules; or, with --shared, the "
+                       "two dashboards that serve every SLO ($namespace/$slo variables), no files needed.")
+    p.add_argument("--shared", action="store_true",
+                   help="the shared SLO overview and SLO detail dashboards (what the chart ships) instead of "
+                   "per-SLO ones")
+    p.add_argument("paths", nargs="*", metavar="FILE|DIR|-",
+                   help="ServiceLevelObjectives: files or directories of YAML, '-' for stdin (none with --shared)")
     add_output_argument(p, ("json", "yaml"), None, "json; yaml with --configmap")
     add_out_dir_argument(p, "one file per dashboard (or ConfigMap)")
     p.add_argument("--configmap", action="store_true",
@@ -33,11 +38,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _dashboards(args: argparse.Namespace) -> list[tuple[str, dict[str, object]]] | None:
+    if args.shared:
+        if args.paths:
+            raise UsageError("--shared takes no SLO files: the shared dashboards serve every SLO")
+        return [("slo-overview", shared_overview_dashboard()), ("slo-detail", shared_detail_dashboard())]
+    if not args.paths:
+        raise UsageError("give SLO files or directories ('-' for stdin), or --shared")
     objectives = load_slos_or_none("dashboards", args.paths)
-    if objectives is None:
+    return None if objectives is None else all_dashboards(objectives)
+
+
+def run(args: argparse.Namespace) -> int:
+    dashboards = _dashboards(args)
+    if dashboards is None:
         return EXIT_FINDINGS
-    dashboards = all_dashboards(objectives)
     # ConfigMaps are Kubernetes objects: YAML unless JSON is asked for; dashboards are Grafana's JSON
     fmt = args.output or ("yaml" if args.configmap else "json")
     docs = ([configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}", args.namespace, args.folder)

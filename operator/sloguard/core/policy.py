@@ -453,22 +453,27 @@ def exemption_phrase(hold: Hold, exemption: str, who: str) -> str:
     return f"release allowed under {hold.action} by exception class '{exemption}' {where}"
 
 
+def _exemption(hold: Hold, req: Request) -> str:
+    """What lets a release through ``hold``: its exception class, ``override``, ``approve``, or nothing."""
+    cls = req.exception_class
+    if cls and cls in hold.exception_classes:
+        return cls
+    if hold.action == "scrutiny":
+        return ""
+    if req.can_override:
+        return "override"
+    if hold.action == "restrict" and req.can_approve:
+        return "approve"
+    return ""
+
+
 def decide(hold: Hold | None, req: Request) -> Decision:
     """Whether ``req`` may proceed under ``hold`` (``None``: the namespace holds nothing)."""
     if hold is None or req.by_controller or not covers(hold, req):
         return ALLOW
     release = is_release(req, hold)
     cls = req.exception_class
-    exemption = ""
-    if release and hold.action != "scrutiny":
-        if cls and cls in hold.exception_classes:
-            exemption = cls
-        elif req.can_override:
-            exemption = "override"
-        elif hold.action == "restrict" and req.can_approve:
-            exemption = "approve"
-    elif release and cls and cls in hold.exception_classes:
-        exemption = cls
+    exemption = _exemption(hold, req) if release else ""
     let_through = release and (bool(exemption) or hold.action == "scrutiny")
     changed = protected_changes(req) if req.operation == "UPDATE" and not req.subresource else []
     if changed and not req.is_operator and not let_through:

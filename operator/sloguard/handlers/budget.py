@@ -20,7 +20,6 @@ until the SLO that fails is alone, and only that SLO reports the error.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,7 +114,7 @@ def sync_registry(ctx: Context) -> dict[str, Entry]:
 
 
 @kopf.on.startup()
-async def start_budget_loop(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+async def start_budget_loop(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     ctx = context(memo)
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
@@ -132,7 +131,7 @@ async def stop_budget_loop(memo: kopf.Memo, **_: Any) -> None:
         task.cancel()
 
 
-async def _loop(ctx: Context, reader: BudgetReader, logger: logging.Logger) -> None:
+async def _loop(ctx: Context, reader: BudgetReader, logger: kopf.Logger) -> None:
     cycle = 0
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sloguard-status")
     lease_seconds = max(15, int(ctx.settings.refresh_interval * 3))
@@ -155,7 +154,7 @@ async def _loop(ctx: Context, reader: BudgetReader, logger: logging.Logger) -> N
 
 
 @observe_refresh
-def refresh_once(ctx: Context, reader: BudgetReader, logger: logging.Logger, heartbeat: bool,
+def refresh_once(ctx: Context, reader: BudgetReader, logger: kopf.Logger, heartbeat: bool,
                  pool: ThreadPoolExecutor | None = None) -> int:
     """One cycle: measure every SLO, patch those whose figures changed. Returns patches made."""
     reg = registry(ctx)
@@ -193,7 +192,7 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: logging.Logger, hea
 
 
 def measure_isolated(reader: BudgetReader, objectives: list[Objective], now: datetime,
-                     last_known: dict[str, BudgetStatus], logger: logging.Logger) -> Refresh:
+                     last_known: dict[str, BudgetStatus], logger: kopf.Logger) -> Refresh:
     """``reader.refresh`` over all SLOs; when it fails unexpectedly, halve until the culprit is alone.
 
     ``refresh`` never raises for Prometheus trouble; anything else (a bug met by one odd SLO)
@@ -217,7 +216,7 @@ def measure_isolated(reader: BudgetReader, objectives: list[Objective], now: dat
 
 
 def _report_invalid(ctx: Context, body: dict[str, Any], message: str, now: datetime,
-                    logger: logging.Logger) -> None:
+                    logger: kopf.Logger) -> None:
     """BudgetKnown=False (InvalidSpec) on an SLO whose spec does not parse; written once."""
     meta = body.get("metadata") or {}
     current = list((body.get("status") or {}).get("conditions") or [])
@@ -236,7 +235,7 @@ def _report_invalid(ctx: Context, body: dict[str, Any], message: str, now: datet
 
 
 def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool, message: str | None,
-               now: datetime, heartbeat: bool, logger: logging.Logger) -> bool:
+               now: datetime, heartbeat: bool, logger: kopf.Logger) -> bool:
     current = entry.body.get("status") or {}
     fields = budget_fields(status)
     conditions = [x for x in current.get("conditions") or [] if x.get("type") in _MINE]

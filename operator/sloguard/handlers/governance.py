@@ -7,6 +7,7 @@ The decision reads only the AdmissionReview's old and new object — nothing is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -26,8 +27,9 @@ def register_governance_webhook() -> None:
     kopf.on.validate(*POLICY, id=GOVERN_POLICY_ID, operations=["UPDATE", "DELETE"])(admit_policy_change)
 
 
-def admit_policy_change(operation: str, old: kopf.Body | None, new: kopf.Body | None, subresource: str | None,
-                        userinfo: dict[str, Any], warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
+def admit_policy_change(*, operation: str = "", old: kopf.Body | None = None, new: kopf.Body | None = None,
+                        subresource: str | None, userinfo: Mapping[str, Any], warnings: list[str], memo: kopf.Memo,
+                        **_: Any) -> None:
     if subresource:
         return
     user = str(userinfo.get("username") or "")
@@ -35,7 +37,7 @@ def admit_policy_change(operation: str, old: kopf.Body | None, new: kopf.Body | 
     if found is None:
         return
     what, message = found
-    meta = (old or {}).get("metadata") or {}
+    meta: Mapping[str, Any] = old.get("metadata") or {} if old is not None else {}
     ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
     if vap.may(context(memo).kube, user, list(userinfo.get("groups") or []), OVERRIDE_VERB, ns, name,
                extra=userinfo.get("extra")):

@@ -13,7 +13,6 @@ The logic lives in :mod:`sloguard.adapters.metrics`; here is only the kopf glue:
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -138,12 +137,12 @@ def _budget_samples(ctx: Context) -> Iterator[BudgetSample]:
 
 
 @kopf.on.event(*SLO, id="metrics-slo-deleted")
-async def slo_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def slo_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     if event.get("type") == "DELETED":
         context(memo).metrics.slo_deleted(str(body.metadata.uid or ""))
 
 
-async def _policy_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def _policy_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     metrics, meta = context(memo).metrics, body.metadata
     if event.get("type") == "DELETED":
         metrics.policy_deleted(meta.namespace or "", meta.name or "")
@@ -151,7 +150,7 @@ async def _policy_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo,
         metrics.policy_seen(meta.namespace or "", meta.name or "", dict(body.get("status") or {}))
 
 
-async def _contract_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def _contract_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     metrics, meta = context(memo).metrics, body.metadata
     if event.get("type") == "DELETED":
         metrics.contract_deleted(meta.namespace or "", meta.name or "")
@@ -172,7 +171,7 @@ def watch_contracts() -> None:
 # --- serving -------------------------------------------------------------------------------------
 
 @kopf.on.startup()
-def serve_metrics(memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+def serve_metrics(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     ctx = context(memo)
     metrics = ctx.metrics
     metrics.budget_ttl = max(300.0, 5 * ctx.settings.refresh_interval)

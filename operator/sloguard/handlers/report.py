@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -91,6 +92,16 @@ class Known:
         return key not in self.stored and clock - self.pending.get(key, -RETRY_SECONDS) >= RETRY_SECONDS
 
 
+def _month_key(body: Mapping[str, Any], now: datetime) -> tuple[str, str] | None:
+    """(SLO uid, the month due in its timezone); None for an unknown timezone (the rules reconcile
+    reports the invalid spec)."""
+    timezone = (body.get("spec") or {}).get("timezone") or "UTC"
+    try:
+        return str(body["metadata"].get("uid")), month_due(now, timezone, GRACE_SECONDS).label
+    except (KeyError, ValueError):
+        return None
+
+
 def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
                 logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
     """One pass over every SLO whose month is not known to be stored (nor tried in the last
@@ -100,12 +111,8 @@ def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
     for namespace in ctx.settings.namespaces or (None,):
         for body in ctx.kube.list(c.API_VERSION, c.KIND_SLO, namespace):
             meta = body["metadata"]
-            timezone = (body.get("spec") or {}).get("timezone") or "UTC"
-            try:
-                key = (str(meta.get("uid")), month_due(now, timezone, GRACE_SECONDS).label)
-            except (KeyError, ValueError):
-                continue  # an unknown timezone: the rules reconcile reports the invalid spec
-            if not known.due(key, clock):
+            key = _month_key(body, now)
+            if key is None or not known.due(key, clock):
                 continue
             slo, _ = validate_slo_body(body)
             if slo is None:

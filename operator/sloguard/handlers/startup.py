@@ -37,7 +37,7 @@ def _reset_webhook_handlers() -> None:
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     ctx = context(memo)
     s = ctx.settings
     _reset_webhook_handlers()

@@ -46,9 +46,8 @@ def import_paths(paths: Iterable[str], fmt: Format = "auto", namespace: str | No
     return import_documents(docs, fmt, namespace, diags)
 
 
-def import_documents(docs: list[Document], fmt: Format = "auto", namespace: str | None = None,
-                     diagnostics: list[Diagnostic] | None = None) -> ImportResult:
-    result = ImportResult(diagnostics=list(diagnostics or []))
+def _recognised(docs: list[Document], fmt: Format, result: ImportResult) -> list[tuple[Document, str]]:
+    """Each document with the format it is in; the others are refused into ``result``."""
     typed: list[tuple[Document, str]] = []
     for doc in docs:
         found = detect(doc)
@@ -61,9 +60,12 @@ def import_documents(docs: list[Document], fmt: Format = "auto", namespace: str 
             result.diagnostics.extend(where.diagnostics)
             continue
         typed.append((doc, found))
+    return typed
 
-    # Objects other SLOs refer to: OpenSLO's named SLIs, policies, conditions and data sources;
-    # Sloth's AlertWindows (the -w option of `sloth generate`).
+
+def _references(typed: list[tuple[Document, str]], result: ImportResult) -> tuple[openslo.Catalog, sloth.AlertWindows]:
+    """Objects other SLOs refer to: OpenSLO's named SLIs, policies, conditions and data sources;
+    Sloth's AlertWindows (the -w option of `sloth generate`)."""
     catalog = openslo.Catalog()
     windows = sloth.default_windows()
     window_docs = []
@@ -84,26 +86,37 @@ def import_documents(docs: list[Document], fmt: Format = "auto", namespace: str 
             result.diagnostics.extend(where.diagnostics[-1:])
             continue
         windows = parsed
+    return catalog, windows
 
+
+def _convert(doc: Document, found: str, namespace: str | None, catalog: openslo.Catalog,
+             windows: sloth.AlertWindows, diagnostics: list[Diagnostic]) -> list[ImportedSLO]:
+    """The SLOs in one recognised document (none for the objects only referred to)."""
+    body = doc.body
+    if found == "sloth":
+        if body.get("kind") == sloth.KIND_ALERT_WINDOWS:
+            return []
+        return sloth.convert(body, doc.source, namespace, windows, diagnostics)
+    if found == "pyrra":
+        return pyrra.convert(body, doc.source, namespace, diagnostics)
+    if body.get("kind") != "SLO":
+        return []  # SLI, AlertPolicy, AlertCondition, DataSource: used through the catalog
+    return openslo.convert(body, doc.source, namespace, catalog, diagnostics)
+
+
+def import_documents(docs: list[Document], fmt: Format = "auto", namespace: str | None = None,
+                     diagnostics: list[Diagnostic] | None = None) -> ImportResult:
+    result = ImportResult(diagnostics=list(diagnostics or []))
+    typed = _recognised(docs, fmt, result)
+    catalog, windows = _references(typed, result)
     seen: dict[str, str] = {}
     for doc, found in typed:
-        body = doc.body
-        if found == "sloth":
-            if body.get("kind") == sloth.KIND_ALERT_WINDOWS:
-                continue
-            slos = sloth.convert(body, doc.source, namespace, windows, result.diagnostics)
-        elif found == "pyrra":
-            slos = pyrra.convert(body, doc.source, namespace, result.diagnostics)
-        else:
-            if body.get("kind") != "SLO":
-                continue  # SLI, AlertPolicy, AlertCondition, DataSource: used through the catalog
-            slos = openslo.convert(body, doc.source, namespace, catalog, result.diagnostics)
-        for slo in slos:
+        for slo in _convert(doc, found, namespace, catalog, windows, result.diagnostics):
             key = f"{slo.namespace}/{slo.name}"
             if key in seen:
                 result.diagnostics.append(Diagnostic("error", f"two imported SLOs are both named {key} (the other "
                                                      f"from {seen[key]}); rename one", "metadata.name",
-                                                     doc.source, str(body.get("kind", "")), doc.ref))
+                                                     doc.source, str(doc.body.get("kind", "")), doc.ref))
                 continue
             seen[key] = slo.origin
             result.slos.append(slo)

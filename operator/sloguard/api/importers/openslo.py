@@ -143,36 +143,45 @@ def _source_query(ms: Any, path: str, catalog: Catalog, legacy: bool = False) ->
     return str(query).strip()
 
 
+def _threshold_sli(metric: Any, path: str, objective: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """``thresholdMetric`` with the objective's op and value: the share of time in breach."""
+    query = _source_query(metric, path, catalog)
+    op, value = objective.get("op"), objective.get("value")
+    bad = {"lte": ">", "lt": ">=", "gte": "<", "gt": "<="}.get(str(op))
+    if bad is None or not isinstance(value, int | float):
+        raise Refusal(path, "a threshold metric needs the objective's op (lte, lt, gte, gt) and a numeric value")
+    breach = f"({query}) {bad} bool {value:g}"
+    expr = breach if has_window_placeholder(query) else f"avg_over_time(({breach})[{{{{.window}}}}:])"
+    return {"raw": {"errorRatioQuery": expr}}
+
+
+def _raw_ratio_sli(ratio: dict[str, Any], rpath: str, catalog: Catalog) -> dict[str, Any]:
+    """``ratioMetric.raw``: a precomputed success (or failure) ratio."""
+    query = _source_query(ratio["raw"], f"{rpath}.raw", catalog)
+    raw_type = ratio.get("rawType", "failure")
+    if raw_type == "success":
+        gauge = _bool_gauge(query)
+        if gauge:
+            return {"boolGauge": {"selector": gauge}}
+    if not has_window_placeholder(query):
+        query = f"avg_over_time(({query})[{{{{.window}}}}:])"
+    if raw_type == "success":
+        return {"raw": {"errorRatioQuery": f"1 - ({query})"}}
+    if raw_type != "failure":
+        raise Refusal(f"{rpath}.rawType", f"must be success or failure, got {raw_type!r}")
+    return {"raw": {"errorRatioQuery": query}}
+
+
 def _sli_spec(sli: dict[str, Any], path: str, objective: dict[str, Any], catalog: Catalog,
               where: Where) -> dict[str, Any]:
     if sli.get("thresholdMetric"):
-        query = _source_query(sli["thresholdMetric"], f"{path}.thresholdMetric", catalog)
-        op, value = objective.get("op"), objective.get("value")
-        bad = {"lte": ">", "lt": ">=", "gte": "<", "gt": "<="}.get(str(op))
-        if bad is None or not isinstance(value, int | float):
-            raise Refusal(f"{path}.thresholdMetric", "a threshold metric needs the objective's op (lte, lt, gte, gt) "
-                          "and a numeric value")
-        breach = f"({query}) {bad} bool {value:g}"
-        expr = breach if has_window_placeholder(query) else f"avg_over_time(({breach})[{{{{.window}}}}:])"
-        return {"raw": {"errorRatioQuery": expr}}
+        return _threshold_sli(sli["thresholdMetric"], f"{path}.thresholdMetric", objective, catalog)
     ratio = sli.get("ratioMetric")
     if not isinstance(ratio, dict):
         raise Refusal(path, "give ratioMetric or thresholdMetric")
     rpath = f"{path}.ratioMetric"
     if ratio.get("raw"):
-        query = _source_query(ratio["raw"], f"{rpath}.raw", catalog)
-        raw_type = ratio.get("rawType", "failure")
-        if raw_type == "success":
-            gauge = _bool_gauge(query)
-            if gauge:
-                return {"boolGauge": {"selector": gauge}}
-        if not has_window_placeholder(query):
-            query = f"avg_over_time(({query})[{{{{.window}}}}:])"
-        if raw_type == "success":
-            return {"raw": {"errorRatioQuery": f"1 - ({query})"}}
-        if raw_type != "failure":
-            raise Refusal(f"{rpath}.rawType", f"must be success or failure, got {raw_type!r}")
-        return {"raw": {"errorRatioQuery": query}}
+        return _raw_ratio_sli(ratio, rpath, catalog)
     total = _source_query(ratio.get("total"), f"{rpath}.total", catalog)
     kind = "bad" if ratio.get("bad") else "good"
     if not ratio.get(kind):
@@ -239,6 +248,46 @@ def _bool_gauge(query: str) -> str | None:
 # --- alerting ------------------------------------------------------------------------------------
 
 
+def _resolve_policy(entry: Any, ppath: str, catalog: Catalog) -> dict[str, Any]:
+    """An inline AlertPolicy, or the one its ``alertPolicyRef`` names."""
+    policy = entry
+    if isinstance(entry, dict) and entry.get("alertPolicyRef"):
+        policy = catalog.policies.get(str(entry["alertPolicyRef"]))
+        if policy is None:
+            raise Refusal(f"{ppath}.alertPolicyRef", f"no AlertPolicy named {entry['alertPolicyRef']!r} in the "
+                          "given files")
+    if not isinstance(policy, dict):
+        raise Refusal(ppath, "an AlertPolicy or an alertPolicyRef")
+    return policy
+
+
+def _resolve_condition(cond: Any, cpath: str, catalog: Catalog) -> Any:
+    """An inline AlertCondition, or the one its ``conditionRef`` names."""
+    if isinstance(cond, dict) and cond.get("conditionRef"):
+        ref = str(cond["conditionRef"])
+        cond = catalog.conditions.get(ref)
+        if cond is None:
+            raise Refusal(f"{cpath}.conditionRef", f"no AlertCondition named {ref!r} in the given files")
+    return cond
+
+
+def _first_policy_settings(pmeta: dict[str, Any], ppath: str) -> dict[str, Any]:
+    """What the first AlertPolicy sets for every tier: the alert name, labels, annotations, minimum traffic."""
+    out: dict[str, Any] = {}
+    annotations = pmeta.get("annotations") or {}
+    if pmeta.get("name"):
+        out["name"] = alert_name(str(pmeta["name"]))
+    for key, field_name in ((ANNOTATION_ALERT_LABELS, "labels"), (ANNOTATION_ALERT_ANNOTATIONS, "annotations")):
+        if key in annotations:
+            try:
+                out[field_name] = {str(k): str(v) for k, v in json.loads(annotations[key]).items()}
+            except (ValueError, AttributeError):
+                raise Refusal(f"{ppath}.metadata.annotations.{key}", "must be a JSON object") from None
+    if ANNOTATION_MINIMUM_TRAFFIC in annotations:
+        out["minimumTraffic"] = float(annotations[ANNOTATION_MINIMUM_TRAFFIC])
+    return out
+
+
 def _alerting(policies: list[Any], path: str, catalog: Catalog, where: Where) -> dict[str, Any]:
     if not policies:
         return {}
@@ -246,28 +295,11 @@ def _alerting(policies: list[Any], path: str, catalog: Catalog, where: Where) ->
     out: dict[str, Any] = {}
     for i, entry in enumerate(policies):
         ppath = f"{path}[{i}]"
-        policy = entry
-        if isinstance(entry, dict) and entry.get("alertPolicyRef"):
-            policy = catalog.policies.get(str(entry["alertPolicyRef"]))
-            if policy is None:
-                raise Refusal(f"{ppath}.alertPolicyRef", f"no AlertPolicy named {entry['alertPolicyRef']!r} in the "
-                              "given files")
-        if not isinstance(policy, dict):
-            raise Refusal(ppath, "an AlertPolicy or an alertPolicyRef")
+        policy = _resolve_policy(entry, ppath, catalog)
         pmeta = policy.get("metadata") or {}
         pspec = policy.get("spec") or {}
-        annotations = pmeta.get("annotations") or {}
         if i == 0:
-            if pmeta.get("name"):
-                out["name"] = alert_name(str(pmeta["name"]))
-            for key, field_name in ((ANNOTATION_ALERT_LABELS, "labels"), (ANNOTATION_ALERT_ANNOTATIONS, "annotations")):
-                if key in annotations:
-                    try:
-                        out[field_name] = {str(k): str(v) for k, v in json.loads(annotations[key]).items()}
-                    except (ValueError, AttributeError):
-                        raise Refusal(f"{ppath}.metadata.annotations.{key}", "must be a JSON object") from None
-            if ANNOTATION_MINIMUM_TRAFFIC in annotations:
-                out["minimumTraffic"] = float(annotations[ANNOTATION_MINIMUM_TRAFFIC])
+            out.update(_first_policy_settings(pmeta, ppath))
         elif pmeta.get("name") and alert_name(str(pmeta["name"])) != out.get("name"):
             where.warn(f"{ppath}.metadata.name", f"sloguard gives every tier one alert name; this policy's alerts are "
                        f"named {out.get('name')!r}")
@@ -276,12 +308,7 @@ def _alerting(policies: list[Any], path: str, catalog: Catalog, where: Where) ->
                        "sloguard; route on the alert labels (severity, slo, service)")
         for j, cond in enumerate(pspec.get("conditions") or []):
             cpath = f"{ppath}.spec.conditions[{j}]"
-            if isinstance(cond, dict) and cond.get("conditionRef"):
-                ref = str(cond["conditionRef"])
-                cond = catalog.conditions.get(ref)
-                if cond is None:
-                    raise Refusal(f"{cpath}.conditionRef", f"no AlertCondition named {ref!r} in the given files")
-            tiers.append(_tier(cond, cpath, where))
+            tiers.append(_tier(_resolve_condition(cond, cpath, catalog), cpath, where))
     if tiers:
         out["burnRates"] = tiers
     else:
@@ -330,25 +357,36 @@ def _tier(cond: Any, cpath: str, where: Where) -> dict[str, Any]:
 # --- SLOs ----------------------------------------------------------------------------------------
 
 
-def _convert_v1(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, catalog: Catalog,
-                where: Where) -> list[ImportedSLO]:
-    spec = body.get("spec")
-    if not isinstance(spec, dict):
-        raise Refusal("spec", "required field is missing (an object)")
-    if not meta.get("name"):
-        raise Refusal("metadata.name", "required field is missing")
-    unknown_fields(where, "spec", spec, {"description", "service", "indicator", "indicatorRef", "timeWindow",
-                                         "budgetingMethod", "objectives", "alertPolicies"})
-    windows = spec.get("timeWindow") or []
+def _calendar_and_description(spec: dict[str, Any], timezone: str | None) -> dict[str, Any]:
+    """Spec fields every imported objective of an SLO shares: its calendar time zone and description."""
+    out: dict[str, Any] = {}
+    if timezone:
+        out["timezone"] = timezone
+    if spec.get("description"):
+        out["description"] = str(spec["description"])[:1024]
+    return out
+
+
+def _objective_name(meta: dict[str, Any], objectives: list[Any], i: int, label: Any) -> str:
+    """The SLO's name; with several objectives, suffixed with the objective's ``label`` (or its number)."""
+    name = str(meta["name"])
+    if len(objectives) > 1:
+        name = k8s_name(name, str(label or i + 1))
+    return name
+
+
+def _v1_window(windows: list[Any]) -> tuple[str, str | None]:
+    """The one ``spec.timeWindow`` entry as (window, calendar time zone or None when rolling)."""
     if len(windows) != 1 or not isinstance(windows[0], dict):
         raise Refusal("spec.timeWindow", "exactly one time window is needed")
     tw = windows[0]
     calendar = tw.get("calendar") or {}
-    window, timezone = _window(tw.get("duration", ""), bool(tw.get("isRolling", True)), calendar.get("timeZone"),
-                               "spec.timeWindow[0].duration")
-    method = spec.get("budgetingMethod", "Occurrences")
-    if method not in ("Occurrences", "Timeslices", "RatioTimeslices"):
-        raise Refusal("spec.budgetingMethod", f"{method!r}: Occurrences, Timeslices or RatioTimeslices")
+    return _window(tw.get("duration", ""), bool(tw.get("isRolling", True)), calendar.get("timeZone"),
+                   "spec.timeWindow[0].duration")
+
+
+def _v1_indicator(spec: dict[str, Any], catalog: Catalog) -> tuple[dict[str, Any], str]:
+    """The SLI document (inline ``indicator`` or the one ``indicatorRef`` names) and where it came from."""
     sli_doc = spec.get("indicator")
     sli_path = "spec.indicator"
     if spec.get("indicatorRef"):
@@ -358,6 +396,36 @@ def _convert_v1(body: dict[str, Any], meta: dict[str, Any], namespace: str | Non
             raise Refusal(sli_path, f"no SLI named {spec['indicatorRef']!r} in the given files")
     if not isinstance(sli_doc, dict):
         raise Refusal("spec.indicator", "give indicator (inline SLI) or indicatorRef")
+    return sli_doc, sli_path
+
+
+def _timeslices(method: str, sli: dict[str, Any], obj: dict[str, Any], opath: str, where: Where) -> dict[str, Any]:
+    """Spec fields for a Timeslices/RatioTimeslices objective (none for a threshold or raw SLI, with a warning)."""
+    if "raw" in sli:
+        where.warn("spec.budgetingMethod", f"{method} with a threshold or raw SLI: sloguard counts "
+                   "bad evaluations over time, i.e. slices as long as the evaluation interval")
+        return {}
+    if method == "RatioTimeslices":
+        where.warn("spec.budgetingMethod", "RatioTimeslices is carried as Timeslices")
+    return {"budgetingMethod": "Timeslices",
+            "timeslice": {"window": duration(obj.get("timeSliceWindow") or "5m", f"{opath}.timeSliceWindow"),
+                          "target": float(obj.get("timeSliceTarget") or 0.99)}}
+
+
+def _convert_v1(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, catalog: Catalog,
+                where: Where) -> list[ImportedSLO]:
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        raise Refusal("spec", "required field is missing (an object)")
+    if not meta.get("name"):
+        raise Refusal("metadata.name", "required field is missing")
+    unknown_fields(where, "spec", spec, {"description", "service", "indicator", "indicatorRef", "timeWindow",
+                                         "budgetingMethod", "objectives", "alertPolicies"})
+    window, timezone = _v1_window(spec.get("timeWindow") or [])
+    method = spec.get("budgetingMethod", "Occurrences")
+    if method not in ("Occurrences", "Timeslices", "RatioTimeslices"):
+        raise Refusal("spec.budgetingMethod", f"{method!r}: Occurrences, Timeslices or RatioTimeslices")
+    sli_doc, sli_path = _v1_indicator(spec, catalog)
     alerting = _alerting(spec.get("alertPolicies") or [], "spec.alertPolicies", catalog, where)
     objectives = spec.get("objectives") or []
     if not objectives:
@@ -372,27 +440,12 @@ def _convert_v1(body: dict[str, Any], meta: dict[str, Any], namespace: str | Non
             sli = _sli_spec(sli_doc.get("spec") or {}, f"{sli_path}.spec", obj, catalog, where)
             out_spec: dict[str, Any] = {"service": str(spec.get("service") or meta["name"]), "objective": target,
                                         "window": window, "sli": sli}
-            if timezone:
-                out_spec["timezone"] = timezone
-            if spec.get("description"):
-                out_spec["description"] = str(spec["description"])[:1024]
+            out_spec.update(_calendar_and_description(spec, timezone))
             if method != "Occurrences":
-                if "raw" in sli:
-                    where.warn("spec.budgetingMethod", f"{method} with a threshold or raw SLI: sloguard counts "
-                               "bad evaluations over time, i.e. slices as long as the evaluation interval")
-                else:
-                    if method == "RatioTimeslices":
-                        where.warn("spec.budgetingMethod", "RatioTimeslices is carried as Timeslices")
-                    out_spec["budgetingMethod"] = "Timeslices"
-                    out_spec["timeslice"] = {
-                        "window": duration(obj.get("timeSliceWindow") or "5m", f"{opath}.timeSliceWindow"),
-                        "target": float(obj.get("timeSliceTarget") or 0.99),
-                    }
+                out_spec.update(_timeslices(method, sli, obj, opath, where))
             if alerting:
                 out_spec["alerting"] = alerting
-            name = str(meta["name"])
-            if len(objectives) > 1:
-                name = k8s_name(name, str(obj.get("displayName") or obj.get("name") or i + 1))
+            name = _objective_name(meta, objectives, i, obj.get("displayName") or obj.get("name"))
             imported = build(where, opath, namespace=ns, name=k8s_name(name), spec=out_spec)
             if imported:
                 out.append(imported)
@@ -415,12 +468,8 @@ def _target(obj: Any, opath: str) -> float:
     raise Refusal(f"{opath}.target", f"must be a fraction between 0 and 1 (exclusive), got {value!r}")
 
 
-def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, catalog: Catalog,
-                     where: Where) -> list[ImportedSLO]:
-    spec = body.get("spec")
-    if not isinstance(spec, dict) or not meta.get("name"):
-        raise Refusal("spec" if not isinstance(spec, dict) else "metadata.name", "required field is missing")
-    windows = spec.get("timeWindows") or []
+def _v1alpha_window(windows: list[Any]) -> tuple[str, str | None]:
+    """The one ``spec.timeWindows`` entry as (window, calendar time zone or None when rolling)."""
     if len(windows) != 1 or not isinstance(windows[0], dict):
         raise Refusal("spec.timeWindows", "exactly one time window is needed")
     tw = windows[0]
@@ -428,8 +477,26 @@ def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str 
     if unit is None or not isinstance(tw.get("count"), int):
         raise Refusal("spec.timeWindows[0]", "count (an integer) and unit (Day, Week, Month...) are needed")
     calendar = tw.get("calendar") or {}
-    window, timezone = _window(f"{tw['count']}{unit}", bool(tw.get("isRolling", True)), calendar.get("timeZone"),
-                               "spec.timeWindows[0]")
+    return _window(f"{tw['count']}{unit}", bool(tw.get("isRolling", True)), calendar.get("timeZone"),
+                   "spec.timeWindows[0]")
+
+
+def _v1alpha_ratio(obj: Any, opath: str, catalog: Catalog) -> dict[str, Any]:
+    """An objective's ``ratioMetrics`` (good over total), the only SLI Sloth reads from openslo/v1alpha."""
+    rm = (obj or {}).get("ratioMetrics")
+    if not isinstance(rm, dict):
+        raise Refusal(f"{opath}.ratioMetrics", "Sloth's openslo/v1alpha support is ratioMetrics only")
+    good = _source_query(rm.get("good"), f"{opath}.ratioMetrics.good", catalog, legacy=True)
+    total = _source_query(rm.get("total"), f"{opath}.ratioMetrics.total", catalog, legacy=True)
+    return _ratio("good", good, total, True, f"{opath}.ratioMetrics")
+
+
+def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, catalog: Catalog,
+                     where: Where) -> list[ImportedSLO]:
+    spec = body.get("spec")
+    if not isinstance(spec, dict) or not meta.get("name"):
+        raise Refusal("spec" if not isinstance(spec, dict) else "metadata.name", "required field is missing")
+    window, timezone = _v1alpha_window(spec.get("timeWindows") or [])
     if spec.get("budgetingMethod", "Occurrences") != "Occurrences":
         raise Refusal("spec.budgetingMethod", "Sloth's openslo/v1alpha support is Occurrences only")
     out = []
@@ -445,26 +512,17 @@ def _convert_v1alpha(body: dict[str, Any], meta: dict[str, Any], namespace: str 
     for i, obj in enumerate(objectives):
         opath = f"spec.objectives[{i}]"
         try:
-            rm = (obj or {}).get("ratioMetrics")
-            if not isinstance(rm, dict):
-                raise Refusal(f"{opath}.ratioMetrics", "Sloth's openslo/v1alpha support is ratioMetrics only")
-            good = _source_query(rm.get("good"), f"{opath}.ratioMetrics.good", catalog, legacy=True)
-            total = _source_query(rm.get("total"), f"{opath}.ratioMetrics.total", catalog, legacy=True)
+            sli = _v1alpha_ratio(obj, opath, catalog)
             out_spec: dict[str, Any] = {
                 "service": str(spec.get("service") or meta["name"]),
                 "objective": _target(obj, opath),
                 "window": window,
-                "sli": _ratio("good", good, total, True, f"{opath}.ratioMetrics"),
+                "sli": sli,
                 # Sloth writes no alerts for OpenSLO; Sloth's tiers are kept, switched off, as Sloth would do.
                 "alerting": {"disabled": True, "burnRates": tiers},
             }
-            if timezone:
-                out_spec["timezone"] = timezone
-            if spec.get("description"):
-                out_spec["description"] = str(spec["description"])[:1024]
-            name = str(meta["name"])
-            if len(objectives) > 1:
-                name = k8s_name(name, str(obj.get("displayName") or i + 1))
+            out_spec.update(_calendar_and_description(spec, timezone))
+            name = _objective_name(meta, objectives, i, obj.get("displayName"))
             imported = build(where, opath, namespace=namespace or "default", name=k8s_name(name), spec=out_spec)
             if imported:
                 out.append(imported)

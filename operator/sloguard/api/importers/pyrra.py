@@ -86,82 +86,81 @@ def _selector(value: Any, path: str) -> tuple[str, list[tuple[str, str, str]]]:
     return parts
 
 
-def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, where: Where) -> ImportedSLO | None:
-    spec = body.get("spec")
-    if not meta.get("name"):
-        raise Refusal("metadata.name", "required field is missing")
-    if not isinstance(spec, dict):
-        raise Refusal("spec", "required field is missing (an object)")
-    unknown_fields(where, "spec", spec, {"target", "window", "description", "indicator", "alerting"})
-    unknown_fields(where, "spec.indicator", spec.get("indicator"), {"ratio", "latency", "latencyNative", "boolGauge"})
-    unknown_fields(where, "spec.alerting", spec.get("alerting"), {"name", "disabled", "burnrates", "absent"})
+_Indicator = tuple[dict[str, Any], list[str], str]  # (sloguard SLI, Pyrra grouping labels, service)
+
+
+def _ratio_sli(r: dict[str, Any]) -> _Indicator:
+    grouping = list(r.get("grouping") or [])
+    errors = _selector(r.get("errors"), "spec.indicator.ratio.errors")
+    total = _selector(r.get("total"), "spec.indicator.ratio.total")
+    if grouping:
+        by = ", ".join(grouping)
+        sli = {"ratioQuery": {
+            "errorQuery": f"sum by ({by}) (rate({format_selector(*errors)}[{{{{.window}}}}]))",
+            "totalQuery": f"sum by ({by}) (rate({format_selector(*total)}[{{{{.window}}}}]))"}}
+    else:
+        sli = {"ratio": {"errors": format_selector(*errors), "total": format_selector(*total)}}
+    return sli, grouping, _job(total)
+
+
+def _latency_sli(lat: dict[str, Any], where: Where) -> _Indicator:
+    grouping = list(lat.get("grouping") or [])
+    success = _selector(lat.get("success"), "spec.indicator.latency.success")
+    total = _selector(lat.get("total"), "spec.indicator.latency.total")
+    service = _job(total)
+    le = [v for n, op, v in success[1] if n == "le" and op == "="]
+    if not le:
+        raise Refusal("spec.indicator.latency.success.metric", "needs an le=\"<seconds>\" matcher (the latency "
+                      "threshold)")
     try:
-        target = float(spec.get("target"))  # Pyrra writes it as a string: "99.9"
-    except (TypeError, ValueError):
-        raise Refusal("spec.target", f"must be a percentage such as \"99.9\", got {spec.get('target')!r}") from None
-    if not spec.get("window"):
-        raise Refusal("spec.window", "required field is missing (Pyrra requires it too)")
-    window = duration(spec["window"], "spec.window")
-    indicator = spec.get("indicator") or {}
-    grouping: list[str] = []
-    service = ""
-    sli: dict[str, Any]
+        threshold = float(le[0])
+    except ValueError:
+        raise Refusal("spec.indicator.latency.success.metric", f"le={le[0]!r} is not a number") from None
+    others = [m for m in success[1] if m[0] != "le"]
+    if grouping:
+        by = ", ".join(grouping)
+        good = format_selector(success[0], success[1])
+        all_ = format_selector(*total)
+        return {"ratioQuery": {
+            "goodQuery": f"sum by ({by}) (rate({good}[{{{{.window}}}}]))",
+            "totalQuery": f"sum by ({by}) (rate({all_}[{{{{.window}}}}]))"}}, grouping, service
+    if sorted(others) != sorted(total[1]) or total[0] != success[0].removesuffix("_bucket") + "_count":
+        where.warn("spec.indicator.latency.total.metric", "sloguard counts all requests from the histogram's "
+                   f"le=\"+Inf\" bucket of {format_selector(success[0], others)}, not from this selector")
+    return {"latency": {"histogram": format_selector(success[0], others), "threshold": threshold}}, grouping, service
+
+
+def _bool_gauge_sli(bg: dict[str, Any]) -> _Indicator:
+    if bg.get("grouping"):
+        raise Refusal("spec.indicator.boolGauge.grouping", "grouping is not supported for boolGauge SLIs")
+    gauge = _selector(bg, "spec.indicator.boolGauge")
+    return {"boolGauge": {"selector": format_selector(*gauge)}}, [], _job(gauge)
+
+
+def _indicator(indicator: dict[str, Any], where: Where) -> _Indicator:
+    """``spec.indicator`` (ratio, latency or boolGauge) as a sloguard SLI."""
     if indicator.get("latencyNative"):
         raise Refusal("spec.indicator.latencyNative", "native histograms are not supported by sloguard's latency "
                       "SLI (classic _bucket series only)")
     if indicator.get("ratio"):
-        r = indicator["ratio"]
-        grouping = list(r.get("grouping") or [])
-        errors = _selector(r.get("errors"), "spec.indicator.ratio.errors")
-        total = _selector(r.get("total"), "spec.indicator.ratio.total")
-        service = _job(total)
-        if grouping:
-            by = ", ".join(grouping)
-            sli = {"ratioQuery": {
-                "errorQuery": f"sum by ({by}) (rate({format_selector(*errors)}[{{{{.window}}}}]))",
-                "totalQuery": f"sum by ({by}) (rate({format_selector(*total)}[{{{{.window}}}}]))"}}
-        else:
-            sli = {"ratio": {"errors": format_selector(*errors), "total": format_selector(*total)}}
-    elif indicator.get("latency"):
-        lat = indicator["latency"]
-        grouping = list(lat.get("grouping") or [])
-        success = _selector(lat.get("success"), "spec.indicator.latency.success")
-        total = _selector(lat.get("total"), "spec.indicator.latency.total")
-        service = _job(total)
-        le = [v for n, op, v in success[1] if n == "le" and op == "="]
-        if not le:
-            raise Refusal("spec.indicator.latency.success.metric", "needs an le=\"<seconds>\" matcher (the latency "
-                          "threshold)")
-        try:
-            threshold = float(le[0])
-        except ValueError:
-            raise Refusal("spec.indicator.latency.success.metric", f"le={le[0]!r} is not a number") from None
-        others = [m for m in success[1] if m[0] != "le"]
-        if grouping:
-            by = ", ".join(grouping)
-            good = format_selector(success[0], success[1])
-            all_ = format_selector(*total)
-            sli = {"ratioQuery": {
-                "goodQuery": f"sum by ({by}) (rate({good}[{{{{.window}}}}]))",
-                "totalQuery": f"sum by ({by}) (rate({all_}[{{{{.window}}}}]))"}}
-        else:
-            if sorted(others) != sorted(total[1]) or total[0] != success[0].removesuffix("_bucket") + "_count":
-                where.warn("spec.indicator.latency.total.metric", "sloguard counts all requests from the histogram's "
-                           f"le=\"+Inf\" bucket of {format_selector(success[0], others)}, not from this selector")
-            sli = {"latency": {"histogram": format_selector(success[0], others), "threshold": threshold}}
-    elif indicator.get("boolGauge"):
-        bg = indicator["boolGauge"]
-        if bg.get("grouping"):
-            raise Refusal("spec.indicator.boolGauge.grouping", "grouping is not supported for boolGauge SLIs")
-        gauge = _selector(bg, "spec.indicator.boolGauge")
-        service = _job(gauge)
-        sli = {"boolGauge": {"selector": format_selector(*gauge)}}
-    else:
-        raise Refusal("spec.indicator", "give ratio, latency or boolGauge")
-    if grouping:
-        where.warn("spec.indicator", f"grouping by {', '.join(grouping)}: alerts fire per group as in Pyrra, but the "
-                   "budget in the SLO's status sums all groups")
+        return _ratio_sli(indicator["ratio"])
+    if indicator.get("latency"):
+        return _latency_sli(indicator["latency"], where)
+    if indicator.get("boolGauge"):
+        return _bool_gauge_sli(indicator["boolGauge"])
+    raise Refusal("spec.indicator", "give ratio, latency or boolGauge")
 
+
+def _target(spec: dict[str, Any]) -> float:
+    try:
+        raw_target: Any = spec.get("target")
+        return float(raw_target)  # Pyrra writes it as a string: "99.9"
+    except (TypeError, ValueError):
+        raise Refusal("spec.target", f"must be a percentage such as \"99.9\", got {spec.get('target')!r}") from None
+
+
+def _alerting(spec: dict[str, Any], meta: dict[str, Any], window: str, where: Where) -> dict[str, Any]:
+    """Pyrra's alerting settings and ``pyrra.dev/`` labels; Pyrra's burn-rate tiers for the window."""
     pyrra_labels = {k.removeprefix(LABEL_PREFIX): v for k, v in (meta.get("labels") or {}).items()
                     if k.startswith(LABEL_PREFIX)}
     alerting_in = spec.get("alerting") or {}
@@ -175,20 +174,40 @@ def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, 
         where.warn("spec.alerting.absent", "Pyrra's absent-metric alerts are not generated by sloguard")
     if alerting_in.get("disabled") or alerting_in.get("burnrates") is False:
         alerting["disabled"] = True
-    else:
-        tiers, waits = [], []
-        for severity, factor, short, long, for_ in pyrra_tiers(seconds(window)):
-            tiers.append({"severity": severity, "factor": factor, "shortWindow": short, "longWindow": long})
-            waits.append(f"{long}/{short}: {for_}")
-        where.warn("spec.alerting", f"Pyrra's alerts wait a for: duration ({', '.join(waits)}); the import does not "
-                   "carry it (add burnRates[].for to wait), so each fires that much earlier than Pyrra's would")
-        alerting["burnRates"] = tiers
+        return alerting
+    tiers, waits = [], []
+    for severity, factor, short, long, for_ in pyrra_tiers(seconds(window)):
+        tiers.append({"severity": severity, "factor": factor, "shortWindow": short, "longWindow": long})
+        waits.append(f"{long}/{short}: {for_}")
+    where.warn("spec.alerting", f"Pyrra's alerts wait a for: duration ({', '.join(waits)}); the import does not "
+               "carry it (add burnRates[].for to wait), so each fires that much earlier than Pyrra's would")
+    alerting["burnRates"] = tiers
+    return alerting
+
+
+def _convert(body: dict[str, Any], meta: dict[str, Any], namespace: str | None, where: Where) -> ImportedSLO | None:
+    spec = body.get("spec")
+    if not meta.get("name"):
+        raise Refusal("metadata.name", "required field is missing")
+    if not isinstance(spec, dict):
+        raise Refusal("spec", "required field is missing (an object)")
+    unknown_fields(where, "spec", spec, {"target", "window", "description", "indicator", "alerting"})
+    unknown_fields(where, "spec.indicator", spec.get("indicator"), {"ratio", "latency", "latencyNative", "boolGauge"})
+    unknown_fields(where, "spec.alerting", spec.get("alerting"), {"name", "disabled", "burnrates", "absent"})
+    target = _target(spec)
+    if not spec.get("window"):
+        raise Refusal("spec.window", "required field is missing (Pyrra requires it too)")
+    window = duration(spec["window"], "spec.window")
+    sli, grouping, service = _indicator(spec.get("indicator") or {}, where)
+    if grouping:
+        where.warn("spec.indicator", f"grouping by {', '.join(grouping)}: alerts fire per group as in Pyrra, but the "
+                   "budget in the SLO's status sums all groups")
     out_spec: dict[str, Any] = {
         "service": service or str(meta["name"]),
         "objective": target,
         "window": window,
         "sli": sli,
-        "alerting": alerting,
+        "alerting": _alerting(spec, meta, window, where),
     }
     if spec.get("description"):
         out_spec["description"] = str(spec["description"])[:1024]

@@ -141,6 +141,29 @@ def convert(body: dict[str, Any], source: str, namespace: str | None, windows: A
     return out
 
 
+def _sli(sli: dict[str, Any], path: str, keys: _Keys) -> dict[str, Any]:
+    """A Sloth SLI (events or raw) as a sloguard one; plugins are refused."""
+    if sli.get("plugin"):
+        plugin_id = (sli["plugin"] or {}).get("id", "?")
+        raise Refusal(f"{path}.sli.plugin", f"SLI plugin {plugin_id!r} builds its queries in Go code; rewrite it "
+                      "as events (error/total queries) or raw to import it")
+    if sli.get("events"):
+        ev = sli["events"]
+        err, total = ev.get(keys.error_query), ev.get(keys.total_query)
+        for field, value in ((keys.error_query, err), (keys.total_query, total)):
+            if not value:
+                raise Refusal(f"{path}.sli.events.{field}", "required field is missing")
+            if not has_window_placeholder(str(value)):
+                raise Refusal(f"{path}.sli.events.{field}", "has no {{.window}}; Sloth and sloguard both need it")
+        return {"ratioQuery": {"errorQuery": str(err).strip(), "totalQuery": str(total).strip()}}
+    if sli.get("raw"):
+        query = (sli["raw"] or {}).get(keys.error_ratio_query)
+        if not query:
+            raise Refusal(f"{path}.sli.raw.{keys.error_ratio_query}", "required field is missing")
+        return {"raw": {"errorRatioQuery": str(query).strip()}}
+    raise Refusal(f"{path}.sli", "give events or raw (the SLI kinds sloguard can carry)")
+
+
 def _convert_slo(slo: dict[str, Any], spec: dict[str, Any], path: str, prefix: str, keys: _Keys, service: str,
                  namespace: str, windows: AlertWindows, where: Where) -> ImportedSLO | None:
     if spec.get(keys.slo_plugins):
@@ -162,28 +185,7 @@ def _convert_slo(slo: dict[str, Any], spec: dict[str, Any], path: str, prefix: s
     objective = slo.get("objective")
     if not isinstance(objective, int | float) or not 0 < objective < 100:
         raise Refusal(f"{path}.objective", f"must be a percentage between 0 and 100 (exclusive), got {objective!r}")
-    sli = slo.get("sli") or {}
-    out_sli: dict[str, Any]
-    if sli.get("plugin"):
-        plugin_id = (sli["plugin"] or {}).get("id", "?")
-        raise Refusal(f"{path}.sli.plugin", f"SLI plugin {plugin_id!r} builds its queries in Go code; rewrite it "
-                      "as events (error/total queries) or raw to import it")
-    if sli.get("events"):
-        ev = sli["events"]
-        err, total = ev.get(keys.error_query), ev.get(keys.total_query)
-        for field, value in ((keys.error_query, err), (keys.total_query, total)):
-            if not value:
-                raise Refusal(f"{path}.sli.events.{field}", "required field is missing")
-            if not has_window_placeholder(str(value)):
-                raise Refusal(f"{path}.sli.events.{field}", "has no {{.window}}; Sloth and sloguard both need it")
-        out_sli = {"ratioQuery": {"errorQuery": str(err).strip(), "totalQuery": str(total).strip()}}
-    elif sli.get("raw"):
-        query = (sli["raw"] or {}).get(keys.error_ratio_query)
-        if not query:
-            raise Refusal(f"{path}.sli.raw.{keys.error_ratio_query}", "required field is missing")
-        out_sli = {"raw": {"errorRatioQuery": str(query).strip()}}
-    else:
-        raise Refusal(f"{path}.sli", "give events or raw (the SLI kinds sloguard can carry)")
+    out_sli = _sli(slo.get("sli") or {}, path, keys)
 
     labels = {**(spec.get("labels") or {}), **(slo.get("labels") or {})}
     alerting_in = slo.get("alerting") or {}

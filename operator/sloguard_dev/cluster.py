@@ -15,6 +15,7 @@ proxy into a cache outside the repo) or from the directory named by
 
 Only the standard library and subprocess are used so that this module works
 before the operator's own dependencies (kopf, kubernetes client) are installed.
+It is a development tool: ``sloguard_dev`` is not part of the ``sloguard`` wheel or the image.
 
 Public API::
 
@@ -24,7 +25,6 @@ Public API::
     default_state_dir() -> Path
     default_crd_dirs() -> list[Path]
     find_bin_dir(log=print) -> Path
-    main(argv) -> int        # python -m sloguard.devcluster up|down|status
 
 Processes are started in their own session so they outlive ``sloguard dev up``;
 ``DIR/state.json`` records their pids (with /proc start times, so a recycled
@@ -33,7 +33,6 @@ pid is never signalled) for ``down``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import json
@@ -43,7 +42,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -59,14 +57,13 @@ __all__ = [
     "default_state_dir",
     "down",
     "find_bin_dir",
-    "main",
     "status",
     "up",
 ]
 
 Log = Callable[[str], None]
 
-#: devcluster.py lives at <repo>/operator/sloguard/devcluster.py.
+#: This file lives at <repo>/operator/sloguard_dev/cluster.py.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "build-k8s.sh"
 
@@ -296,7 +293,7 @@ def _prepare_state_dir(state_dir: Path) -> None:
     if state_dir.exists():
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True)
-    (state_dir / MARKER).write_text("created by sloguard.devcluster; removed by `sloguard dev down`\n")
+    (state_dir / MARKER).write_text("created by sloguard_dev.cluster; removed by `sloguard dev down`\n")
 
 
 # ------------------------------------------------------------------------ certs
@@ -691,49 +688,3 @@ def down(state_dir: Path) -> None:
     if cluster is not None:
         _stop_all(cluster)
     shutil.rmtree(state_dir)
-
-
-# -------------------------------------------------------------------------- CLI
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sloguard.devcluster up|down|status [--state-dir DIR] [--crd-dir DIR ...]``."""
-    parser = argparse.ArgumentParser(prog="sloguard.devcluster", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (
-        ("up", "start a local control plane (or reuse a running one) and install CRDs"),
-        ("down", "stop the local control plane and delete its state dir"),
-        ("status", "print the running cluster's state as JSON; exit 1 if none"),
-    ):
-        cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("--state-dir", type=Path, default=default_state_dir())
-        if name == "up":
-            cmd.add_argument(
-                "--crd-dir",
-                type=Path,
-                action="append",
-                dest="crd_dirs",
-                help="directory of CRD manifests (repeatable; default: crds/ and hack/crds/)",
-            )
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "up":
-            log: Log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  stdout stays clean
-            cluster = up(args.state_dir, args.crd_dirs or default_crd_dirs(), log=log)
-            print(f"export KUBECONFIG={cluster.kubeconfig}")
-        elif args.command == "down":
-            down(args.state_dir)
-        else:
-            running = status(args.state_dir.expanduser().resolve())
-            if running is None:
-                print(f"no running dev cluster in {args.state_dir}", file=sys.stderr)
-                return 1
-            print(json.dumps(running.to_json(), indent=2))
-    except DevClusterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
