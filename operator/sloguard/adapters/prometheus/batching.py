@@ -144,46 +144,52 @@ class Batcher:
         would only double the load).
         """
         results = [Result({}, {}) for _ in batches]
-
-        def run_chunk(b: int, indices: list[int]) -> None:
-            batch, result = batches[b], results[b]
-            query = grouped([tagged(i, batch.exprs[i]) for i in indices], batch.step or 1)
-            try:
-                if batch.start is None:
-                    rows = self.client.query(query, batch.at)
-                else:
-                    rows = self.client.query_range(query, batch.start, batch.at, batch.step)
-            except PrometheusQueryError as e:
-                if e.kind == "timeout":
-                    raise
-                limit = query_length_limit(str(e))
-                if limit is not None and len(indices) > 1 and len(query) > limit:
-                    # VictoriaMetrics refuses queries over -search.maxQueryLen (16 KB by default):
-                    # remember its limit and cut this chunk to fit it, not by halves.
-                    self.query_len_limit = min(self.query_len_limit or limit, limit)
-                    for part in fit(indices, [len(tagged(i, batch.exprs[i])) for i in indices], limit):
-                        run_chunk(b, part)
-                    return
-                if len(indices) == 1:
-                    result.errors[indices[0]] = str(e)
-                    return
-                mid = len(indices) // 2
-                run_chunk(b, indices[:mid])
-                run_chunk(b, indices[mid:])
-                return
-            for row in rows:
-                tag = row.labels.get(TAG_LABEL)
-                if tag is not None:
-                    result.series.setdefault(int(tag), []).append(row)
-
-        jobs = [(b, c) for b, batch in enumerate(batches) for c in self.chunks(batch.exprs)]
+        jobs = [(batch, result, c) for batch, result in zip(batches, results, strict=True)
+                for c in self.chunks(batch.exprs)]
         if len(jobs) == 1:
-            run_chunk(*jobs[0])
+            self._run_chunk(*jobs[0])
         elif jobs:  # none at all when there is nothing to ask
             with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-                for f in [pool.submit(run_chunk, b, c) for b, c in jobs]:
+                for f in [pool.submit(self._run_chunk, *job) for job in jobs]:
                     f.result()
         return results
+
+    def _run_chunk(self, batch: Batch, result: Result, indices: list[int]) -> None:
+        """One chunk of ``batch`` into ``result``; refused chunks are cut (see :meth:`_refused`)."""
+        query = grouped([tagged(i, batch.exprs[i]) for i in indices], batch.step or 1)
+        try:
+            if batch.start is None:
+                rows = self.client.query(query, batch.at)
+            else:
+                rows = self.client.query_range(query, batch.start, batch.at, batch.step)
+        except PrometheusQueryError as e:
+            if e.kind == "timeout":
+                raise
+            self._refused(batch, result, indices, query, e)
+            return
+        for row in rows:
+            tag = row.labels.get(TAG_LABEL)
+            if tag is not None:
+                result.series.setdefault(int(tag), []).append(row)
+
+    def _refused(self, batch: Batch, result: Result, indices: list[int], query: str,
+                 error: PrometheusQueryError) -> None:
+        """A refused chunk: cut to the server's query length limit, else halved, down to the one
+        expression that is refused (its error is the result)."""
+        limit = query_length_limit(str(error))
+        if limit is not None and len(indices) > 1 and len(query) > limit:
+            # VictoriaMetrics refuses queries over -search.maxQueryLen (16 KB by default):
+            # remember its limit and cut this chunk to fit it, not by halves.
+            self.query_len_limit = min(self.query_len_limit or limit, limit)
+            for part in fit(indices, [len(tagged(i, batch.exprs[i])) for i in indices], limit):
+                self._run_chunk(batch, result, part)
+            return
+        if len(indices) == 1:
+            result.errors[indices[0]] = str(error)
+            return
+        mid = len(indices) // 2
+        self._run_chunk(batch, result, indices[:mid])
+        self._run_chunk(batch, result, indices[mid:])
 
     def chunks(self, exprs: Sequence[str]) -> list[list[int]]:
         """Index chunks under ``max_chunk_bytes``, and at least ``workers`` of them when large."""
