@@ -13,12 +13,13 @@ install: ## install sloguard and its dev tools (editable); the same script the D
 lock: ## re-lock the runtime dependencies with hashes (requirements.lock; --upgrade: LOCK_ARGS=--upgrade)
 	bash hack/lock.sh $(LOCK_ARGS)
 
-crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md
+crds: ## regenerate crds/, the charts' copies, the policy-governance VAP, kustomize manifests and docs/reference.md, docs/settings.md
 	$(PYTHON) -m sloguard.api.crdgen crds
 	$(PYTHON) hack/gen-governance.py
 	$(PYTHON) hack/gen_chart_values.py
 	$(PYTHON) hack/sync_chart.py
 	$(PYTHON) hack/gen-reference.py
+	$(PYTHON) hack/gen_settings_doc.py
 
 golden: ## regenerate tests/golden/*.out.yaml from tests/golden/*.in.yaml
 	SLOGUARD_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/golden

@@ -18,8 +18,9 @@ import yaml
 
 from sloguard.adapters.kube import Kube
 from sloguard.adapters.prometheus import BudgetReader, settings_for
+from sloguard.adapters.settings import Settings
 from sloguard.handlers.budget import refresh_once
-from sloguard.handlers.context import Context, Settings
+from sloguard.handlers.context import Context
 from tests.integration.promfixture import PrometheusServer
 
 from ..support import factories

@@ -16,10 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sloguard.adapters.metrics import BudgetSample, OperatorMetrics, parse_address
 from sloguard.adapters.prometheus import Refresh
+from sloguard.adapters.settings import Settings
 from sloguard.core.budget import Measurements, compute
 from sloguard.core.model import Alerting, Objective, RatioSLI
 from sloguard.core.windows import default_tiers, parse_window
-from sloguard.handlers.context import Context, Settings
+from sloguard.handlers.context import Context
 from sloguard.handlers.metrics import observe_admission, observe_reconcile, observe_refresh
 
 NOW = datetime(2025, 3, 11, tzinfo=UTC)

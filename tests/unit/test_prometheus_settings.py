@@ -174,7 +174,7 @@ def test_every_command_that_reads_prometheus_takes_the_same_flags(command: list[
 
 
 def test_the_operator_settings_carry_the_connection_through_its_env(token: Path) -> None:
-    from sloguard.handlers.context import Settings
+    from sloguard.adapters.settings import Settings
 
     prometheus = load_settings({"url": "https://p", "bearer_token_file": str(token), "headers": ["X-Scope-OrgID: t"],
                                 "insecure_skip_verify": True}, use_env=False)

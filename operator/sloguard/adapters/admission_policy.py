@@ -25,13 +25,14 @@ A second chart policy, :func:`params_guard_policy`, lets only the operator write
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError
 
+from ..api.cel import string as _q  # a CEL string literal
+from ..api.cel import string_list
 from ..api.policy import Target
 from ..core import conventions as c
 from ..core import policy as core
@@ -47,11 +48,6 @@ COVERED_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 #: validationActions of each binding, by the params' sloguard.io/enforcement label.
 BINDING_ACTIONS = {"Deny": ["Deny"], "Warn": ["Warn"], "Audit": ["Audit"]}
-
-
-def _q(text: str) -> str:
-    """A CEL string literal (JSON string escaping is valid CEL)."""
-    return json.dumps(text)
 
 
 def enforcement_label(mode: str, action: str, mechanism: str) -> str:
@@ -106,7 +102,7 @@ def _protected_changed(which: str) -> str:
     """CEL: some sloguard.io/* key of metadata.<which> was added, changed or removed (UPDATE only)."""
     old = f"oldObject.metadata.?{which}.orValue({{}})"
     new = f"object.metadata.?{which}.orValue({{}})"
-    own = json.dumps([c.ANNOTATION_EXCEPTION, c.ANNOTATION_EXCEPTION_REASON])
+    own = string_list([c.ANNOTATION_EXCEPTION, c.ANNOTATION_EXCEPTION_REASON])
     keep = f"k.startsWith({_q(c.LABEL_PREFIX)}) && !(k in {own})"
     return (f"({old}.exists(k, {keep} && (!(k in {new}) || {new}[k] != {old}[k])) || "
             f"{new}.exists(k, {keep} && !(k in {old})))")
@@ -131,7 +127,7 @@ def holds_policy_spec() -> dict[str, Any]:
         },
         "matchConditions": [{
             "name": "not-a-workload-controller",
-            "expression": f"!(request.userInfo.username in {json.dumps(list(core.CONTROLLER_USERS))})",
+            "expression": f"!(request.userInfo.username in {string_list(core.CONTROLLER_USERS)})",
         }],
         "variables": [
             {"name": "isUpdate", "expression": "request.operation == 'UPDATE'"},
@@ -256,7 +252,7 @@ def params_guard_policy(name: str, operator_user: str) -> dict[str, Any]:
             "validations": [{
                 "expression": f"request.userInfo.username == {_q(operator_user)} || "
                               f"(request.operation == 'DELETE' && request.userInfo.username in "
-                              f"{json.dumps(list(PARAMS_DELETERS))})",
+                              f"{string_list(PARAMS_DELETERS)})",
                 "message": f"{c.KIND_HOLD} objects are written by the sloguard operator only",
                 "reason": "Forbidden",
             }],
@@ -285,7 +281,7 @@ def holds_webhook_configuration(name: str, handler_id: str, namespaces: list[str
     ns_selector = {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
                                          "values": namespaces or ["-"]}]}
     not_controller = [{"name": "not-a-workload-controller",
-                       "expression": f"!(request.userInfo.username in {json.dumps(list(core.CONTROLLER_USERS))})"}]
+                       "expression": f"!(request.userInfo.username in {string_list(core.CONTROLLER_USERS)})"}]
 
     def hook(suffix: str, operation: str) -> dict[str, Any]:
         return {

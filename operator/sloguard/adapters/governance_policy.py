@@ -14,10 +14,11 @@ chart (``charts/sloguard/templates/policy-governance.yaml``, written by
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..api import governance as api
+from ..api.cel import string as _q  # a CEL string literal
+from ..api.cel import string_list
 from ..core import conventions as c
 from ..core import governance as core
 from ..core.policy import ACTION_RANK
@@ -29,11 +30,6 @@ _NS, _NAME, _ACTION, _PATHS = "\x00ns\x00", "\x00name\x00", "\x00action\x00", "\
 #: The policy's namespace and name, from the stored object: a DELETE of a whole collection has
 #: no ``request.name``, but each object is still admitted one by one.
 _OLD_NS, _OLD_NAME = "oldObject.metadata.namespace", "oldObject.metadata.name"
-
-
-def _q(text: str) -> str:
-    """A CEL string literal (JSON string escaping is valid CEL)."""
-    return json.dumps(text)
 
 
 def _num(value: float) -> str:
@@ -79,7 +75,7 @@ def variables() -> list[dict[str, str]]:
     ranks = "{" + ", ".join(f"{_q(a)}: {_num(r)}" for a, r in ACTION_RANK.items()) + "}"
     modes = "{" + ", ".join(f"{_q(m)}: {r}" for m, r in core.MODE_RANK.items()) + "}"
     default_levels = "[" + ", ".join(f"[{_num(x.remaining_below)}, {_num(x.rank)}]" for x in d.levels) + "]"
-    default_classes = json.dumps(list(d.exception_classes))
+    default_classes = string_list(d.exception_classes)
     old_burns = " && ".join(_burn_covered(_q(r.window), _num(r.above), _num(r.rank)) for r in d.burn_rules) or "true"
 
     def levels(obj: str) -> str:
@@ -138,7 +134,7 @@ def variables() -> list[dict[str, str]]:
 def policy_spec() -> dict[str, Any]:
     """The ValidatingAdmissionPolicy's ``spec``."""
     action = "oldObject.status.action"
-    holding = json.dumps(list(core.HOLDING_ACTIONS))
+    holding = string_list(core.HOLDING_ACTIONS)
     return {
         # A CEL error refuses the change: the safe side for a guard of the guards.
         "failurePolicy": "Fail",
@@ -152,7 +148,7 @@ def policy_spec() -> dict[str, Any]:
             {"name": "holding", "expression": f"oldObject.?status.?action.orValue('none') in {holding}"},
             {"name": "not-a-namespace-deletion",
              "expression": f"!(request.operation == 'DELETE' && "
-                           f"request.userInfo.username in {json.dumps(list(core.NAMESPACE_CONTROLLERS))})"},
+                           f"request.userInfo.username in {string_list(core.NAMESPACE_CONTROLLERS)})"},
         ],
         "variables": variables(),
         # The API server's audit log records every governed change — refused, or admitted by
@@ -220,7 +216,7 @@ def slo_policy_spec() -> dict[str, Any]:
     from ..core.windows import TIER_OBJECTIVES
 
     tiers = "{" + ", ".join(f"{_q(t)}: {_num(v)}" for t, v in TIER_OBJECTIVES.items()) + "}"
-    holding = json.dumps(list(core.HOLDING_ACTIONS))
+    holding = string_list(core.HOLDING_ACTIONS)
 
     def objective(obj: str) -> str:
         return (f"(has({obj}.spec.objective) ? double({obj}.spec.objective) : "
@@ -249,7 +245,7 @@ def slo_policy_spec() -> dict[str, Any]:
         "matchConditions": [
             {"name": "not-a-namespace-deletion",
              "expression": f"!(request.operation == 'DELETE' && "
-                           f"request.userInfo.username in {json.dumps(list(core.NAMESPACE_CONTROLLERS))})"},
+                           f"request.userInfo.username in {string_list(core.NAMESPACE_CONTROLLERS)})"},
         ],
         "variables": [
             {"name": "tiers", "expression": tiers},

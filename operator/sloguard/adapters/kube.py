@@ -174,27 +174,6 @@ def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def post_event(kube: Kube, involved: Mapping[str, Any], *, reason: str, message: str,
-               type_: str = "Normal", component: str = "sloguard") -> None:
-    """Create a core/v1 Event about ``involved`` (apiVersion, kind, metadata.name/namespace/uid)."""
-    from datetime import UTC, datetime
-
-    meta = involved["metadata"]
-    now = datetime.now(UTC)
-    body = client.CoreV1Event(
-        metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=meta["namespace"]),
-        involved_object=client.V1ObjectReference(
-            api_version=involved.get("apiVersion"), kind=involved.get("kind"), name=meta["name"],
-            namespace=meta["namespace"], uid=meta.get("uid")),
-        reason=reason, message=message[:1024], type=type_, source=client.V1EventSource(component=component),
-        first_timestamp=now, last_timestamp=now, count=1, reporting_component=component,
-    )
-    try:
-        client.CoreV1Api(kube.api).create_namespaced_event(meta["namespace"], body)
-    except ApiException as e:
-        raise _translate(e, f"post Event {reason} on {meta['namespace']}/{meta['name']}") from None
-
-
 def hold_lease(kube: Kube, name: str, namespace: str, identity: str, duration_seconds: int) -> bool:
     """Acquire or renew a coordination.k8s.io Lease; True while ``identity`` holds it.
 

@@ -15,16 +15,13 @@ from pydantic import Field, ValidationError, model_validator
 from ..core import conventions as c
 from ..core import policy as core
 from ..core.windows import DURATION_PATTERN, normalize_if_duration
+from . import cel
 from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
 from .crdgen import Column, CRDSpec
 from .slo import Condition
 
 ActionName = Literal["freeze", "restrict", "scrutiny", "emergency"]
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-def _cel(*rules: tuple[str, str]) -> dict[str, Any]:
-    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
 
 
 class LabelSelectorRequirement(CamelModel):
@@ -115,7 +112,7 @@ class ErrorBudgetPolicySpec(CamelModel):
     """Which SLOs' budgets govern which workloads, and what each level does."""
 
     model_config = CamelModel.model_config | {
-        "json_schema_extra": _cel(("has(self.slos) != has(self.sloSelector)", "give exactly one of slos or "
+        "json_schema_extra": cel.validations(("has(self.slos) != has(self.sloSelector)", "give exactly one of slos or "
                                    "sloSelector"))
     }
     slos: list[str] | None = Field(None, min_length=1, description="Names of SLOs in the policy's namespace.")

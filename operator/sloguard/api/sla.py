@@ -29,15 +29,12 @@ from ..core.sla import (
     Term,
 )
 from ..core.windows import DURATION_PATTERN, parse_duration
+from . import cel
 from .common import CamelModel, known_timezone
 from .crdgen import Column, CRDSpec
 from .slo import Condition, SLISpec
 
 _NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-def _cel(*rules: tuple[str, str]) -> dict[str, Any]:
-    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
 
 
 class CustomerSpec(CamelModel):
@@ -114,7 +111,7 @@ class TermSpec(CamelModel):
     """One commitment, measured over each calendar month."""
 
     model_config = CamelModel.model_config | {
-        "json_schema_extra": _cel(
+        "json_schema_extra": cel.validations(
             ("self.type != 'latency' || has(self.sli.latency)", "a latency term needs a latency sli"),
         )
     }

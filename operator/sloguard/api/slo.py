@@ -36,13 +36,10 @@ from ..core.windows import (
     parse_duration,
     parse_window,
 )
+from . import cel
 from .common import CamelModel, known_timezone
 
 _PROMQL = "A PromQL expression"
-
-
-def _cel(rule: str, message: str) -> dict[str, Any]:
-    return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
 
 
 # --- what the API server checks without the operator (CEL and patterns in the CRD) ----------------
@@ -83,15 +80,11 @@ ROOT_VALIDATIONS = [
 def _map_cel(what: str, reserved: tuple[str, ...] = ()) -> dict[str, Any]:
     rule = f"self.all(k, k.matches('{LABEL_NAME_PATTERN}'))"
     message = f"{what} names must be Prometheus label names ({LABEL_NAME_PATTERN})"
-    rules = [{"rule": rule, "message": message}]
-    if reserved:
-        rules.append({"rule": "self.all(k, !(k in [" + ", ".join(f"'{r}'" for r in reserved) + "]))",
-                      "message": f"labels {', '.join(reserved)} are set by sloguard and cannot be overridden"})
-    return {"x-kubernetes-validations": rules}
-
-
-def _field_cel(rule: str, message: str) -> dict[str, Any]:
-    return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
+    rules = [(rule, message)]
+    if reserved:  # label names need no escaping: single-quoted CEL literals, as the CRDs have always had
+        rules.append(("self.all(k, !(k in [" + ", ".join(f"'{r}'" for r in reserved) + "]))",
+                      f"labels {', '.join(reserved)} are set by sloguard and cannot be overridden"))
+    return cel.validations(*rules)
 
 
 def _positive(value: str) -> str:
@@ -108,7 +101,8 @@ class RatioSpec(CamelModel):
     """Two counters: bad (``errors``) or ``good`` events, and ``total`` events."""
 
     model_config = CamelModel.model_config | {
-        "json_schema_extra": _cel("has(self.errors) != has(self.good)", "give exactly one of errors or good")
+        "json_schema_extra": cel.validations(("has(self.errors) != has(self.good)",
+                                              "give exactly one of errors or good"))
     }
     errors: str | None = Field(None, description="Selector of a counter of bad events, e.g. "
                                "http_requests_total{job=\"checkout\",code=~\"5..\"}. Exclusive with good.")
@@ -126,8 +120,8 @@ class RatioQuerySpec(CamelModel):
     """Sloth-compatible full queries; ``{{.window}}`` is replaced by each window."""
 
     model_config = CamelModel.model_config | {
-        "json_schema_extra": _cel("has(self.errorQuery) != has(self.goodQuery)",
-                                  "give exactly one of errorQuery or goodQuery")
+        "json_schema_extra": cel.validations(("has(self.errorQuery) != has(self.goodQuery)",
+                                  "give exactly one of errorQuery or goodQuery"))
     }
     error_query: str | None = Field(None, description=f"{_PROMQL} for the rate of bad events over "
                                     "{{.window}}, e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])).")
@@ -178,10 +172,10 @@ class SLISpec(CamelModel):
     """Exactly one of the five SLI kinds."""
 
     model_config = CamelModel.model_config | {
-        "json_schema_extra": _cel(
+        "json_schema_extra": cel.validations((
             "[" + ", ".join(f"has(self.{k})" for k in _SLI_KINDS) + "].filter(x, x).size() == 1",
             "give exactly one SLI kind: " + ", ".join(_SLI_KINDS),
-        )
+        ))
     }
     ratio: RatioSpec | None = Field(None, description="Good or bad events over total events, from counters.")
     ratio_query: RatioQuerySpec | None = Field(None, description="Sloth-style queries with {{.window}}.")
@@ -217,7 +211,7 @@ class SLISpec(CamelModel):
 
 class TimesliceSpec(CamelModel):
     window: str = Field("5m", pattern=DURATION_PATTERN, max_length=32, description="Slice length, e.g. 1m or 5m.",
-                        json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+                        json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
     target: float = Field(gt=0, le=1, description="A slice is good when its good ratio is at least "
                           "this fraction (e.g. 0.99).")
 
@@ -233,18 +227,18 @@ class BurnRateSpec(CamelModel):
     severity: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$", description="Alert severity label.")
     factor: float = Field(gt=0, description="Burn-rate multiple (1 = spending exactly the budget over the window).")
     short_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Confirming window, e.g. 5m.",
-                              json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+                              json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
     long_window: str = Field(pattern=DURATION_PATTERN, max_length=32, description="Main window, e.g. 1h.",
-                             json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+                             json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
     for_: str | None = Field(None, alias="for", pattern=DURATION_PATTERN, max_length=32,
                              description="How long both windows must keep burning before the alert fires "
                              "(the alert rule's for:). Default: fire at once.",
-                             json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+                             json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
     keep_firing_for: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
                                         description="How long the alert keeps firing after the burn stops "
                                         "(the alert rule's keep_firing_for:, Prometheus 2.42 or later), so a "
                                         "burn that flickers around the factor pages once. Default: stop at once.",
-                                        json_schema_extra=_field_cel(_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE))
+                                        json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)))
 
     @field_validator("short_window", "long_window", "for_", "keep_firing_for")
     @classmethod
@@ -321,7 +315,7 @@ class SLOSpec(CamelModel):
                              description="What the objective promises, for people.")
     objective: float | None = Field(None, gt=0, lt=100, description="Target in percent, e.g. 99.9.")
     window: str = Field("30d", pattern=WINDOW_PATTERN, max_length=32,
-                        json_schema_extra=_field_cel(_POSITIVE_WINDOW_CEL, _POSITIVE_MESSAGE),
+                        json_schema_extra=cel.validations((_POSITIVE_WINDOW_CEL, _POSITIVE_MESSAGE)),
                         description="A rolling duration (30d, 28d) or a calendar period: month, week or quarter.")
     timezone: str = Field("UTC", description="IANA timezone of calendar periods, e.g. Europe/Berlin.")
     budgeting_method: Literal["Occurrences", "Timeslices"] = Field(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.budget import BudgetStatus, rfc3339
+from ..core.budget import BudgetStatus
+from ..core.conditions import rfc3339
 
 #: Significant digits kept in status. 4 digits of a budget share is 0.01 percentage points.
 DIGITS = 4

@@ -27,6 +27,7 @@ from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments
 from ..api.loader import load_documents
 from ..api.sla_loader import contracts_from_documents
 from ..core import conventions as c
+from ..core.conditions import rfc3339
 from ..core.sla import SLAError
 from ..services.impact import measure_impact
 from .common import (
@@ -78,7 +79,7 @@ def _incident(args: argparse.Namespace) -> tuple[datetime, datetime, datetime]:
     except ValueError:
         raise UsageError("--now must be a time like 2026-10-03T01:00:00Z") from None
     if now <= t1:
-        raise UsageError(f"--from is not in the past at {now:%Y-%m-%dT%H:%M:%SZ}: nothing measured to project from")
+        raise UsageError(f"--from is not in the past at {rfc3339(now)}: nothing measured to project from")
     return t1, t2, now
 
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .conditions import rfc3339
 from .conventions import STATE_CRITICAL, STATE_EXHAUSTED, STATE_HEALTHY, STATE_UNKNOWN, STATE_WARNING
 from .model import Objective
 from .windows import REPORTED_BURN_WINDOWS, parse_duration, sort_windows
@@ -341,13 +342,6 @@ def _num(value: float | None) -> float | None:
     if value is None:
         return None
     return float(f"{value:.10g}")
-
-
-def rfc3339(when: datetime) -> str:
-    """``2025-03-31T12:00:00Z`` (UTC, seconds; fractions only when present)."""
-    utc = when.astimezone(UTC)
-    text = utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
 
 
 def to_dict(status: BudgetStatus) -> dict[str, Any]:

@@ -11,7 +11,11 @@ from typing import Any
 
 
 def rfc3339(moment: datetime) -> str:
-    """UTC, second precision, ``Z`` suffix: the form Kubernetes uses for metav1.Time."""
+    """UTC, second precision, ``Z`` suffix: the form Kubernetes uses for metav1.Time.
+
+    The one time format of everything we write: status fields, history annotations, Events, the
+    CLI's JSON (``2025-03-31T12:00:00Z``). A naive ``moment`` is taken as UTC.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .budget import Measurements, compute
+from .conditions import rfc3339
 from .model import Objective
 from .sla import (
     Contract,
@@ -337,10 +338,6 @@ def request_term_row(term: Term, bad: float, month_total: float) -> dict[str, An
 # --- The report ---------------------------------------------------------------------------------
 
 
-def _iso(t: datetime) -> str:
-    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _counts_dict(c: Counts) -> dict[str, float]:
     return {"badEvents": round(c.bad, 3), "totalEvents": round(c.total, 3)}
 
@@ -378,11 +375,11 @@ def report(
     shares = [s["budgetSpent"] for s in slo_rows if s["budgetSpent"] is not None]
     level = classify_severity(max(ratios, default=0.0), max(shares, default=0.0), any(t["breached"] for t in terms))
     return {
-        "from": _iso(span.start),
-        "to": _iso(span.end),
+        "from": rfc3339(span.start),
+        "to": rfc3339(span.end),
         "minutes": int(_seconds(span.start, span.end) // 60),
-        "measured": {"from": _iso(span.start), "to": _iso(span.measured_until)},
-        "projected": {"from": _iso(span.measured_until), "to": _iso(span.end)} if span.projects else None,
+        "measured": {"from": rfc3339(span.start), "to": rfc3339(span.measured_until)},
+        "projected": {"from": rfc3339(span.measured_until), "to": rfc3339(span.end)} if span.projects else None,
         "severity": {
             "level": level.name,
             "label": level.label,

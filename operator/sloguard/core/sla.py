@@ -58,6 +58,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .conditions import rfc3339
 from .model import SLI
 from .windows import calendar_period_bounds, normalize_duration, parse_duration
 
@@ -479,8 +480,8 @@ class ContractResult:
             ],
             "maintenance": [
                 {
-                    "start": _iso(w.start),
-                    "end": _iso(w.end),
+                    "start": rfc3339(w.start),
+                    "end": rfc3339(w.end),
                     "description": w.window.description,
                     "excluded": w.excluded,
                     "reason": w.reason,
@@ -491,10 +492,6 @@ class ContractResult:
             "creditAmount": self.credit_amount,
             "currency": self.contract.currency,
         }
-
-
-def _iso(t: datetime) -> str:
-    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _percent(part: float, whole: float) -> float:
@@ -628,7 +625,7 @@ def evaluate_contract(
     """
     until = _utc(period.end) if now is None else min(_utc(now), _utc(period.end))
     if until <= _utc(period.start):
-        raise SLAError(f"period {period.name} has not started at {_iso(until)}")
+        raise SLAError(f"period {period.name} has not started at {rfc3339(until)}")
     plan = assess_maintenance(contract.maintenance, contract.minimum_notice_seconds, period)
     if until < _utc(period.end):
         # A month in progress: only the part of each exclusion that already happened counts.
@@ -717,7 +714,7 @@ def late_windows(contract: Contract, since: datetime) -> tuple[WindowAssessment,
 
 def window_key(w: MaintenanceWindow) -> str:
     """A stable key of a window (its UTC start and end), to remember that it was reported."""
-    return f"{_iso(w.start)}/{_iso(w.end)}"
+    return f"{rfc3339(w.start)}/{rfc3339(w.end)}"
 
 
 # --- Incident impact -------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 
 import kopf
 
-from ..adapters.kube import KubeError, hold_lease, post_event
+from ..adapters.kube import KubeError, hold_lease
 from ..adapters.prometheus import BudgetReader, Refresh
 from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
@@ -67,10 +67,9 @@ class Registry:
 
 
 def registry(ctx: Context) -> Registry:
-    reg = ctx.extras.get("budget_registry")
-    if reg is None:
-        reg = ctx.extras["budget_registry"] = Registry()
-    return reg
+    if ctx.budgets is None:  # a context made without Context.create (tests)
+        ctx.budgets = Registry()
+    return ctx.budgets
 
 
 def sync_registry(ctx: Context) -> dict[str, Entry]:
@@ -121,12 +120,13 @@ async def start_budget_loop(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> N
         logger.info("no --prometheus given: budgets are not evaluated (rules are still generated)")
         return
     reader = BudgetReader.connect(ctx.settings.prometheus)
-    ctx.extras["budget_task"] = asyncio.create_task(_loop(ctx, reader, logger))
+    ctx.budget_task = asyncio.create_task(_loop(ctx, reader, logger))
 
 
 @kopf.on.cleanup()
 async def stop_budget_loop(memo: kopf.Memo, **_: Any) -> None:
-    task = context(memo).extras.pop("budget_task", None)
+    ctx = context(memo)
+    task, ctx.budget_task = ctx.budget_task, None
     if task is not None:
         task.cancel()
 
@@ -265,12 +265,9 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
     if old_state != status.state and old_state is not None and status.state in _SEVERITY and old_state in _SEVERITY:
         worse = _SEVERITY[status.state] > _SEVERITY[old_state]
         remaining = fields["budget"]["remainingPercent"]
-        try:
-            post_event(ctx.kube, entry.body, reason="BudgetStateChanged", type_="Warning" if worse else "Normal",
-                       message=f"error budget {old_state} -> {status.state}: {remaining}% remaining, "
-                       f"burn rate 1h {fields['burnRate1h']}x")
-        except KubeError as e:
-            logger.warning(str(e))
+        ctx.events.post(entry.body, type_="Warning" if worse else "Normal", reason="BudgetStateChanged",
+                        message=f"error budget {old_state} -> {status.state}: {remaining}% remaining, "
+                                f"burn rate 1h {fields['burnRate1h']}x")
     return True
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,27 +42,9 @@ def _now() -> datetime:
 
 
 def _state(ctx: Context) -> PolicyState:
-    st = ctx.extras.get("policy")
-    if st is None:
-        st = ctx.extras.setdefault("policy", PolicyState())
-    return st  # type: ignore[no-any-return]
-
-
-class _KopfEvents:
-    """The EventPoster port through kopf's poster."""
-
-    def post(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
-        kopf.event(_kopf_body(involved), type=type_, reason=reason, message=message)
-
-
-def _kopf_body(obj: Mapping[str, Any]) -> kopf.Body:
-    """What kopf's Events take: a Body; its object reference needs only apiVersion, kind and metadata."""
-    raw = kopf.RawBody(metadata=obj.get("metadata", {}))
-    if "apiVersion" in obj:  # listed items come without apiVersion and kind: the reference says None
-        raw["apiVersion"] = obj["apiVersion"]
-    if "kind" in obj:
-        raw["kind"] = obj["kind"]
-    return kopf.Body(raw)
+    if ctx.policy is None:  # a context made without Context.create (tests)
+        ctx.policy = PolicyState()
+    return ctx.policy
 
 
 def _ca_bundle(cert_dir: Path, hosts: list[str]) -> bytes:
@@ -73,7 +54,7 @@ def _ca_bundle(cert_dir: Path, hosts: list[str]) -> bytes:
 
 
 def _runtime(ctx: Context, logger: kopf.Logger) -> service.Runtime:
-    return service.Runtime(KubeCluster(ctx.kube), _KopfEvents(), _state(ctx), logger, ctx.settings.enforcement,
+    return service.Runtime(KubeCluster(ctx.kube), ctx.events, _state(ctx), logger, ctx.settings.enforcement,
                            ctx.settings.webhook, f"{ctx.settings.configuration_name}-holds", _ca_bundle,
                            run=lambda body, at: reconcile_policy(ctx, dict(body), logger, at))
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import kopf
 
-from ..adapters.kube import Kube, KubeError, post_event
+from ..adapters.kube import KubeError
 from ..adapters.prometheus import SLAReader, read_report
 from ..adapters.report_history import ReportHistory
 from ..api.loader import validate_slo_body
@@ -41,7 +41,6 @@ STATUS_MANAGER = "sloguard-report"
 GRACE_SECONDS = parse_duration(DEFAULT_FINALIZE_GRACE)
 #: A month that could not be stored (Prometheus down, no data) is tried again at most this often.
 RETRY_SECONDS = 300.0
-_TASK_KEY = "report_task"
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,6 @@ class PrometheusReports:
         return read_report(self.reader, slo, period, now)
 
 
-@dataclass(frozen=True)
-class _Events:
-    """The service's Events port: core/v1 Events about one SLO."""
-
-    kube: Kube
-    obj: dict[str, Any]
-
-    def post(self, type_: str, reason: str, message: str) -> None:
-        post_event(self.kube, self.obj, reason=reason, message=message, type_=type_)
-
-
 @kopf.on.startup()
 async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any) -> None:
     ctx = context(memo)
@@ -72,12 +60,13 @@ async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAd
         logger.info("no --prometheus given: SLO month reports are not finalized")
         return
     metrics = PrometheusReports(SLAReader(ctx.settings.prometheus))
-    ctx.extras[_TASK_KEY] = asyncio.create_task(_loop(ctx, metrics, logger))
+    ctx.report_task = asyncio.create_task(_loop(ctx, metrics, logger))
 
 
 @kopf.on.cleanup()
 async def stop_report_loop(memo: Any, **_: Any) -> None:
-    task = context(memo).extras.pop(_TASK_KEY, None)
+    ctx = context(memo)
+    task, ctx.report_task = ctx.report_task, None
     if task is not None:
         task.cancel()
 
@@ -130,7 +119,7 @@ def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
                 continue
             try:
                 result = finalize_month(slo, body.get("status") or {}, now,
-                                        ReportPorts(store, metrics, _Events(ctx.kube, body)), GRACE_SECONDS,
+                                        ReportPorts(store, metrics, ctx.events.about(body)), GRACE_SECONDS,
                                         meta.get("generation"))
                 if result.changed:
                     ctx.kube.apply_status(c.API_VERSION, c.KIND_SLO, slo.name, slo.namespace, result.status,

@@ -12,8 +12,6 @@ returns. An edit of the spec or annotations wakes the contract's daemon at once.
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,58 +22,37 @@ from ..adapters.kube import KubeError
 from ..adapters.prometheus import SLAReader
 from ..adapters.sla_history import SLAHistory
 from ..core import conventions as c
-from ..core.sla import DEFAULT_FINALIZE_GRACE
-from ..core.windows import DurationError, parse_duration
 from ..services.sla import SLAPorts, reconcile
 from .context import Context, context
 from .metrics import observe_reconcile
 
 SLA = (c.GROUP, c.VERSION, c.PLURAL_SLA)
 
-_SETTINGS_KEY = "sla.settings"
-_WAKE_KEY = "sla.wake"
-_READER_KEY = "sla.reader"
-
 
 @dataclass(frozen=True)
 class SLASettings:
-    """SLA-specific knobs, from the environment when the operator starts."""
+    """SLA-specific knobs: a view of the operator settings (``sla_refresh_interval``, ``sla_finalize_grace``)."""
 
     refresh_interval: float
     finalize_grace_seconds: int
 
-    @classmethod
-    def from_env(cls, default_refresh: float, env: Mapping[str, str] = os.environ) -> SLASettings:
-        grace = env.get("SLOGUARD_SLA_FINALIZE_GRACE") or DEFAULT_FINALIZE_GRACE
-        try:
-            grace_seconds = parse_duration(grace)
-        except DurationError as e:
-            raise ValueError(f"SLOGUARD_SLA_FINALIZE_GRACE: {e}") from None
-        refresh = float(env.get("SLOGUARD_SLA_REFRESH_INTERVAL") or default_refresh)
-        return cls(refresh_interval=max(refresh, 1.0), finalize_grace_seconds=grace_seconds)
-
 
 def sla_settings(ctx: Context) -> SLASettings:
-    cfg = ctx.extras.get(_SETTINGS_KEY)
-    if cfg is None:
-        cfg = SLASettings.from_env(ctx.settings.refresh_interval)
-        ctx.extras[_SETTINGS_KEY] = cfg
-    return cfg
+    s = ctx.settings
+    return SLASettings(refresh_interval=s.sla_refresh_seconds, finalize_grace_seconds=s.sla_finalize_grace_seconds)
 
 
 def _reader(ctx: Context) -> SLAReader | None:
     url = ctx.settings.prometheus_url
     if not url:
         return None
-    reader = ctx.extras.get(_READER_KEY)
-    if reader is None:
-        reader = SLAReader(ctx.settings.prometheus)
-        ctx.extras[_READER_KEY] = reader
-    return reader
+    if ctx.sla_reader is None:
+        ctx.sla_reader = SLAReader(ctx.settings.prometheus)
+    return ctx.sla_reader
 
 
 def _wake_events(ctx: Context) -> dict[str, asyncio.Event]:
-    return ctx.extras.setdefault(_WAKE_KEY, {})  # type: ignore[no-any-return]
+    return ctx.sla_wake
 
 
 # --- kopf entry points ---------------------------------------------------------------------------
@@ -123,26 +100,6 @@ async def wake_on_change(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
 # --- one pass --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _KopfEvents:
-    """The service's Events port: kopf Events about one contract."""
-
-    obj: Mapping[str, Any]
-
-    def post(self, type_: str, reason: str, message: str) -> None:
-        kopf.event(_kopf_body(self.obj), type=type_, reason=reason, message=message[:1000])
-
-
-def _kopf_body(obj: Mapping[str, Any]) -> kopf.Body:
-    """What kopf's Events take: a Body; its object reference needs only apiVersion, kind and metadata."""
-    raw = kopf.RawBody(metadata=obj.get("metadata", {}))
-    if "apiVersion" in obj:  # listed items come without apiVersion and kind: the reference says None
-        raw["apiVersion"] = obj["apiVersion"]
-    if "kind" in obj:
-        raw["kind"] = obj["kind"]
-    return kopf.Body(raw)
-
-
 @observe_reconcile(c.KIND_SLA)
 def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str, uid: str,
                        logger: kopf.Logger) -> None:
@@ -150,7 +107,7 @@ def reconcile_contract(ctx: Context, cfg: SLASettings, namespace: str, name: str
     obj = ctx.kube.get(c.API_VERSION, c.KIND_SLA, name, namespace)
     if obj is None or obj["metadata"].get("deletionTimestamp") or obj["metadata"].get("uid") != uid:
         return
-    ports = SLAPorts(history=SLAHistory(ctx.kube), metrics=_reader(ctx), events=_KopfEvents(obj))
+    ports = SLAPorts(history=SLAHistory(ctx.kube), metrics=_reader(ctx), events=ctx.events.about(obj))
     result = reconcile(obj, datetime.now(UTC).replace(microsecond=0), ports, cfg.finalize_grace_seconds)
     if result.patch:
         ctx.kube.patch_status(c.API_VERSION, c.KIND_SLA, name, namespace, result.patch)

@@ -43,18 +43,18 @@ def require_promtool(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """No rule is applied unchecked: without promtool the operator does not start."""
     ctx = context(memo)
     try:
-        ctx.extras["promtool"] = find_promtool(ctx.settings.promtool)
+        ctx.promtool = find_promtool(ctx.settings.promtool)
     except PromtoolUnavailable as e:
         logger.error(str(e))
         raise kopf.PermanentError(str(e)) from None
-    logger.info(f"generated rules are checked with {ctx.extras['promtool']} before they are applied")
+    logger.info(f"generated rules are checked with {ctx.promtool} before they are applied")
 
 
 def _checker(ctx: Context) -> service.RuleChecker:
     """promtool over one SLO's rules (found at startup, else looked up now)."""
 
     def check(objective: Objective) -> list[Diagnostic]:
-        promtool = ctx.extras.get("promtool") or find_promtool(ctx.settings.promtool)
+        promtool = ctx.promtool or find_promtool(ctx.settings.promtool)
         return rule_diagnostics([objective], promtool).get(objective.key, [])
 
     return check
@@ -69,7 +69,7 @@ def reconcile_slo(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, retry: 
     outcome = service.reconcile(KubeCluster(ctx.kube), _checker(ctx), dict(body), ctx.settings.rule_labels,
                                 ctx.settings.dashboards, _now())
     if outcome.warning_reason:
-        kopf.warn(body, reason=outcome.warning_reason, message=outcome.warning_message)
+        ctx.events.post(body, type_="Warning", reason=outcome.warning_reason, message=outcome.warning_message)
     if outcome.log:
         logger.warning(outcome.log)
     if outcome.retry is not None:
@@ -95,7 +95,7 @@ def admission_diagnostics(body: dict[str, Any], promtool: str | None = None) -> 
 
 def admit_slo(body: kopf.Body, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
     """What CEL cannot check: PromQL parses, templates carry {{.window}}, cross-field sense."""
-    diagnostics = admission_diagnostics(dict(body), context(memo).extras.get("promtool"))
+    diagnostics = admission_diagnostics(dict(body), context(memo).promtool)
     warnings.extend(f"{d.path}: {d.message}" for d in diagnostics if d.severity == "warning")
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:

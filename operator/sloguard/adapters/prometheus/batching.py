@@ -144,21 +144,24 @@ class Batcher:
         would only double the load).
         """
         results = [Result({}, {}) for _ in batches]
-        jobs = [(b, c) for b, batch in enumerate(batches) for c in self.chunks(batch.exprs)]
+        jobs = [(batch, result, c) for batch, result in zip(batches, results, strict=True)
+                for c in self.chunks(batch.exprs)]
         if len(jobs) == 1:
-            b, c = jobs[0]
-            self._run_chunk(batches[b], results[b], c)
+            self._run_chunk(*jobs[0])
         elif jobs:  # none at all when there is nothing to ask
             with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-                for f in [pool.submit(self._run_chunk, batches[b], results[b], c) for b, c in jobs]:
+                for f in [pool.submit(self._run_chunk, *job) for job in jobs]:
                     f.result()
         return results
 
     def _run_chunk(self, batch: Batch, result: Result, indices: list[int]) -> None:
-        """One chunk of ``batch`` into ``result``; a refused chunk is cut (see :meth:`_refused`)."""
+        """One chunk of ``batch`` into ``result``; refused chunks are cut (see :meth:`_refused`)."""
         query = grouped([tagged(i, batch.exprs[i]) for i in indices], batch.step or 1)
         try:
-            rows = self._ask(batch, query)
+            if batch.start is None:
+                rows = self.client.query(query, batch.at)
+            else:
+                rows = self.client.query_range(query, batch.start, batch.at, batch.step)
         except PrometheusQueryError as e:
             if e.kind == "timeout":
                 raise
@@ -169,16 +172,11 @@ class Batcher:
             if tag is not None:
                 result.series.setdefault(int(tag), []).append(row)
 
-    def _ask(self, batch: Batch, query: str) -> list[Series]:
-        if batch.start is None:
-            return self.client.query(query, batch.at)
-        return self.client.query_range(query, batch.start, batch.at, batch.step)
-
     def _refused(self, batch: Batch, result: Result, indices: list[int], query: str,
-                 e: PrometheusQueryError) -> None:
-        """A chunk the server refused: cut to its query length limit, else halved down to one expression,
-        whose error it then is."""
-        limit = query_length_limit(str(e))
+                 error: PrometheusQueryError) -> None:
+        """A refused chunk: cut to the server's query length limit, else halved, down to the one
+        expression that is refused (its error is the result)."""
+        limit = query_length_limit(str(error))
         if limit is not None and len(indices) > 1 and len(query) > limit:
             # VictoriaMetrics refuses queries over -search.maxQueryLen (16 KB by default):
             # remember its limit and cut this chunk to fit it, not by halves.
@@ -187,7 +185,7 @@ class Batcher:
                 self._run_chunk(batch, result, part)
             return
         if len(indices) == 1:
-            result.errors[indices[0]] = str(e)
+            result.errors[indices[0]] = str(error)
             return
         mid = len(indices) // 2
         self._run_chunk(batch, result, indices[:mid])
