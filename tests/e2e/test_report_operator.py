@@ -27,7 +27,8 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.integration.promfixture import OpenMetricsWriter, server_from_lines
+from tests.integration.promfixture import server_from_lines
+from tests.support.incidents import IncidentHistory
 
 from ..support.cluster import get_json
 from ..support.operator import operator_runner
@@ -56,40 +57,15 @@ MONTHS = {"2026-07": (datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzi
           "2026-10": (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))}
 
 
-def bad_in_step(t: datetime) -> float:
-    """Bad requests in the 5 minutes ending at ``t``."""
-    for start, minutes, share in INCIDENTS:
-        if start < t <= start + timedelta(minutes=minutes):
-            return PER_STEP * share
-    return 0.0
 
 
-def steps() -> Iterator[datetime]:
-    t = START
-    while t <= T:
-        yield t
-        t += STEP
-
-
-def history() -> Iterator[str]:
-    w = OpenMetricsWriter()
-    fam = w.family("http_requests", "counter", ("job", "code"))
-    ok = bad = 0.0
-    for t in steps():
-        if t > START:
-            b = bad_in_step(t)
-            bad += b
-            ok += PER_STEP - b
-        ts = int(t.timestamp())
-        fam.add(("checkout", "200"), ts, ok)
-        fam.add(("checkout", "500"), ts, bad)
-    yield from w.lines()
+DATA = IncidentHistory(START, T, tuple(INCIDENTS), PER_STEP, STEP)
 
 
 def month_figures(label: str) -> tuple[float, float]:
     """(bad, total) requests of a month, from the lists above."""
     a, b = MONTHS[label]
-    return sum(bad_in_step(t) for t in steps() if a < t <= b), PER_STEP * (b - a) / STEP
+    return DATA.bad_between(a, b), DATA.total_between(a, b)
 
 
 SLO_DOC = {
@@ -129,7 +105,7 @@ class Operator:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with server_from_lines(history(), tmp_path_factory.mktemp("report-e2e-prom")) as srv:
+    with server_from_lines(DATA.history(), tmp_path_factory.mktemp("report-e2e-prom")) as srv:
         yield srv.url
 
 

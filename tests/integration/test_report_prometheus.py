@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.integration.promfixture import OpenMetricsWriter, server_from_lines
+from tests.integration.promfixture import server_from_lines
+from tests.support.incidents import IncidentHistory
 
 from sloguard.cli import report_cmd
 
@@ -69,42 +70,10 @@ spec:
 """
 
 
-def bad_in_step(t: datetime) -> float:
-    """Bad requests in the 5 minutes ending at ``t``."""
-    for start, minutes, share in INCIDENTS:
-        if start < t <= start + timedelta(minutes=minutes):
-            return PER_STEP * share
-    return 0.0
 
 
-def steps() -> Iterator[datetime]:
-    t = START
-    while t <= END:
-        yield t
-        t += STEP
-
-
-def history() -> Iterator[str]:
-    w = OpenMetricsWriter()
-    fam = w.family("http_requests", "counter", ("job", "code"))
-    ok = bad = 0.0
-    for t in steps():
-        if t > START:
-            b = bad_in_step(t)
-            bad += b
-            ok += PER_STEP - b
-        ts = int(t.timestamp())
-        fam.add(("checkout", "200"), ts, ok)
-        fam.add(("checkout", "500"), ts, bad)
-    yield from w.lines()
-
-
-def bad_between(a: datetime, b: datetime) -> float:
-    return sum(bad_in_step(t) for t in steps() if a < t <= b)
-
-
-def total_between(a: datetime, b: datetime) -> float:
-    return PER_STEP * (b - a) / STEP
+DATA = IncidentHistory(START, END, tuple(INCIDENTS), PER_STEP, STEP)
+bad_between, total_between = DATA.bad_between, DATA.total_between
 
 
 def consumed(period: str) -> float:
@@ -114,7 +83,7 @@ def consumed(period: str) -> float:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with server_from_lines(history(), tmp_path_factory.mktemp("report-prom")) as srv:
+    with server_from_lines(DATA.history(), tmp_path_factory.mktemp("report-prom")) as srv:
         yield srv.url
 
 
