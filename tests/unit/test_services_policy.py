@@ -822,3 +822,16 @@ def test_a_level_with_a_wrong_trigger_is_refused_naming_its_path(level, message)
     errors = [d for d in diagnostics if d.severity == "error"]
     assert errors and all(d.path.startswith("spec.levels[0]") for d in errors), errors
     assert any(message in d.message for d in errors), errors
+
+
+def test_the_allocation_example_is_the_seeds_allocation_and_the_table_tested_here():
+    from pathlib import Path
+
+    import yaml
+
+    from sloguard.core.causes import SEED_ALLOCATION
+
+    example = yaml.safe_load((Path(__file__).parents[2] / "examples" / "allocation-policy.yaml").read_text())
+    levels = example["spec"]["levels"]
+    assert {x["when"]["cause"]: x["when"]["consumedAbove"] for x in levels if "when" in x} == SEED_ALLOCATION
+    assert levels == SEED_ALLOCATION_LEVELS
