@@ -97,7 +97,18 @@ def _create_workloads(cluster: TestCluster) -> TestCluster:
 
 
 def adapter(clock: datetime = SEEN_AT) -> KubeRollouts:
-    return KubeRollouts(Kube.connect(), clock=lambda: clock)
+    """A fresh adapter that lists anew on every call (max_age 0)."""
+    return KubeRollouts(Kube.connect(), clock=lambda: clock, max_age=0)
+
+
+class CountingKube(Kube):
+    """The real client, counting the LIST calls it makes."""
+
+    lists: list[tuple[str, str | None]]
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]:
+        self.lists.append((kind, namespace))
+        return super().list(api_version, kind, namespace)
 
 
 def test_a_deployment_changed_twice_rolled_out_three_times_at_its_replicasets_creation(workloads):
@@ -155,3 +166,16 @@ def test_a_rollback_is_seen_as_the_reused_replicasets_new_revision_when_it_happe
     assert Rollout(parse(reused["metadata"]["creationTimestamp"]), "Deployment", "web", "1") in after
     # a fresh adapter (an operator restart) cannot know when the rollback happened
     assert adapter().rollouts(NS, "unrelated", selectors, EPOCH) == before
+
+
+def test_one_refresh_lists_each_kind_once_per_namespace_whatever_the_number_of_slos(workloads):
+    kube = CountingKube(Kube.connect().api)
+    kube.lists = []
+    rollouts = KubeRollouts(kube, clock=lambda: SEEN_AT, max_age=3600)
+    web = [WorkloadSelector("Deployment", Selector({"app": "web"}))]
+    db = [WorkloadSelector("StatefulSet", Selector({"app": "db"}))]
+    first = rollouts.rollouts(NS, SLO, web, EPOCH)
+    second = rollouts.rollouts(NS, "db-availability", db, EPOCH)
+    assert {r.name for r in first} == {"web", "api"} and {r.name for r in second} == {"db"}
+    assert sorted(kube.lists) == sorted([("ErrorBudgetPolicy", NS), ("Deployment", NS), ("ReplicaSet", NS),
+                                         ("StatefulSet", NS), ("ControllerRevision", NS)])

@@ -87,13 +87,11 @@ class Kube:
                 return None
             raise _translate(e, f"get {kind} {namespace}/{name}") from None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str = "") -> list[dict[str, Any]]:
-        """Every object of a kind in ``namespace`` (all namespaces when None) matching ``label_selector``."""
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a kind in ``namespace`` (all namespaces when None)."""
         res = self.resource(api_version, kind)
         try:
-            return res.get(namespace=namespace,  # type: ignore[no-any-return]
-                           label_selector=label_selector or None).to_dict().get("items", [])
+            return res.get(namespace=namespace).to_dict().get("items", [])  # type: ignore[no-any-return]
         except (ApiException, DynamicApiError) as e:
             raise _translate(e, f"list {kind} in {namespace or 'all namespaces'}") from None
 

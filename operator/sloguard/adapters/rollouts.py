@@ -23,15 +23,18 @@ not reported; nor are revisions the controller has pruned (``revisionHistoryLimi
 rollouts are older than the oldest kept one. Create one adapter per operator process so that the
 memory lasts.
 
-Cost per call: one LIST of ErrorBudgetPolicies, a GET of the SLO only when a policy selects SLOs by
-label, one LIST per workload kind involved, one LIST of ReplicaSets and one of ControllerRevisions
-(each narrowed by the workload's own selector when only one workload owns them) — never one call
-per workload.
+Cost: the lists of a namespace are shared by every SLO in it for ``max_age`` seconds (less than
+the budget refresh interval), so a refresh costs, per namespace, one LIST of ErrorBudgetPolicies,
+one LIST per workload kind linked to any SLO, one of ReplicaSets and one of ControllerRevisions
+(plus a GET of an SLO when a policy selects SLOs by label) — never one call per workload or per
+SLO. The lists are not narrowed by label: the SLOs of a namespace link different workloads, and
+ReplicaSets carry their pods' labels, not their Deployment's.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +42,6 @@ from typing import Any
 from ..api.policy import parse_policy
 from ..core import conventions as c
 from ..core.causes import Rollout, WorkloadSelector
-from ..core.policy import Selector
 from .kube import Kube
 
 #: Workload kinds whose revisions are ControllerRevisions (Deployments have ReplicaSets).
@@ -58,24 +60,6 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def selector_string(selector: Selector) -> str:
-    """A core selector as the ``labelSelector`` query string."""
-    parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
-    for key, op, values in selector.match_expressions:
-        joined = ",".join(values)
-        parts.append({"In": f"{key} in ({joined})", "NotIn": f"{key} notin ({joined})",
-                      "Exists": key, "DoesNotExist": f"!{key}"}[op])
-    return ",".join(parts)
-
-
-def _pod_selector(workload: Mapping[str, Any]) -> Selector:
-    """A workload's ``spec.selector`` (which its ReplicaSets' and ControllerRevisions' labels match)."""
-    sel = (workload.get("spec") or {}).get("selector") or {}
-    exprs = tuple((str(e.get("key")), str(e.get("operator")), tuple(str(v) for v in e.get("values") or []))
-                  for e in sel.get("matchExpressions") or [])
-    return Selector(dict(sel.get("matchLabels") or {}), exprs)
 
 
 def _owner(obj: Mapping[str, Any], owners: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
@@ -152,10 +136,15 @@ class KubeRollouts:
     """:class:`~sloguard.services.ports.Rollouts` over the API server (create once per process: it
     remembers revisions to see rollbacks). ``clock`` gives the time a changed revision is seen at."""
 
-    def __init__(self, kube: Kube, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, kube: Kube, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 max_age: float = 10.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.kube = kube
         self.clock = clock
+        self.max_age = max_age
+        self.monotonic = monotonic
         self._lock = threading.Lock()
+        #: (namespace, kind) -> (read at, items): one LIST shared by the SLOs of a namespace
+        self._lists: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
         #: uid of a ReplicaSet / ControllerRevision -> the revision last seen
         self._revision: dict[str, int] = {}
         #: rollouts seen happen as a changed revision (rollbacks), by namespace
@@ -165,7 +154,7 @@ class KubeRollouts:
                  since: datetime) -> list[Rollout]:
         """Rollouts since ``since`` of ``workloads`` and of the targets of ErrorBudgetPolicies in
         ``namespace`` that govern the SLO ``slo``, oldest first (raises ``KubeError``)."""
-        policies = self.kube.list(c.API_VERSION, c.KIND_POLICY, namespace)
+        policies = self._list(namespace, c.API_VERSION, c.KIND_POLICY)
         labels: list[Mapping[str, str] | None] = []
 
         def slo_labels() -> Mapping[str, str] | None:
@@ -177,41 +166,46 @@ class KubeRollouts:
         selectors = [*workloads, *policy_targets(policies, slo, slo_labels)]
         owners = self._workloads(namespace, selectors)
         revisions = self._revisions(namespace, owners)
-        found = first_rollouts(revisions, {uid: (kind, name) for uid, (kind, name, _) in owners.items()})
-        found += self._rollbacks(namespace, revisions, owners)
+        found = first_rollouts(revisions, owners) + self._rollbacks(namespace, revisions, owners)
         return ordered(found, since)
 
-    def _workloads(self, namespace: str, selectors: Sequence[WorkloadSelector]
-                   ) -> dict[str, tuple[str, str, Selector]]:
-        """uid -> (kind, name, its pod selector) of every workload a selector matches: one LIST per kind
-        (narrowed server-side when the kind has one selector)."""
-        out: dict[str, tuple[str, str, Selector]] = {}
+    def _workloads(self, namespace: str, selectors: Sequence[WorkloadSelector]) -> dict[str, tuple[str, str]]:
+        """uid -> (kind, name) of every workload a selector matches (one LIST per kind)."""
+        out: dict[str, tuple[str, str]] = {}
         for kind in KINDS:
             wanted = [s.selector for s in selectors if s.kind == kind]
             if not wanted:
                 continue
-            query = selector_string(wanted[0]) if len(wanted) == 1 else ""
-            for item in self.kube.list("apps/v1", kind, namespace, label_selector=query):
+            for item in self._list(namespace, "apps/v1", kind):
                 meta = item.get("metadata") or {}
                 if any(s.matches(meta.get("labels") or {}) for s in wanted):
-                    out[str(meta.get("uid"))] = (kind, str(meta.get("name")), _pod_selector(item))
+                    out[str(meta.get("uid"))] = (kind, str(meta.get("name")))
         return out
 
-    def _revisions(self, namespace: str, owners: Mapping[str, tuple[str, str, Selector]]) -> list[dict[str, Any]]:
+    def _revisions(self, namespace: str, owners: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
         """The ReplicaSets and ControllerRevisions the ``owners`` may own: one LIST of each kind needed."""
         out: list[dict[str, Any]] = []
         for kind, api_version, owned_by in (("ReplicaSet", "apps/v1", ("Deployment",)),
                                             ("ControllerRevision", "apps/v1", REVISIONED_BY_CONTROLLER_REVISIONS)):
-            mine = [sel for k, _, sel in owners.values() if k in owned_by]
-            if not mine:
+            if not any(k in owned_by for k, _ in owners.values()):
                 continue
-            query = selector_string(mine[0]) if len(mine) == 1 else ""
-            out += [{**item, "kind": kind} for item in self.kube.list(api_version, kind, namespace,
-                                                                      label_selector=query)]
+            out += [{**item, "kind": kind} for item in self._list(namespace, api_version, kind)]
         return out
 
+    def _list(self, namespace: str, api_version: str, kind: str) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in ``namespace``, listed at most once per ``max_age`` seconds."""
+        now = self.monotonic()
+        with self._lock:
+            cached = self._lists.get((namespace, kind))
+        if cached is not None and now - cached[0] < self.max_age:
+            return cached[1]
+        items = self.kube.list(api_version, kind, namespace)
+        with self._lock:
+            self._lists[(namespace, kind)] = (now, items)
+        return items
+
     def _rollbacks(self, namespace: str, revisions: Iterable[Mapping[str, Any]],
-                   owners: Mapping[str, tuple[str, str, Selector]]) -> list[Rollout]:
+                   owners: Mapping[str, tuple[str, str]]) -> list[Rollout]:
         """Rollouts seen as a revision number that changed since the last read (re-used revisions)."""
         now = self.clock()
         with self._lock:
@@ -219,7 +213,7 @@ class KubeRollouts:
             for obj in revisions:
                 meta = obj.get("metadata") or {}
                 uid = str(meta.get("uid") or "")
-                owner = _owner(obj, {u: (k, n) for u, (k, n, _) in owners.items()})
+                owner = _owner(obj, owners)
                 _, current = revisions_of(obj)
                 if owner is None or current is None:
                     continue
@@ -228,5 +222,5 @@ class KubeRollouts:
                 if before is not None and current != before:
                     seen.append(Rollout(now, owner[0], owner[1], str(current)))
             del seen[:-SEEN_LIMIT]
-            mine = {(k, n) for k, n, _ in owners.values()}
+            mine = set(owners.values())
             return [r for r in seen if (r.kind, r.name) in mine]
