@@ -145,8 +145,8 @@ class KubeRollouts:
         self._lock = threading.Lock()
         #: (namespace, kind) -> (read at, items): one LIST shared by the SLOs of a namespace
         self._lists: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
-        #: uid of a ReplicaSet / ControllerRevision -> the revision last seen
-        self._revision: dict[str, int] = {}
+        #: (namespace, ReplicaSet or ControllerRevision) -> uid -> the revision last seen
+        self._revision: dict[tuple[str, str], dict[str, int]] = {}
         #: rollouts seen happen as a changed revision (rollbacks), by namespace
         self._seen: dict[str, list[Rollout]] = {}
 
@@ -208,19 +208,25 @@ class KubeRollouts:
                    owners: Mapping[str, tuple[str, str]]) -> list[Rollout]:
         """Rollouts seen as a revision number that changed since the last read (re-used revisions)."""
         now = self.clock()
+        revisions = list(revisions)
         with self._lock:
             seen = self._seen.setdefault(namespace, [])
-            for obj in revisions:
-                meta = obj.get("metadata") or {}
-                uid = str(meta.get("uid") or "")
-                owner = _owner(obj, owners)
-                _, current = revisions_of(obj)
-                if owner is None or current is None:
-                    continue
-                before = self._revision.get(uid)
-                self._revision[uid] = current
-                if before is not None and current != before:
-                    seen.append(Rollout(now, owner[0], owner[1], str(current)))
+            for kind in {str(o.get("kind")) for o in revisions}:
+                listed = [o for o in revisions if o.get("kind") == kind]
+                memory = self._revision.setdefault((namespace, kind), {})
+                # forget what is gone (the list holds every object of the kind in the namespace)
+                uids = {str((o.get("metadata") or {}).get("uid") or "") for o in listed}
+                for uid in [u for u in memory if u not in uids]:
+                    del memory[uid]
+                for obj in listed:
+                    owner = _owner(obj, owners)
+                    _, current = revisions_of(obj)
+                    if owner is None or current is None:
+                        continue
+                    uid = str((obj.get("metadata") or {}).get("uid") or "")
+                    before, memory[uid] = memory.get(uid), current
+                    if before is not None and current != before:
+                        seen.append(Rollout(now, owner[0], owner[1], str(current)))
             del seen[:-SEEN_LIMIT]
             mine = set(owners.values())
             return [r for r in seen if (r.kind, r.name) in mine]
