@@ -358,6 +358,9 @@ def test_a_level_on_the_releases_share_restricts_its_targets_and_lifts_below_it(
         status = cause_policy_status(cluster)
         assert (status["level"], status["cause"], status["causePercent"]) == ("releases-over-share", "releases", 35.0)
         assert condition(status, "ByCauseKnown")["status"] == "True"
+        wide = cluster.kubectl("get", "ebp", "-n", NS, CAUSE_POLICY, "-o", "wide").stdout.split("\n")
+        row = dict(zip(wide[0].split(), wide[1].split(), strict=False))
+        assert (row["LEVEL"], row["ACTION"], row["CAUSE"]) == ("releases-over-share", "restrict", "releases")
         stderr = eventually_denied(cluster, "nginx:1.50", *BOB, name="payments")
         assert (f"Deployment {NS}/payments: releases are restricted by ErrorBudgetPolicy {NS}/{CAUSE_POLICY}: "
                 f"releases spent 35.0% of SLO {SLO_NAME}'s error budget, 80.0% left (level releases-over-share)"

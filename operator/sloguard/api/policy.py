@@ -295,6 +295,8 @@ CRD_SPEC = CRDSpec(
     wide_columns=(
         Column("SLO", "string", ".status.slo", "The SLO that decides the level", priority=1),
         Column("Remaining", "number", ".status.remainingPercent", "Its error budget left, percent", priority=1),
+        Column("Cause", "string", ".status.cause", "The cause whose share of the budget decided the level",
+               priority=1),
         Column("Mechanism", "string", ".status.mechanism", "Enforcement mechanism in effect", priority=1),
         Column("Since", "string", ".status.since", "When the current action began", priority=1),
     ),
