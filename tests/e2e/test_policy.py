@@ -336,6 +336,17 @@ def cause_policy_status(cluster: TestCluster) -> dict:
     return get_json(cluster, "ebp", "-n", NS, CAUSE_POLICY).get("status", {})
 
 
+def test_a_level_with_both_triggers_is_refused_by_the_api_server_naming_the_level(cluster, setup):
+    both = {"name": "both", "remainingBelow": 10, "when": {"cause": "releases", "consumedAbove": 30},
+            "action": "restrict"}
+    proc = cluster.kubectl("apply", "--dry-run=server", "-f", "-", check=False, input=json.dumps(factories.policy(
+        "both-triggers", NS, {"slos": [SLO_NAME], "levels": [both], "targets": [
+            {"kind": "Deployment", "selector": {"matchLabels": {"app": "payments"}}}]})))
+    assert proc.returncode != 0
+    assert "spec.levels[0]: Invalid value" in proc.stderr, proc.stderr
+    assert "give exactly one of remainingBelow or when" in proc.stderr
+
+
 def test_a_level_on_the_releases_share_restricts_its_targets_and_lifts_below_it(cluster, setup):
     set_budget(cluster, 80.0)
     set_by_cause(cluster, None)
