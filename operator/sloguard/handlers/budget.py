@@ -28,14 +28,17 @@ from typing import Any
 
 import kopf
 
+from ..adapters.contracts import KubeContractMaintenance
 from ..adapters.kube import KubeError, hold_lease
-from ..adapters.prometheus import BudgetReader, Refresh
+from ..adapters.prometheus import BudgetReader, Refresh, SLAReader
 from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Measurements, compute
+from ..core.causes import ByCause
 from ..core.conditions import set_condition
 from ..core.model import Objective
+from ..services.causes import BadEventCache, CauseResult, measure_causes
 from .context import Context, context
 from .metrics import observe_refresh
 
@@ -63,6 +66,10 @@ class Registry:
     #: SLOs whose spec does not parse, by key: (listed body, what is wrong).
     invalid: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     last_known: dict[str, BudgetStatus] = field(default_factory=dict)
+    #: Budget by cause: the last split of each SLO (kept while Prometheus is unreachable) and the
+    #: bad events of closed intervals (``services.causes``).
+    by_cause: dict[str, ByCause] = field(default_factory=dict)
+    cause_cache: BadEventCache = field(default_factory=BadEventCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -110,6 +117,7 @@ def sync_registry(ctx: Context) -> dict[str, Entry]:
         reg.invalid = invalid
         for gone in set(reg.last_known) - set(entries):
             reg.last_known.pop(gone, None)
+            reg.by_cause.pop(gone, None)
     return entries
 
 
@@ -177,10 +185,22 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: kopf.Logger, heartb
         if status is not None:
             jobs.append((entry, status))
 
+    counts = SLAReader(reader.client)
+    contracts = KubeContractMaintenance(ctx.kube) if ctx.settings.sla else None
+
     def patch(job: tuple[Entry, BudgetStatus]) -> bool:
         entry, status = job
         try:
-            return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger)
+            split = measure_causes(entry.objective, status, counts, reg.cause_cache, ctx.rollouts, contracts,
+                                   reg.by_cause.get(entry.objective.key))
+            if split.error:
+                logger.warning(f"{entry.objective.key}: {split.error}")
+            with reg.lock:
+                if split.by_cause is None:
+                    reg.by_cause.pop(entry.objective.key, None)
+                else:
+                    reg.by_cause[entry.objective.key] = split.by_cause
+            return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger, split)
         except Exception as e:  # noqa: BLE001 — one SLO's status must not stop the others'
             logger.exception(f"budget status of {entry.objective.key} not written: {e}")
             return False
@@ -235,9 +255,9 @@ def _report_invalid(ctx: Context, body: dict[str, Any], message: str, now: datet
 
 
 def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool, message: str | None,
-               now: datetime, heartbeat: bool, logger: kopf.Logger) -> bool:
+               now: datetime, heartbeat: bool, logger: kopf.Logger, split: CauseResult | None = None) -> bool:
     current = entry.body.get("status") or {}
-    fields = budget_fields(status)
+    fields = budget_fields(status, split.by_cause if split else None)
     conditions = [x for x in current.get("conditions") or [] if x.get("type") in _MINE]
     new_conditions = set_condition(
         conditions, c.COND_PROMETHEUS_REACHABLE, reachable,
@@ -248,6 +268,7 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
         new_conditions, c.COND_BUDGET_KNOWN, known,
         "Measured" if known and not status.stale else ("Stale" if known else "NoData"),
         ("budget measured" if not status.stale else "budget figures are stale: Prometheus unreachable")
+        + (f" ({split.error})" if split and split.error else "")
         if known else (status.hints[0] if status.hints else "no traffic in the window: the SLI is unknown"), now)
     conditions_changed = _strip_times(new_conditions) != _strip_times(conditions)
     if not (differs(fields, current) or conditions_changed or heartbeat):

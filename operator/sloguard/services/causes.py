@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -123,12 +123,16 @@ def bad_events(counts: IntervalCounts, cache: BadEventCache | None, slo: Objecti
 
 
 def measure_causes(slo: Objective, status: BudgetStatus, counts: IntervalCounts, cache: BadEventCache | None,
-                   rollouts: Rollouts | None, contracts: ContractMaintenance | None) -> CauseResult:
+                   rollouts: Rollouts | None, contracts: ContractMaintenance | None,
+                   last: ByCause | None = None) -> CauseResult:
     """``status.consumed`` split into releases, maintenance and incidents at ``status.evaluated_at``.
 
-    Never raises: a failure to read is :attr:`CauseResult.error`.
+    A stale status (Prometheus unreachable) keeps ``last``, as its figures are kept. Never raises:
+    a failure to read is :attr:`CauseResult.error`.
     """
-    if status.consumed is None or status.stale:
+    if status.stale:
+        return CauseResult(last)
+    if status.consumed is None:
         return CauseResult(None)
     if slo.budgeting_method == "Timeslices":
         return CauseResult(None, notes=("Timeslices budgets count slices, not events: no split by cause",))
@@ -142,9 +146,3 @@ def measure_causes(slo: Objective, status: BudgetStatus, counts: IntervalCounts,
     denominator = budget_denominator(slo, status.total, now)
     return CauseResult(fractions(status.consumed, bad, denominator), intervals, notes=notes)
 
-
-def measure_all(pairs: Sequence[tuple[Objective, BudgetStatus]], counts: IntervalCounts,
-                cache: BadEventCache | None, rollouts: Rollouts | None,
-                contracts: ContractMaintenance | None) -> dict[str, CauseResult]:
-    """:func:`measure_causes` for each SLO, by key."""
-    return {slo.key: measure_causes(slo, status, counts, cache, rollouts, contracts) for slo, status in pairs}
