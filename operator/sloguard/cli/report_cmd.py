@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +23,9 @@ from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, rea
 from ..adapters.slo_report import render_html, render_markdown, to_json
 from ..api.loader import load_documents
 from ..core import conventions as c
+from ..core.model import Objective
 from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
+from ..services.causes import period_by_cause
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -89,6 +92,19 @@ def _write(period: ReportPeriod, reports: list[SLOPeriodReport], now: datetime, 
         print(render_html(period, reports, now))
 
 
+def with_causes(report: SLOPeriodReport, slo: Objective, reader: SLAReader, now: datetime) -> SLOPeriodReport:
+    """``byCause`` of the report: maintenance from the SLO's spec; rollouts are not read by the CLI
+    (releases count as 0, said on stderr)."""
+    split = period_by_cause(report, slo, reader, None, None, now)
+    if split.error:
+        print(f"sloguard report: {slo.key}: {split.error}", file=sys.stderr)
+    if split.by_cause is None:
+        return report
+    print(f"sloguard report: {slo.key}: byCause: maintenance from the SLO's spec; rollouts are not read here, "
+          "releases count as 0", file=sys.stderr)
+    return replace(report, by_cause=split.by_cause.to_dict(10))
+
+
 def run(args: argparse.Namespace) -> int:
     if not _timezone_known(args.timezone):
         return _fail(f"--timezone {args.timezone!r} is not an IANA timezone like Europe/Paris")
@@ -114,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         reader = SLAReader(settings)
-        reports = [read_report(reader, slo, period, now) for slo in objectives]
+        reports = [with_causes(read_report(reader, slo, period, now), slo, reader, now) for slo in objectives]
     except PrometheusError as e:
         failure = prometheus_failure(e)
         return _fail(str(e), failure.code)

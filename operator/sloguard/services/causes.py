@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 from ..core.budget import BudgetStatus, budget_denominator
 from ..core.causes import ByCause, CauseIntervals, Interval, Maintenance, cause_intervals, fractions
 from ..core.model import Objective
+from ..core.report import SLOPeriodReport, budget_events
 from .ports import ContractMaintenance, IntervalCounts, Rollouts
 
-__all__ = ["BadEventCache", "CauseResult", "bad_events", "intervals_for", "measure_causes"]
+__all__ = ["BadEventCache", "CauseResult", "bad_events", "intervals_for", "measure_causes", "period_by_cause"]
 
 #: Counts of intervals that ended at least this long ago are kept: samples scraped or
 #: remote-written late can still change a count just after an interval ends.
@@ -146,3 +147,24 @@ def measure_causes(slo: Objective, status: BudgetStatus, counts: IntervalCounts,
     denominator = budget_denominator(slo, status.total, now)
     return CauseResult(fractions(status.consumed, bad, denominator), intervals, notes=notes)
 
+
+
+def period_by_cause(report: SLOPeriodReport, slo: Objective, counts: IntervalCounts, rollouts: Rollouts | None,
+                    contracts: ContractMaintenance | None, now: datetime) -> CauseResult:
+    """The period report's ``budgetConsumed`` split by cause, over the hours the report measured
+    (whole hours of the period ended by ``now``) and its denominator (``B x the period's events``).
+
+    Never raises: a failure to read is :attr:`CauseResult.error`.
+    """
+    if report.budget_consumed is None:
+        return CauseResult(None)
+    period = report.period
+    hours = int((min(_ts(period.end), _ts(now)) - _ts(period.start)) // 3600)
+    until = period.start + timedelta(hours=max(hours, 0))
+    try:
+        intervals, notes = intervals_for(slo, rollouts, contracts, period.start, until)
+        bad = bad_events(counts, None, slo, intervals, until)
+    except Exception as e:  # noqa: BLE001 — any failure of the split leaves only byCause unknown
+        return CauseResult(None, error=f"budget by cause unknown: {type(e).__name__}: {e}")
+    allowed = budget_events(report.counts, report.objective)
+    return CauseResult(fractions(report.budget_consumed, bad, allowed), intervals, notes=notes)
