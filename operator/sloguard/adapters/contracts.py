@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..api.sla import SLAContractSpec
 from ..core import conventions as c
 from ..core.causes import Maintenance
-from .kube import Kube
+from .kube import Kube, KubeError
 
 
 class KubeContractMaintenance:
@@ -31,8 +31,13 @@ class KubeContractMaintenance:
     def maintenance(self, namespace: str, service: str) -> list[Maintenance]:
         with self._lock:
             if namespace not in self._by_namespace:
-                self._by_namespace[namespace] = windows_by_service(self.kube.list(c.API_VERSION, c.KIND_SLA,
-                                                                                  namespace))
+                try:
+                    listed = self.kube.list(c.API_VERSION, c.KIND_SLA, namespace)
+                except KubeError as e:
+                    if e.status != 404:  # 404: the SLAContract kind is not installed, so no contracts
+                        raise
+                    listed = []
+                self._by_namespace[namespace] = windows_by_service(listed)
             return list(self._by_namespace[namespace].get(service, []))
 
 
