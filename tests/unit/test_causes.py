@@ -14,6 +14,7 @@ import pytest
 from sloguard.api.loader import validate_slo_body
 from sloguard.core.budget import Measurements, budget_denominator, compute
 from sloguard.core.causes import (
+    ByCause,
     CauseSettings,
     Maintenance,
     Rollout,
@@ -329,3 +330,59 @@ def test_bad_values_name_the_field(spec: dict[str, object], path: str, words: st
     slo, diags = validate_slo_body(slo_body(**spec))
     assert slo is None
     assert any(d.path == path and words in d.message for d in diags), [str(d) for d in diags]
+
+
+# --- status, contracts ----------------------------------------------------------------------------
+
+
+def test_status_carries_by_cause_rounded_like_the_other_budget_figures() -> None:
+    from sloguard.api.slo_status import budget_fields, differs
+
+    slo = objective()
+    status = status_at(slo, NOW)
+    split = ByCause(2400 / 8640, 3600 / 8640, 3600 / 8640)
+    fields = budget_fields(status, split)
+    assert fields["budget"]["byCause"] == {"releases": 0.2778, "maintenance": 0.4167, "incidents": 0.4167}
+    assert "byCause" not in budget_fields(status)["budget"]
+    assert differs(fields, budget_fields(status))  # a split appearing is a change worth a write
+
+
+SLA = """apiVersion: sloguard.io/v1alpha1
+kind: SLAContract
+metadata: {name: acme, namespace: shop}
+spec:
+  customer: {id: acme}
+  contractId: C-1
+  fee: {monthly: 100}
+  services: %s
+  maintenance:
+    windows:
+    - {start: "2026-11-20T04:00:00Z", end: "2026-11-20T04:30:00Z", description: network}
+  terms:
+  - name: availability
+    type: availability
+    objective: 99.9
+    sli: {ratio: {errors: e_total, total: t_total}}
+    credits: [{below: 99.9, percent: 10}]
+"""
+
+
+def test_a_contract_lends_its_windows_to_the_services_it_lists_only() -> None:
+    import yaml
+
+    from sloguard.adapters.contracts import windows_by_service
+
+    broken = {"spec": {"services": ["checkout"], "terms": []}}  # invalid: left out, its status says why
+    got = windows_by_service([yaml.safe_load(SLA % "[checkout, search]"), broken])
+    assert set(got) == {"checkout", "search"}
+    assert got["checkout"] == [Maintenance(utc(T + "04:00:00Z"), utc(T + "04:30:00Z"), "network")]
+
+
+def test_a_contract_service_must_be_a_service_name() -> None:
+    import yaml
+
+    from sloguard.api.sla_loader import validate_sla_body
+
+    contract, diags = validate_sla_body(yaml.safe_load(SLA % "['check out']"))
+    assert contract is None
+    assert any(d.path == "spec.services[0]" for d in diags), [str(d) for d in diags]
