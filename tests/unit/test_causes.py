@@ -386,3 +386,17 @@ def test_a_contract_service_must_be_a_service_name() -> None:
     contract, diags = validate_sla_body(yaml.safe_load(SLA % "['check out']"))
     assert contract is None
     assert any(d.path == "spec.services[0]" for d in diags), [str(d) for d in diags]
+
+
+def test_the_book_keeps_the_last_split_while_the_budget_is_stale_and_forgets_gone_slos() -> None:
+    from sloguard.core.budget import mark_stale
+    from sloguard.services.causes import CauseBook
+
+    slo = objective(causes=CauseSettings(maintenance=(window(T + "02:00:00Z", T + "03:00:00Z"),)))
+    book = CauseBook()
+    fresh = book.split(slo, status_at(slo, NOW), FakeCounts(), None, None)
+    assert fresh.by_cause is not None and fresh.by_cause.maintenance > 0
+    stale = book.split(slo, mark_stale(status_at(slo, NOW), "unreachable"), FakeCounts(), None, None)
+    assert stale.by_cause == fresh.by_cause
+    book.forget(slo.key)
+    assert book.split(slo, mark_stale(status_at(slo, NOW), "unreachable"), FakeCounts(), None, None).by_cause is None

@@ -35,10 +35,9 @@ from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Measurements, compute
-from ..core.causes import ByCause
 from ..core.conditions import set_condition
 from ..core.model import Objective
-from ..services.causes import BadEventCache, CauseResult, measure_causes
+from ..services.causes import CauseBook, CauseResult
 from .context import Context, context
 from .metrics import observe_refresh
 
@@ -66,10 +65,8 @@ class Registry:
     #: SLOs whose spec does not parse, by key: (listed body, what is wrong).
     invalid: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     last_known: dict[str, BudgetStatus] = field(default_factory=dict)
-    #: Budget by cause: the last split of each SLO (kept while Prometheus is unreachable) and the
-    #: bad events of closed intervals (``services.causes``).
-    by_cause: dict[str, ByCause] = field(default_factory=dict)
-    cause_cache: BadEventCache = field(default_factory=BadEventCache)
+    #: Budget by cause: each SLO's last split and the counts of closed intervals (``services.causes``).
+    causes: CauseBook = field(default_factory=CauseBook)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -117,7 +114,7 @@ def sync_registry(ctx: Context) -> dict[str, Entry]:
         reg.invalid = invalid
         for gone in set(reg.last_known) - set(entries):
             reg.last_known.pop(gone, None)
-            reg.by_cause.pop(gone, None)
+            reg.causes.forget(gone)
     return entries
 
 
@@ -191,15 +188,9 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: kopf.Logger, heartb
     def patch(job: tuple[Entry, BudgetStatus]) -> bool:
         entry, status = job
         try:
-            split = measure_causes(entry.objective, status, counts, reg.cause_cache, ctx.rollouts, contracts,
-                                   reg.by_cause.get(entry.objective.key))
+            split = reg.causes.split(entry.objective, status, counts, ctx.rollouts, contracts)
             if split.error:
                 logger.warning(f"{entry.objective.key}: {split.error}")
-            with reg.lock:
-                if split.by_cause is None:
-                    reg.by_cause.pop(entry.objective.key, None)
-                else:
-                    reg.by_cause[entry.objective.key] = split.by_cause
             return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger, split)
         except Exception as e:  # noqa: BLE001 — one SLO's status must not stop the others'
             logger.exception(f"budget status of {entry.objective.key} not written: {e}")

@@ -29,7 +29,8 @@ from ..core.model import Objective
 from ..core.report import SLOPeriodReport, budget_events
 from .ports import ContractMaintenance, IntervalCounts, Rollouts
 
-__all__ = ["BadEventCache", "CauseResult", "bad_events", "intervals_for", "measure_causes", "period_by_cause"]
+__all__ = ["BadEventCache", "CauseBook", "CauseResult", "bad_events", "intervals_for", "measure_causes",
+           "period_by_cause"]
 
 #: Counts of intervals that ended at least this long ago are kept: samples scraped or
 #: remote-written late can still change a count just after an interval ends.
@@ -147,6 +148,34 @@ def measure_causes(slo: Objective, status: BudgetStatus, counts: IntervalCounts,
     denominator = budget_denominator(slo, status.total, now)
     return CauseResult(fractions(status.consumed, bad, denominator), intervals, notes=notes)
 
+
+
+@dataclass
+class CauseBook:
+    """What the budget loop keeps between refreshes: the counts of closed intervals and each SLO's
+    last split (kept, like the other figures, while Prometheus is unreachable). Thread-safe."""
+
+    cache: BadEventCache = field(default_factory=BadEventCache)
+    last: dict[str, ByCause] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def split(self, slo: Objective, status: BudgetStatus, counts: IntervalCounts, rollouts: Rollouts | None,
+              contracts: ContractMaintenance | None) -> CauseResult:
+        """:func:`measure_causes` with the cache, remembering the result."""
+        with self._lock:
+            last = self.last.get(slo.key)
+        result = measure_causes(slo, status, counts, self.cache, rollouts, contracts, last)
+        with self._lock:
+            if result.by_cause is None:
+                self.last.pop(slo.key, None)
+            else:
+                self.last[slo.key] = result.by_cause
+        return result
+
+    def forget(self, key: str) -> None:
+        """An SLO is gone."""
+        with self._lock:
+            self.last.pop(key, None)
 
 
 def period_by_cause(report: SLOPeriodReport, slo: Objective, counts: IntervalCounts, rollouts: Rollouts | None,
