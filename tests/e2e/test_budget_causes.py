@@ -113,3 +113,19 @@ def test_the_api_server_refuses_bad_values_without_the_operator(cluster, operato
                           capture_output=True, text=True, check=False)
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
 
+
+
+def test_sloguard_budget_from_the_cluster_reads_the_contracts_maintenance_too(cluster, operator, prometheus):
+    import sys
+
+    cluster.wait_until(lambda: (status(cluster).get("budget") or {}).get("byCause") is not None,
+                       timeout=120, interval=1, what="status.budget.byCause")
+    proc = subprocess.run([sys.executable, "-m", "sloguard.cli", "budget", "--prometheus", prometheus.url, "--at",
+                           T.isoformat().replace("+00:00", "Z"), "-o", "json", "--from-cluster", "-n", NS,
+                           "--kubeconfig", str(cluster.kubeconfig)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    [row] = json.loads(proc.stdout)
+    live = status(cluster)["budget"]["byCause"]
+    # the same split as the operator's (4 significant digits there); no rollouts either way
+    assert row["errorBudget"]["byCause"] == pytest.approx(live, rel=1e-3)
+    assert "releases count as 0" in proc.stderr  # the SLO links workloads the CLI does not read

@@ -41,6 +41,20 @@ class KubeContractMaintenance:
             return list(self._by_namespace[namespace].get(service, []))
 
 
+class ListedContracts:
+    """Maintenance windows by (namespace, service) from SLAContract objects already read (the CLI's
+    ``--from-cluster``)."""
+
+    def __init__(self, contracts: list[dict[str, Any]]) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for body in contracts:
+            by_namespace.setdefault(str((body.get("metadata") or {}).get("namespace") or ""), []).append(body)
+        self._by_namespace = {ns: windows_by_service(bodies) for ns, bodies in by_namespace.items()}
+
+    def maintenance(self, namespace: str, service: str) -> list[Maintenance]:
+        return list(self._by_namespace.get(namespace, {}).get(service, []))
+
+
 def windows_by_service(contracts: list[dict[str, Any]]) -> dict[str, list[Maintenance]]:
     """Service -> the maintenance windows of every valid contract listing it."""
     out: dict[str, list[Maintenance]] = {}

@@ -22,6 +22,8 @@ from ..core import conventions as c
 from ..core.budget import BudgetStatus, Thresholds, to_json
 from ..core.causes import ByCause
 from ..services.causes import measure_causes
+from ..services.ports import ContractMaintenance
+from .cluster import cluster_contracts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -132,13 +134,14 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader) -> list[ByCause | None]:
-    """Each budget split by cause: maintenance from the SLO's spec; rollouts are not read here, so
-    releases count as 0 (the operator reads them from the cluster; said on stderr when an SLO
-    links workloads)."""
+def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader,
+             contracts: ContractMaintenance | None = None) -> list[ByCause | None]:
+    """Each budget split by cause: maintenance from the SLO's spec (and from the live SLAContracts
+    with ``--from-cluster``); rollouts are not read here, so releases count as 0 (the operator
+    reads them from the cluster; said on stderr when an SLO links workloads)."""
     out: list[ByCause | None] = []
     for status in statuses:
-        split = measure_causes(status.slo, status, counts, None, None, None)
+        split = measure_causes(status.slo, status, counts, None, None, contracts)
         if split.error:
             print(f"sloguard budget: {status.slo.key}: {split.error}", file=sys.stderr)
         out.append(split.by_cause)
@@ -184,11 +187,12 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     at = args.at or datetime.now(UTC)
+    contracts = cluster_contracts(args)
     try:
         reader = BudgetReader.connect(settings)
         try:
             statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
-            causes = by_cause(statuses, SLAReader(reader.client))
+            causes = by_cause(statuses, SLAReader(reader.client), contracts)
         finally:
             reader.close()
     except PrometheusError as e:
