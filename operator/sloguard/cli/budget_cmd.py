@@ -5,6 +5,8 @@ Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a past instant. Exit co
 printed; 1 invalid SLOs or none; 2 bad arguments or connection settings; 3 Prometheus or the API
 server could not be read (unreachable, TLS, credentials, tenant: one line naming the URL).
 Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus.settings`.
+``-o json|yaml`` adds ``errorBudget.byCause`` (:mod:`sloguard.services.causes`; releases 0: no rollouts
+are read here).
 """
 
 from __future__ import annotations
