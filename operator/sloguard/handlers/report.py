@@ -35,7 +35,7 @@ from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import DEFAULT_FINALIZE_GRACE
 from ..core.windows import parse_duration
 from ..services.causes import period_by_cause
-from ..services.ports import ReportMetrics, Rollouts
+from ..services.ports import MetricsError, ReportMetrics, Rollouts
 from ..services.report import ReportPorts, finalize_month, month_due
 from .context import Context, context
 from .leadership import leadership
@@ -58,9 +58,13 @@ class PrometheusReports:
     kube: Kube | None = None
 
     def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport:
+        """The report with ``byCause``; a split that cannot be read fails the read (a finalized
+        report is immutable: the month is tried again rather than stored without its causes)."""
         report = read_report(self.reader, slo, period, now)
         contracts = KubeContractMaintenance(self.kube) if self.kube is not None else None
         split = period_by_cause(report, slo, self.reader, self.rollouts, contracts, now)
+        if split.error:
+            raise MetricsError(split.error)
         return report if split.by_cause is None else replace(report, by_cause=split.by_cause.to_dict(10))
 
 
