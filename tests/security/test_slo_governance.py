@@ -26,10 +26,15 @@ pytestmark = pytest.mark.e2e
 NS = "sec-slo-governance"
 
 
-def slo(name: str, labels: dict[str, str] | None = None) -> dict:
+#: What the held SLO's split by cause reads (docs/budget-causes.md).
+CAUSES_SPEC = {"workloads": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "checkout"}}}],
+               "releaseSettle": "30m"}
+
+
+def slo(name: str, labels: dict[str, str] | None = None, **extra: object) -> dict:
     return factories.resource("ServiceLevelObjective", name, NS,
                               {"service": "checkout", "objective": 99.9, "window": "30d", "description": "checkout",
-                               "sli": {"ratio": dict(factories.CHECKOUT_RATIO)}}, labels=labels or {})
+                               "sli": {"ratio": dict(factories.CHECKOUT_RATIO)}, **extra}, labels=labels or {})
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,7 @@ def held(cluster: TestCluster, helm: str) -> None:
     cluster.kubectl("create", "namespace", NS)
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([
         *rbac(NS, role="edit"),
-        slo("by-name"), slo("by-selector", {"team": "shop"}), slo("unread"), slo("idle-read"),
+        slo("by-name", **CAUSES_SPEC), slo("by-selector", {"team": "shop"}), slo("unread"), slo("idle-read"),
         policy("freeze-by-name", NS, {"slos": ["by-name"], "targets": [TARGET]}),
         policy("freeze-by-selector", NS, {"sloSelector": {"matchLabels": {"team": "shop"}}, "targets": [TARGET]}),
         policy("idle", NS, {"slos": ["idle-read"], "targets": [TARGET]}),
@@ -71,6 +76,21 @@ REFUSED = {
                                        "freeze-by-selector", "changing metadata.labels"),
     "selector-slo-objective-lowered": ("by-selector", {"spec": {"objective": 90}}, "freeze-by-selector",
                                        "changing spec.objective"),
+    # The split by cause a `when: {cause, consumedAbove}` level holds on (docs/budget-causes.md):
+    # a window over last week's outage moves its bad events from incidents to maintenance ...
+    "retroactive-maintenance-window": (
+        "by-name", {"spec": {"maintenance": {"windows": [
+            {"start": "2026-01-01T00:00:00Z", "end": "2026-01-08T00:00:00Z", "description": "oops"}]}}},
+        "freeze-by-name", "changing spec.maintenance"),
+    # ... a 1-second settle time or other workloads move them between releases and incidents.
+    "release-settle-shrunk": ("by-name", {"spec": {"releaseSettle": "1s"}}, "freeze-by-name",
+                              "changing spec.releaseSettle"),
+    "workloads-dropped": ("by-name", {"spec": {"workloads": None}}, "freeze-by-name", "changing spec.workloads"),
+    "workloads-changed": ("by-name", {"spec": {"workloads": [{"kind": "Deployment",
+                                                             "selector": {"matchLabels": {"app": "other"}}}]}},
+                          "freeze-by-name", "changing spec.workloads"),
+    "workloads-added": ("by-selector", {"spec": {"workloads": CAUSES_SPEC["workloads"]}}, "freeze-by-selector",
+                        "changing spec.workloads"),
 }
 
 
@@ -92,7 +112,7 @@ FREE = {
     "alerting-and-description": ("by-name", {"spec": {"description": "the checkout promise",
                                                       "alerting": {"annotations": {"runbook_url": "https://r"}}}}),
     "label-kept-in-the-selector": ("by-selector", {"metadata": {"labels": {"tier": "gold"}}}),
-    "slo-no-policy-reads": ("unread", {"spec": {"objective": 50, "window": "7d"}}),
+    "slo-no-policy-reads": ("unread", {"spec": {"objective": 50, "window": "7d", "releaseSettle": "1s"}}),
     "slo-read-by-a-policy-that-holds-nothing": ("idle-read", {"spec": {"objective": 50}}),
 }
 

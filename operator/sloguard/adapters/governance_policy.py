@@ -196,7 +196,13 @@ def binding_spec(policy_name: str) -> dict[str, Any]:
 
 #: SLO fields whose change can move the budget a holding policy reads (besides the objective,
 #: which may go up freely). description, service and alerting do not touch the budget.
-SLO_BUDGET_FIELDS: tuple[str, ...] = ("window", "timezone", "budgetingMethod", "timeslice", "sli")
+#: ``workloads``, ``releaseSettle`` and ``maintenance`` decide the split by cause
+#: (``status.budget.byCause``) that a level ``when: {cause, consumedAbove}`` holds on: declaring a
+#: maintenance window over an outage, shrinking the settle time or dropping the workloads moves
+#: bad events between causes, so any change of them is governed (both directions can lift a hold
+#: on one cause or another).
+SLO_BUDGET_FIELDS: tuple[str, ...] = ("window", "timezone", "budgetingMethod", "timeslice", "sli",
+                                      "workloads", "releaseSettle", "maintenance")
 
 
 def _selector_matches(selector: str, labels: str) -> str:
