@@ -10,10 +10,13 @@ own status says why).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..api.maintenance_seen import declared_windows
 from ..api.sla import SLAContractSpec
 from ..core import conventions as c
 from ..core.causes import Maintenance
@@ -21,10 +24,13 @@ from .kube import Kube, KubeError
 
 
 class KubeContractMaintenance:
-    """Maintenance windows by (namespace, service), read from the API server on first use."""
+    """Maintenance windows by (namespace, service), read from the API server on first use; each
+    counts from when the operator first saw it (``status.maintenanceSeen``; not yet recorded:
+    from ``now``, so a window added late excuses nothing before it was seen)."""
 
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: Kube, now: datetime) -> None:
         self.kube = kube
+        self.now = now
         self._by_namespace: dict[str, dict[str, list[Maintenance]]] = {}
         self._lock = threading.Lock()
 
@@ -37,7 +43,7 @@ class KubeContractMaintenance:
                     if e.status != 404:  # 404: the SLAContract kind is not installed, so no contracts
                         raise
                     listed = []
-                self._by_namespace[namespace] = windows_by_service(listed)
+                self._by_namespace[namespace] = windows_by_service(listed, self.now)
             return list(self._by_namespace[namespace].get(service, []))
 
 
@@ -55,15 +61,22 @@ class ListedContracts:
         return list(self._by_namespace.get(namespace, {}).get(service, []))
 
 
-def windows_by_service(contracts: list[dict[str, Any]]) -> dict[str, list[Maintenance]]:
-    """Service -> the maintenance windows of every valid contract listing it."""
+def windows_by_service(contracts: list[dict[str, Any]], now: datetime | None = None) -> dict[str, list[Maintenance]]:
+    """Service -> the maintenance windows of every valid contract listing it.
+
+    With ``now`` (the operator), each window counts from its first sighting
+    (:mod:`sloguard.api.maintenance_seen`); without (objects as written, the CLI), as written.
+    """
     out: dict[str, list[Maintenance]] = {}
     for body in contracts:
         try:
             spec = SLAContractSpec.model_validate(body.get("spec") or {})
         except ValidationError:
             continue
-        windows = [Maintenance(w.start, w.end, w.description) for w in spec.maintenance.windows]
+        windows: Sequence[Maintenance] = [Maintenance(w.start, w.end, w.description)
+                                          for w in spec.maintenance.windows]
+        if now is not None:
+            windows = declared_windows(body, windows, now)
         for service in spec.services:
             out.setdefault(service, []).extend(windows)
     return out

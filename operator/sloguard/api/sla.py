@@ -32,7 +32,8 @@ from ..core.windows import DURATION_PATTERN, parse_duration
 from . import cel
 from .common import CamelModel, known_timezone
 from .crdgen import Column, CRDSpec
-from .slo import SERVICE_MAX, SERVICE_PATTERN, Condition, SLISpec
+from .maintenance_seen import MaintenanceSeen
+from .slo import MAINTENANCE_WINDOWS_MAX, SERVICE_MAX, SERVICE_PATTERN, Condition, SLISpec
 
 _NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -283,6 +284,10 @@ class SLAContractStatus(CamelModel):
                                                          "request handled.")
     maintenance_warned: list[str] = Field(default_factory=list, description="Late-announced maintenance "
                                           "windows (start/end, UTC) already reported by a Warning Event.")
+    maintenance_seen: list[MaintenanceSeen] = Field(
+        default_factory=list, max_length=MAINTENANCE_WINDOWS_MAX,
+        description="When the operator first saw each maintenance window: the window counts as maintenance "
+        "in its SLOs' status.budget.byCause only from then, never retroactively.")
 
 
 class SLAContract(CamelModel):

@@ -39,6 +39,7 @@ from ..core.windows import (
 )
 from . import cel
 from .common import CamelModel, Target, known_timezone
+from .maintenance_seen import MaintenanceSeen
 
 _PROMQL = "A PromQL expression"
 
@@ -510,6 +511,10 @@ class SLOStatus(CamelModel):
                                           "far in the window.")
     last_report: LastReport | None = Field(None, description="The newest finalized month report (written by "
                                            "the report loop, field manager sloguard-report).")
+    maintenance_seen: list[MaintenanceSeen] = Field(
+        default_factory=list, max_length=MAINTENANCE_WINDOWS_MAX,
+        description="When the operator first saw each spec.maintenance window (written by the rules "
+        "reconcile): the window counts as maintenance in budget.byCause only from then, never retroactively.")
 
 
 class ServiceLevelObjective(CamelModel):

@@ -12,7 +12,9 @@ is split by *when* the bad events happened:
 Each fraction has the unit of ``status.budget.consumed`` (bad events over the window's budget), so
 the three add up to it. How the intervals are made (:func:`cause_intervals`):
 
-1. every maintenance window, clipped to ``[window start, now)``, merged where they overlap or touch;
+1. every maintenance window from when it was declared (:func:`first_seen`: a window added late
+   excuses nothing before it was seen), clipped to ``[window start, now)``, merged where they
+   overlap or touch;
 2. every rollout at ``t`` claims ``[t, t + settle)``; a rollout before the window start whose
    settle time reaches into the window counts for the part inside it; overlapping release
    intervals are merged (two rollouts 10 minutes apart with a 30-minute settle make one interval
@@ -30,7 +32,7 @@ maintenance``, never below zero (two reads of the same counters may differ in th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -66,11 +68,22 @@ class Rollout:
 
 @dataclass(frozen=True)
 class Maintenance:
-    """A planned maintenance window ``[start, end)``."""
+    """A planned maintenance window ``[start, end)``.
+
+    ``declared``: when the window was first seen (:func:`first_seen`); it counts only from then,
+    never retroactively. None: counted as written (a file given to the CLI, no operator record).
+    """
 
     start: datetime
     end: datetime
     description: str = ""
+    declared: datetime | None = None
+
+    @property
+    def counted(self) -> Interval:
+        """The part that counts as maintenance: ``[max(start, declared), end)`` (may be empty)."""
+        start = _utc(self.start) if self.declared is None else max(_utc(self.start), _utc(self.declared))
+        return start, _utc(self.end)
 
 
 @dataclass(frozen=True)
@@ -162,10 +175,53 @@ def subtract(intervals: Sequence[Interval], holes: Sequence[Interval]) -> list[I
 def cause_intervals(rollouts: Iterable[Rollout], settle_seconds: float, maintenance: Iterable[Maintenance],
                     window_start: datetime, now: datetime) -> CauseIntervals:
     """Release and maintenance intervals inside ``[window_start, now)`` (see the module docstring)."""
-    planned = merge(clip(((m.start, m.end) for m in maintenance), window_start, now))
+    planned = merge(clip((m.counted for m in maintenance), window_start, now))
     settle = timedelta(seconds=settle_seconds)
     released = merge(clip(((r.at, _utc(r.at) + settle) for r in rollouts), window_start, now))
     return CauseIntervals(tuple(subtract(released, planned)), tuple(planned))
+
+
+def first_seen(windows: Iterable[Interval], recorded: Mapping[Interval, datetime], now: datetime,
+               created: datetime | None = None, generation: int | None = None) -> dict[Interval, datetime]:
+    """When each maintenance window of an object was first seen: what its maintenance counts from.
+
+    A window is keyed by its ``(start, end)``; changing either makes a new window.
+
+    - a window in ``recorded`` (the object's status, written by the operator) keeps that time;
+    - otherwise, while the object's spec is the one it was created with (``generation`` 1, the
+      API server's own count), the window was declared at creation: ``created``
+      (``metadata.creationTimestamp``, set by the API server);
+    - otherwise it is seen now: a window added to an existing object counts from the moment the
+      operator first sees it, whatever its ``start`` (or an ``announcedAt``) says.
+
+    Never later than ``now``. Only server-set facts are trusted: ``managedFields`` times can be
+    written by the requester, so they are not used.
+    """
+    now = _utc(now)
+    known = {_key(a, b): _utc(t) for (a, b), t in recorded.items()}
+    out: dict[Interval, datetime] = {}
+    for a, b in windows:
+        key = _key(a, b)
+        if key in known:
+            seen = known[key]
+        elif generation == 1 and created is not None:
+            seen = _utc(created)
+        else:
+            seen = now
+        out[key] = min(seen, now)
+    return out
+
+
+def declared(maintenance: Iterable[Maintenance], seen: Mapping[Interval, datetime]) -> tuple[Maintenance, ...]:
+    """``maintenance`` with ``declared`` set from :func:`first_seen` (a window missing from ``seen``
+    keeps its ``declared``)."""
+    keyed = {_key(a, b): t for (a, b), t in seen.items()}
+    return tuple(replace(m, declared=keyed.get(_key(m.start, m.end), m.declared)) for m in maintenance)
+
+
+def _key(start: datetime, end: datetime) -> Interval:
+    """A window as recorded: UTC, whole seconds (the precision of the status record)."""
+    return _utc(start).replace(microsecond=0), _utc(end).replace(microsecond=0)
 
 
 def seconds(intervals: Iterable[Interval]) -> float:

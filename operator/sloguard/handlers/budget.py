@@ -32,6 +32,7 @@ from ..adapters.contracts import KubeContractMaintenance
 from ..adapters.kube import KubeError
 from ..adapters.prometheus import BudgetReader, Refresh, SLAReader
 from ..api.loader import validate_slo_body
+from ..api.maintenance_seen import declared_objective
 from ..api.slo_status import budget_fields, differs, evaluated_at
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Measurements, compute
@@ -107,7 +108,8 @@ def sync_registry(ctx: Context) -> dict[str, Entry]:
         if objective is None:
             continue
         snapshot = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
-                    "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")},
+                    "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                                 "generation": generation, "creationTimestamp": meta.get("creationTimestamp")},
                     "status": dict(body.get("status") or {})}
         entries[key] = Entry(objective, snapshot, generation)
     with reg.lock:
@@ -175,12 +177,13 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: kopf.Logger, heartb
             jobs.append((entry, status))
 
     counts = SLAReader(reader.client)
-    contracts = KubeContractMaintenance(ctx.kube) if ctx.settings.sla else None
+    contracts = KubeContractMaintenance(ctx.kube, now) if ctx.settings.sla else None
 
     def patch(job: tuple[Entry, BudgetStatus]) -> bool:
         entry, status = job
         try:
-            split = reg.causes.split(entry.objective, status, counts, ctx.rollouts, contracts)
+            slo = declared_objective(entry.objective, entry.body, now)  # maintenance counts from first sighting
+            split = reg.causes.split(slo, status, counts, ctx.rollouts, contracts)
             if split.error:
                 logger.warning(f"{entry.objective.key}: {split.error}")
             return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger, split)

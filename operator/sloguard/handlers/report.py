@@ -29,6 +29,7 @@ from ..adapters.kube import Kube, KubeError
 from ..adapters.prometheus import SLAReader, read_report
 from ..adapters.report_history import ReportHistory
 from ..api.loader import validate_slo_body
+from ..api.maintenance_seen import declared_objective
 from ..core import conventions as c
 from ..core.model import Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
@@ -61,7 +62,7 @@ class PrometheusReports:
         """The report with ``byCause``; a split that cannot be read fails the read (a finalized
         report is immutable: the month is tried again rather than stored without its causes)."""
         report = read_report(self.reader, slo, period, now)
-        contracts = KubeContractMaintenance(self.kube) if self.kube is not None else None
+        contracts = KubeContractMaintenance(self.kube, now) if self.kube is not None else None
         split = period_by_cause(report, slo, self.reader, self.rollouts, contracts, now)
         if split.error:
             raise MetricsError(split.error)
@@ -142,6 +143,7 @@ def report_pass(ctx: Context, metrics: ReportMetrics, known: Known,
             slo, _ = validate_slo_body(body)
             if slo is None:
                 continue
+            slo = declared_objective(slo, body, now)  # maintenance counts from its first sighting
             try:
                 result = finalize_month(slo, body.get("status") or {}, now,
                                         ReportPorts(store, metrics, ctx.events.about(body)), GRACE_SECONDS,

@@ -28,6 +28,7 @@ from typing import Any
 from ..adapters.sla_history import HistoryExists, HistoryRecord, history_config_map
 from ..adapters.sla_report import render_markdown
 from ..api.common import Diagnostic
+from ..api.maintenance_seen import seen, seen_records
 from ..api.sla import ReevaluationStatus, history_entry, period_status
 from ..api.sla_loader import validate_sla_body
 from ..core import conventions as c
@@ -166,6 +167,10 @@ def reconcile(body: Mapping[str, Any], now: datetime, ports: SLAPorts, grace_sec
         patch["currentPeriod"] = block
     late = late_windows(contract, previous_period(current).start)
     _changed(patch, "maintenanceWarned", warn_late_maintenance(run, late), status.get("maintenanceWarned") or [])
+    # When each maintenance window was first seen: it counts for SLO budgets by cause only from
+    # then (api.maintenance_seen); recorded here so it survives restarts.
+    first = seen(body, ((w.start, w.end) for w in contract.maintenance), now)
+    _changed(patch, "maintenanceSeen", seen_records(first), status.get("maintenanceSeen") or [])
     _changed(patch, "conditions", conditions(run, current, late, len(records)), status.get("conditions"))
     _changed(patch, "observedGeneration", run.generation, status.get("observedGeneration"))
     return PassResult(patch, tuple(m for _, m in run.outcome.problems), len(records), current.name)

@@ -25,12 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..adapters.dashboards import dashboard_configmap
 from ..adapters.kube import KubeError, is_permanent, owner_reference
 from ..adapters.promtool import PromtoolUnavailable
 from ..adapters.render import prometheus_rule
 from ..api.common import Diagnostic
 from ..api.loader import validate_slo_body
+from ..api.maintenance_seen import seen, seen_records
+from ..api.slo import SLOMaintenanceSpec
 from ..core import conventions as c
 from ..core.conditions import set_condition
 from ..core.model import Objective
@@ -71,7 +75,22 @@ def rules_status(body: Mapping[str, Any], ok: bool, reason: str, text: str, now:
     mine = set_condition(mine, c.COND_RULES_GENERATED, ok, reason, text, now, generation)
     mine = set_condition(mine, c.COND_READY, ok, "RulesApplied" if ok else reason,
                          "rules are in place" if ok else text, now, generation)
-    return {"observedGeneration": generation, "conditions": mine, **fields}
+    out = {"observedGeneration": generation, "conditions": mine, **fields}
+    seen = maintenance_seen(body, now)
+    if seen:  # applied by this manager: leaving it out removes a record of windows now gone
+        out["maintenanceSeen"] = seen
+    return out
+
+
+def maintenance_seen(body: Mapping[str, Any], now: datetime) -> list[Any]:
+    """``status.maintenanceSeen``: when each ``spec.maintenance`` window was first seen (it counts as
+    maintenance only from then, :mod:`sloguard.api.maintenance_seen`). Windows that do not parse
+    keep the record as it was (the spec is reported invalid; the next valid edit settles it)."""
+    try:
+        spec = SLOMaintenanceSpec.model_validate((body.get("spec") or {}).get("maintenance") or {})
+    except ValidationError:
+        return list((body.get("status") or {}).get("maintenanceSeen") or [])
+    return seen_records(seen(body, ((w.start, w.end) for w in spec.windows), now))
 
 
 def write_status(cluster: Cluster, body: Mapping[str, Any], ok: bool, reason: str, text: str, now: datetime,
