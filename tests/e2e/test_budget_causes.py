@@ -3,7 +3,9 @@
 A real Prometheus holds the last two days of the integration history (an outage at 50% errors
 from 21:30, under way at ``T`` = 22:15 on 30 March 2025). The SLO declares a maintenance window
 21:30-21:45; an SLAContract listing the service in ``spec.services`` declares 21:45-22:00; another
-contract, not listing it, declares 22:00-22:15 (it must not count). Expected fractions come from
+contract, not listing it, declares 22:00-22:15 (it must not count). Both windows that count were
+first seen before the outage (``status.maintenanceSeen``, as an operator running then would have
+recorded it; late windows: tests/e2e/test_late_maintenance.py). Expected fractions come from
 the history's per-minute counts, never from sloguard.
 """
 
@@ -48,19 +50,30 @@ CONTRACTS = [contract("acme", ["checkout"], "2025-03-30T21:45:00Z", "2025-03-30T
              contract("other", ["search"], "2025-03-30T22:00:00Z", "2025-03-30T22:15:00Z")]
 
 
+#: When an operator first saw the windows (status.maintenanceSeen): before the outage, so they
+#: count (a window counts only from its first sighting; the objects are created today, long after
+#: the history, so without this record nothing in the history would be maintenance).
+DECLARED = "2025-03-30T20:00:00Z"
+
+
 @pytest.fixture(scope="module")
 def operator(cluster: TestCluster, prometheus: PrometheusServer,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[KopfRunner]:
     cluster.kubectl("create", "namespace", NS)
     path = tmp_path_factory.mktemp("causes") / "objects.yaml"
     path.write_text(yaml.safe_dump_all([*CONTRACTS, SLO]))
+    cluster.kubectl("apply", "-f", str(path))
+    for kind, name, windows in (("slo", SLO["metadata"]["name"], SLO["spec"]["maintenance"]["windows"]),
+                                ("sla", "acme", CONTRACTS[0]["spec"]["maintenance"]["windows"])):
+        seen = [{"start": w["start"], "end": w["end"], "firstSeen": DECLARED} for w in windows]
+        cluster.kubectl("patch", kind, "-n", NS, name, "--subresource=status", "--type=merge",
+                        "-p", json.dumps({"status": {"maintenanceSeen": seen}}))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SLOGUARD_PROMETHEUS_URL", prometheus.url)
         mp.setenv("SLOGUARD_EVALUATE_AT", T.isoformat())
         mp.setenv("SLOGUARD_REFRESH_INTERVAL", "1")
         mp.setenv("SLOGUARD_WEBHOOK", "false")
         with operator_runner() as runner:
-            cluster.kubectl("apply", "-f", str(path))
             yield runner
     assert runner.exception is None, runner.exception
 
