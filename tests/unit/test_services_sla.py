@@ -462,3 +462,28 @@ def test_an_invalid_spec_sets_ready_false_and_warns_once() -> None:
     assert world.metrics is not None and world.metrics.reads == [] and world.history.maps == []
     world.run(obj, "2026-12-10T12:05:00Z")
     assert len(world.events.posted) == 1
+
+
+# --- when each maintenance window was first seen (status.maintenanceSeen) ---------------------------
+
+
+def test_each_pass_records_when_a_maintenance_window_was_first_seen_and_keeps_it() -> None:
+    # Created with one window (generation 1): declared at creation. A window added by an edit
+    # (generation 2) is seen at the pass that reads it; later passes keep both records.
+    world = World()
+    planned = {"start": "2026-12-20T02:00:00Z", "end": "2026-12-20T03:00:00Z", "announcedAt": "2026-12-01T00:00:00Z"}
+    obj = body(windows=[planned])
+    obj["metadata"]["creationTimestamp"] = "2026-12-01T09:00:00Z"
+    world.run(obj, "2026-12-10T12:00:00Z")
+    first = {"start": "2026-12-20T02:00:00Z", "end": "2026-12-20T03:00:00Z", "firstSeen": "2026-12-01T09:00:00Z"}
+    assert obj["status"]["maintenanceSeen"] == [first]
+
+    late = {"start": "2026-12-02T10:00:00Z", "end": "2026-12-02T11:00:00Z", "announcedAt": "2026-11-20T00:00:00Z"}
+    obj["spec"]["maintenance"]["windows"].append(late)
+    obj["metadata"]["generation"] = 2
+    world.run(obj, "2026-12-10T12:05:00Z")
+    second = {"start": "2026-12-02T10:00:00Z", "end": "2026-12-02T11:00:00Z", "firstSeen": "2026-12-10T12:05:00Z"}
+    assert obj["status"]["maintenanceSeen"] == [second, first]  # by start; announcedAt is not trusted
+
+    result = world.run(obj, "2026-12-10T12:10:00Z")
+    assert "maintenanceSeen" not in result.patch  # unchanged: nothing to write

@@ -182,3 +182,23 @@ def test_only_what_can_succeed_later_is_retried(status, reason, message, retry):
     assert conditions(cluster.statuses[0][2])[0] == ("RulesGenerated", "False", reason, message)
     assert (outcome.ok, outcome.warning_reason, outcome.warning_message, outcome.retry) == (
         False, reason, "rejected", retry)
+
+
+def test_the_status_records_when_each_maintenance_window_was_first_seen():
+    # generation 4 (edited since creation): a window without a record is seen now; a recorded one
+    # keeps its time; a record whose window left the spec is dropped. No window: no field at all.
+    body, _ = golden("bool-gauge")
+    kept = {"start": "2025-03-01T01:00:00Z", "end": "2025-03-01T02:00:00Z", "firstSeen": "2025-02-20T08:00:00Z"}
+    gone = {"start": "2025-02-01T01:00:00Z", "end": "2025-02-01T02:00:00Z", "firstSeen": "2025-01-20T08:00:00Z"}
+    body["spec"]["maintenance"] = {"windows": [{"start": kept["start"], "end": kept["end"]},
+                                               {"start": "2025-03-04T01:00:00Z", "end": "2025-03-04T02:00:00Z"}]}
+    body["status"] = {"maintenanceSeen": [kept, gone]}
+    cluster = FakeCluster()
+    svc.reconcile(cluster, accept, body, {}, False, NOW)
+    assert cluster.statuses[0][2]["maintenanceSeen"] == [
+        kept, {"start": "2025-03-04T01:00:00Z", "end": "2025-03-04T02:00:00Z", "firstSeen": "2025-03-11T12:00:00Z"}]
+
+    plain, _ = golden("bool-gauge")
+    cluster = FakeCluster()
+    svc.reconcile(cluster, accept, plain, {}, False, NOW)
+    assert "maintenanceSeen" not in cluster.statuses[0][2]
