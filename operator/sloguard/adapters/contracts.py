@@ -2,9 +2,10 @@
 
 A contract covers the services its ``spec.services`` lists, in its own namespace: their SLOs count
 its maintenance windows (announced in time or not: the work was planned) as maintenance in
-``status.budget.byCause``. One LIST per namespace, kept for the life of the object: the budget
-loop makes one per refresh cycle. Contracts whose spec does not validate are left out (their
-own status says why).
+``status.budget.byCause`` — each only from when the operator first saw it (``status.maintenanceSeen``
+of the contract, :mod:`sloguard.api.maintenance_seen`), never retroactively. One LIST per
+namespace, kept for the life of the object: the budget loop makes one per refresh cycle.
+Contracts whose spec does not validate are left out (their own status says why).
 """
 
 from __future__ import annotations
