@@ -37,7 +37,18 @@ from .batching import Batch, Batcher
 from .cache import WindowCache
 from .client import PrometheusClient
 from .errors import PrometheusError, PrometheusSettingsError, PrometheusUnavailable
-from .plan import Ask, Measure, RawBurn, RecordedBurn, Request, WindowMeasure, raw_burn_ask, window_asks
+from .plan import (
+    Ask,
+    FirstSample,
+    Measure,
+    RawBurn,
+    RecordedBurn,
+    Request,
+    WindowMeasure,
+    coverage_of,
+    raw_burn_ask,
+    window_asks,
+)
 from .settings import PrometheusSettings, settings_for
 
 
@@ -137,7 +148,7 @@ class BudgetReader:
                 if i in result.series:
                     out[a.request] = result.series[i][-1].points[-1][1]
                 elif i in result.errors:
-                    assert isinstance(a.request, WindowMeasure | RecordedBurn | RawBurn)
+                    assert isinstance(a.request, WindowMeasure | RecordedBurn | RawBurn | FirstSample)
                     failed.setdefault(a.request.key, result.errors[i])
         return out, failed
 
@@ -172,6 +183,7 @@ class BudgetReader:
                 error_ratios=ratios,
                 bad_slices=first.get(WindowMeasure(key, Measure.SLICES_BAD)),
                 total_slices=first.get(WindowMeasure(key, Measure.SLICES_TOTAL)),
+                coverage=coverage_of(first.get(FirstSample(key)), int(start.timestamp()), int(at.timestamp())),
             )
         return result
 

@@ -20,6 +20,12 @@ when present, are preferred for burn rates (all SLOs' recordings of a window in 
 ``max by (slo, slo_namespace)`` expression). Everything of a cycle goes out in one round: the
 instant batch at ``at`` and, when buckets are missing, the range batches.
 
+Data coverage (:func:`~.plan.first_sample_ask`): the first sample of the SLI's total series in
+the window is asked once per SLO (a subquery over the window) and kept with the window it was
+asked over; it holds for any later window starting at or after that one (there was no sample
+between the two starts), so the steady state asks nothing for it. Once the window has slid past
+it, the coverage is full.
+
 No I/O here: :meth:`WindowCache.cycle` says what to ask, :meth:`WindowCache.absorb` takes the
 answers. The cache is only updated from complete answers (the reader does not call ``absorb``
 when Prometheus could not be read).
@@ -28,7 +34,7 @@ when Prometheus could not be read).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sloguard.core.budget import Measurements, burn_windows
@@ -44,6 +50,7 @@ from .plan import (
     BucketMeasure,
     Cut,
     Figures,
+    FirstSample,
     Measure,
     Piece,
     PieceMeasure,
@@ -52,8 +59,10 @@ from .plan import (
     all_recorded_burns,
     burn_ratio,
     cacheable,
+    coverage_of,
     cut,
     duration_seconds,
+    first_sample_ask,
     is_timeslices,
     piece_exprs,
     shifted,
@@ -73,6 +82,7 @@ class _Entry:
     buckets: dict[int, Values] = field(default_factory=dict)  # bucket end -> measure -> value
     pieces: dict[Piece, Values] = field(default_factory=dict)  # pieces that can no longer change
     last_used: int = 0
+    first_sample: tuple[int, float] | None = None  # (window start asked over, first sample in it)
 
 
 @dataclass
@@ -89,6 +99,8 @@ class SLOPlan:
     missing: tuple[int, int] | None  # ... of which not cached (a range to read)
     pieces: dict[Piece, Figures]  # pieces to read (not cached)
     cached_pieces: dict[Piece, Values]
+    start: int  # the window's start
+    first_sample: float | None  # kept from an earlier cycle; None: ask (when measurable)
 
 
 @dataclass
@@ -122,10 +134,23 @@ def _sum(parts: Iterable[Values], bad: Measure, total: Measure) -> tuple[float |
     return (b if any_b and not b_missing else None), (t if any_t else None)
 
 
+def _window_start(slo: Objective, at: int) -> int:
+    start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
+    return int(start.timestamp())
+
+
+def _kept_first_sample(entry: _Entry, start: int, at: int) -> float | None:
+    """The first sample remembered for a window starting at or before ``start``, if it is not
+    after ``at`` (an earlier instant must ask again)."""
+    if entry.first_sample is None:
+        return None
+    asked_start, first = entry.first_sample
+    return first if asked_start <= start and first <= at else None
+
+
 def _window_cut(slo: Objective, at: int, settle: int) -> Cut | None:
     """The SLO window's cut at ``at``; ``None`` when its calendar period has not started."""
-    start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
-    begin = int(start.timestamp())
+    begin = _window_start(slo, at)
     if begin >= at:
         return None
     if cacheable(slo):
@@ -197,6 +222,9 @@ def _instant_builder(plans: Mapping[str, SLOPlan], at: int) -> Builder[Request]:
                 instant.add(shifted(expr, p.end, at), PieceMeasure(plan.slo.key, p, m))
         for w in plan.raw_burns:
             instant.add(burn_ratio(plan.slo.sli, w), RawBurn(plan.slo.key, w))
+        first = first_sample_ask(plan.slo, at - plan.start) if plan.first_sample is None else None
+        if plan.window is not None and first is not None:
+            instant.add(first.expr, first.request)
     for w in sorted({w for plan in plans.values() for w in plan.windows}):
         instant.add(all_recorded_burns(w), AllRecordedBurns(w))
     return instant
@@ -226,6 +254,7 @@ class _Answers:
     raw: dict[tuple[str, str], float] = field(default_factory=dict)
     recorded: dict[tuple[str, str], float] = field(default_factory=dict)
     fresh: dict[str, dict[int, Values]] = field(default_factory=dict)
+    first_samples: dict[str, float] = field(default_factory=dict)
 
     def take_batch(self, builder: Builder[Request], batch: Batch, result: Result) -> None:
         for i, wants in enumerate(builder.wants):
@@ -251,6 +280,9 @@ class _Answers:
                     self.raw[(key, w)] = value
             case BucketMeasure(key=key, measure=m):
                 self._take_buckets(key, m, series, lo)
+            case FirstSample(key=key):
+                if value is not None:
+                    self.first_samples[key] = value
             case _:
                 raise AssertionError(f"not a window cache request: {want!r}")
 
@@ -296,7 +328,9 @@ class WindowCache:
         needed = _needed(cuts)
         missing = _evict_buckets(entry, needed)  # evict what left the window, then see what is missing
         want, cached = _split_pieces(slo, entry, cuts)
-        return SLOPlan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached)
+        start = _window_start(slo, at)
+        first = _kept_first_sample(entry, start, at)
+        return SLOPlan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached, start, first)
 
     def cycle(self, slos: Mapping[str, Objective], at: int) -> Cycle:
         """Plan one cycle at ``at`` (whole seconds): what is cached, what to ask."""
@@ -327,12 +361,17 @@ class WindowCache:
             return Measurements(error=answers.failed[key])
         entry = plan.entry
         entry.buckets.update(answers.fresh.get(key, {}))
+        first = plan.first_sample
+        if key in answers.first_samples:
+            first = answers.first_samples[key]
+            entry.first_sample = (plan.start, first)
         read = answers.pieces.get(key, {})
         known = {**plan.cached_pieces, **read}
         for p, v in read.items():
             if p.end <= at - self.settle_seconds:  # a past piece: it will not change any more
                 entry.pieces[p] = v
-        return _measurements(plan, known, answers.raw, answers.recorded)
+        measured = _measurements(plan, known, answers.raw, answers.recorded)
+        return replace(measured, coverage=coverage_of(first, plan.start, at))
 
 
 def _measurements(

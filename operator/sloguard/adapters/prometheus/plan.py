@@ -45,6 +45,9 @@ BUCKET_SECONDS: Final = 3600
 #: Burn windows of whole buckets at least this long are summed from the buckets.
 MIN_CACHED_BURN_SECONDS: Final = 2 * BUCKET_SECONDS
 
+#: Step of the subquery that finds a window's first sample: the figure is at most one step late.
+FIRST_SAMPLE_STEP: Final = "1m"
+
 #: Seconds of a Prometheus duration (``"5m"`` -> 300); the same few windows are parsed every cycle.
 duration_seconds = functools.lru_cache(maxsize=256)(parse_duration)
 
@@ -129,7 +132,15 @@ class AllRecordedBurns:
     window: str
 
 
-Request = WindowMeasure | RecordedBurn | RawBurn | PieceMeasure | BucketMeasure | AllRecordedBurns
+@dataclass(frozen=True)
+class FirstSample:
+    """The timestamp of the first sample of SLO ``key``'s total series in its window so far (for
+    the data coverage; the window cache asks it once per SLO and keeps it)."""
+
+    key: str
+
+
+Request = WindowMeasure | RecordedBurn | RawBurn | PieceMeasure | BucketMeasure | AllRecordedBurns | FirstSample
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,40 @@ def _le(histogram: str, bound: float) -> str:
     return with_matcher(histogram, f'le=~"{regex}"')
 
 
+def total_selector(sli: SLI) -> str | None:
+    """The series whose samples say the SLI had data: the total counter of a ratio, the
+    histogram's ``le`` bound of valid requests; ``None`` for SLIs we do not count (time-based
+    kinds, ``ratioQuery`` templates): their coverage is not measured."""
+    if isinstance(sli, RatioSLI):
+        return sli.total
+    if isinstance(sli, LatencySLI):
+        return _le(sli.histogram, sli.valid_below if sli.valid_below is not None else float("inf"))
+    return None
+
+
+def first_sample_ask(slo: Objective, span: int) -> Ask | None:
+    """When the SLI's total series first had a sample in ``(t - span, t]``, as a Unix time.
+
+    ``timestamp`` of the sample each step of a one-minute subquery picks; the minimum is the
+    first sample (at most a step late). The subquery reaches one step before the window: a
+    series scraped every minute has its first sample *inside* ``(t - span, t]`` up to a minute
+    after the start, yet it had data all along (:func:`coverage_of` clamps to the start). Same
+    answer on Prometheus 2, 3 and VictoriaMetrics.
+    """
+    selector = total_selector(slo.sli)
+    if selector is None or span <= 0:
+        return None
+    rng = f"[{format_duration(span + duration_seconds(FIRST_SAMPLE_STEP))}:{FIRST_SAMPLE_STEP}]"
+    return Ask(FirstSample(slo.key), f"min(min_over_time(timestamp({selector}){rng}))")
+
+
+def coverage_of(first_sample: float | None, start: int, at: int) -> float | None:
+    """The share of ``(start, at]`` since ``first_sample``; ``None`` when there was none."""
+    if first_sample is None or at <= start:
+        return None
+    return (at - max(first_sample, start)) / (at - start)
+
+
 def recorded(window: str) -> str:
     """The recording rule of every SLO's error ratio over ``window``."""
     return f"{RECORD_ERROR_RATIO_PREFIX}{window}"
@@ -261,6 +306,9 @@ def window_asks(slo: Objective, at: datetime) -> list[Ask]:
             q = queries(slo.sli, rng)
             asks.append(Ask(WindowMeasure(slo.key, Measure.BAD), f"sum({q.errors})"))
             asks.append(Ask(WindowMeasure(slo.key, Measure.TOTAL), f"sum({q.total})"))
+            first = first_sample_ask(slo, span)
+            if first is not None:
+                asks.append(first)
     for w in burn_windows(slo):
         asks.append(Ask(RecordedBurn(slo.key, w), f"max({recorded(w)}{{{_slo_matchers(slo)}}})"))
     return asks
@@ -365,6 +413,7 @@ __all__ = [
     "Cut",
     "Figure",
     "Figures",
+    "FirstSample",
     "Measure",
     "Piece",
     "PieceMeasure",
@@ -376,14 +425,17 @@ __all__ = [
     "burn_ratio",
     "cacheable",
     "counter_increase",
+    "coverage_of",
     "cut",
     "duration_seconds",
     "event_counts",
     "event_exprs",
+    "first_sample_ask",
     "is_timeslices",
     "piece_exprs",
     "raw_burn_ask",
     "recorded",
     "shifted",
+    "total_selector",
     "window_asks",
 ]
