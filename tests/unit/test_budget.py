@@ -438,3 +438,14 @@ def test_coverage_just_below_the_threshold_is_flagged_and_out_of_range_values_ar
     assert over.coverage == 1.0 and over.state == "healthy"
     nan = compute(slo(), Measurements(bad=500, total=1_000_000, coverage=math.nan), NOW)
     assert nan.coverage is None and nan.state == "healthy"
+
+
+def test_the_budget_table_shows_the_data_coverage_before_the_state() -> None:
+    from sloguard.cli.budget_cmd import table
+
+    low = compute(slo(), Measurements(bad=1, total=2, coverage=TWO_MINUTES_OF_30D), NOW)
+    full = compute(slo(), Measurements(bad=500, total=1_000_000, coverage=1.0), NOW)
+    unmeasured = compute(slo(), Measurements(bad=500, total=1_000_000), NOW)
+    head, *rows = table([low, full, unmeasured], colour=False).splitlines()
+    assert head.split()[-2:] == ["DATA", "STATE"]
+    assert [r.split()[-2:] for r in rows] == [["0.0046%", "unknown"], ["100.0%", "healthy"], ["-", "healthy"]]

@@ -401,6 +401,8 @@ class BudgetFigures(CamelModel):
     remaining: float | None = Field(None, description="Share of the budget left (negative when overspent).")
     remaining_percent: float | None = Field(None, description="remaining x 100, for display.")
     remaining_seconds: float | None = Field(None, description="Seconds of full outage still affordable.")
+    coverage: float | None = Field(None, description="Share of the window so far with data, 0 to 1 (since the "
+                                   "SLI's first sample); below 0.05 the state is unknown: too little data.")
 
 
 class LastReport(CamelModel):

@@ -30,6 +30,7 @@ def budget_fields(status: BudgetStatus) -> dict[str, Any]:
             "remaining": _round(status.remaining),
             "remainingPercent": None if status.remaining is None else _round(status.remaining * 100),
             "remainingSeconds": None if status.remaining_seconds is None else round(status.remaining_seconds),
+            "coverage": _round(status.coverage),
         },
         "burnRates": {w: _round(b) for w, b in status.burn_rates.items()},
         "burnRate1h": _round(status.burn_rates.get("1h")),
