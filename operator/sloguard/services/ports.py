@@ -9,7 +9,7 @@ server by :class:`sloguard.adapters.cluster.KubeCluster` (errors:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,12 +18,14 @@ from ..adapters.prometheus import PrometheusError as MetricsError
 from ..adapters.prometheus import PrometheusUnavailable as MetricsUnavailable
 from ..adapters.sla_history import HistoryRecord
 from ..api.common import Diagnostic
+from ..core.causes import Rollout, WorkloadSelector
 from ..core.model import SLI, Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import Contract, MaintenancePlan, Measurement, Period
 
 __all__ = ["Cluster", "ContractMetrics", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
-           "MetricsUnavailable", "MonthData", "PolicyCluster", "ReportMetrics", "ReportStore", "RuleChecker",
+           "MetricsUnavailable", "MonthData", "PolicyCluster", "ReportMetrics", "ReportStore", "Rollouts",
+           "RuleChecker",
            "WebhookCertificates", "Workloads"]
 
 
@@ -75,6 +77,15 @@ class ReportStore(Protocol):
     def exists(self, namespace: str, name: str) -> bool: ...
 
     def create(self, body: Mapping[str, Any]) -> str: ...
+
+
+class Rollouts(Protocol):
+    """When workloads linked to an SLO rolled out (ReplicaSets, ControllerRevisions)."""
+
+    def rollouts(self, namespace: str, slo: str, workloads: Sequence[WorkloadSelector],
+                 since: datetime) -> list[Rollout]:
+        """Rollouts since ``since`` of ``workloads`` and of the targets of ErrorBudgetPolicies in
+        ``namespace`` that name the SLO ``slo``, oldest first."""
 
 
 class Events(Protocol):
