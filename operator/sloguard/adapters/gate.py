@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ..api.policy import ErrorBudgetHoldSpec, LabelSelector
+from ..api.common import LabelSelector
+from ..api.policy import ErrorBudgetHoldSpec
 from ..core import conventions as c
 from ..core import policy as core
 from .kube import Kube, KubeError

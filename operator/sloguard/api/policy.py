@@ -16,50 +16,12 @@ from ..core import conventions as c
 from ..core import policy as core
 from ..core.windows import DURATION_PATTERN, normalize_if_duration
 from . import cel
-from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
+from .common import CamelModel, Diagnostic, LabelSelector, Target, diagnostics_from_validation_error
 from .crdgen import Column, CRDSpec
 from .slo import Condition
 
 ActionName = Literal["freeze", "restrict", "scrutiny", "emergency"]
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-class LabelSelectorRequirement(CamelModel):
-    key: str = Field(min_length=1, description="The label key the selector applies to.")
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="In, NotIn, Exists or "
-                                                                        "DoesNotExist.")
-    values: list[str] = Field(default_factory=list, description="Values for In and NotIn; empty otherwise.")
-
-
-class LabelSelector(CamelModel):
-    """A Kubernetes label selector; an empty selector matches everything."""
-
-    match_labels: dict[str, str] = Field(default_factory=dict, description="Labels that must all be equal.")
-    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list,
-                                                              description="Requirements that must all hold.")
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.match_labels:
-            out["matchLabels"] = dict(self.match_labels)
-        if self.match_expressions:
-            out["matchExpressions"] = [e.model_dump(by_alias=True) for e in self.match_expressions]
-        return out
-
-    def to_core(self) -> core.Selector:
-        return core.Selector(dict(self.match_labels),
-                             tuple((e.key, e.operator, tuple(e.values)) for e in self.match_expressions))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return self.to_core().matches(labels)
-
-
-class Target(CamelModel):
-    """Workloads a decision applies to, in the policy's namespace."""
-
-    kind: Literal["Deployment", "StatefulSet", "DaemonSet"] = Field(description="Deployment, StatefulSet or "
-                                                                     "DaemonSet (apps/v1).")
-    selector: LabelSelector = Field(description="Label selector over the workloads' own labels.")
 
 
 class LevelSpec(CamelModel):

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core import conventions as c
 from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, insufficient_data_hint
+from ..core.causes import ByCause
 from ..core.conditions import get_condition, rfc3339, set_condition
 
 #: Significant digits kept in status. 4 digits of a budget share is 0.01 percentage points.
@@ -23,8 +24,8 @@ def _round(value: float | None, digits: int = DIGITS) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
-def budget_fields(status: BudgetStatus) -> dict[str, Any]:
-    """The budget part of ``status`` (without conditions and timestamps)."""
+def budget_fields(status: BudgetStatus, by_cause: ByCause | None = None) -> dict[str, Any]:
+    """The budget part of ``status`` (without conditions and timestamps); ``budget.byCause`` when known."""
     out: dict[str, Any] = {
         "sli": _round(status.sli, 6),
         "budget": {
@@ -42,6 +43,8 @@ def budget_fields(status: BudgetStatus) -> dict[str, Any]:
         else round(status.time_to_exhaustion_seconds),
         "hints": list(status.hints),
     }
+    if by_cause is not None:
+        out["budget"]["byCause"] = by_cause.to_dict(DIGITS)
     if status.slo.budgeting_method == "Timeslices":
         out["slices"] = {
             "bad": None if status.bad_slices is None else round(status.bad_slices),

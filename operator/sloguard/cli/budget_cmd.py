@@ -5,6 +5,8 @@ Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a past instant. Exit co
 printed; 1 invalid SLOs or none; 2 bad arguments or connection settings; 3 Prometheus or the API
 server could not be read (unreachable, TLS, credentials, tenant: one line naming the URL).
 Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus.settings`.
+``-o json|yaml`` adds ``errorBudget.byCause`` (:mod:`sloguard.services.causes`; releases 0: no rollouts
+are read here).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ..adapters.prometheus import BudgetReader, PrometheusError, add_arguments
+from ..adapters.prometheus import BudgetReader, PrometheusError, SLAReader, add_arguments
 from ..api.loader import load_documents
 from ..core import conventions as c
 from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Thresholds, to_json
+from ..core.causes import ByCause
+from ..services.causes import measure_causes
+from ..services.ports import ContractMaintenance
+from .cluster import cluster_contracts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -132,6 +138,23 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader,
+             contracts: ContractMaintenance | None = None) -> list[ByCause | None]:
+    """Each budget split by cause: maintenance from the SLO's spec (and from the live SLAContracts
+    with ``--from-cluster``); rollouts are not read here, so releases count as 0 (the operator
+    reads them from the cluster; said on stderr when an SLO links workloads)."""
+    out: list[ByCause | None] = []
+    for status in statuses:
+        split = measure_causes(status.slo, status, counts, None, None, contracts)
+        if split.error:
+            print(f"sloguard budget: {status.slo.key}: {split.error}", file=sys.stderr)
+        out.append(split.by_cause)
+    if any(s.slo.causes.workloads for s in statuses):
+        print("sloguard budget: byCause: rollouts of spec.workloads are not read here, releases count as 0 "
+              "(the operator's status.budget.byCause counts them)", file=sys.stderr)
+    return out
+
+
 def _use_colour(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
@@ -168,16 +191,21 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     at = args.at or datetime.now(UTC)
+    contracts = cluster_contracts(args)
     try:
         reader = BudgetReader.connect(settings)
         try:
             statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
+            causes = by_cause(statuses, SLAReader(reader.client), contracts)
         finally:
             reader.close()
     except PrometheusError as e:
         raise Unreachable(str(e)) from None
     if args.output in ("json", "yaml"):
-        sys.stdout.write(dumps(to_json(statuses), args.output, allow_nan=False))
+        out = to_json(statuses)
+        for row, split in zip(out, causes, strict=True):
+            row["errorBudget"]["byCause"] = None if split is None else split.to_dict(10)
+        sys.stdout.write(dumps(out, args.output, allow_nan=False))
     else:
         sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
     return 0

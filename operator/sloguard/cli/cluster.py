@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..adapters.contracts import ListedContracts
 from ..api.loader import Document
 from ..core import conventions as c
 from .common import Unreachable, UsageError
@@ -47,6 +48,14 @@ def cluster_documents(kinds: tuple[str, ...], namespace: str | None, kubeconfig:
             raise Unreachable(f"API server at {host}: {e}") from None
         docs.extend(Document(source, len(docs), _as_written(item)) for item in items)
     return docs
+
+
+def cluster_contracts(args: Any) -> ListedContracts | None:
+    """With ``--from-cluster``: the live SLAContracts' maintenance windows by service; else None."""
+    if not getattr(args, "from_cluster", False):
+        return None
+    docs = cluster_documents((c.KIND_SLA,), args.cluster_namespace, args.kubeconfig, args.context)
+    return ListedContracts([d.body for d in docs if isinstance(d.body, dict)])
 
 
 def _default(kubeconfig: str | None) -> Any:

@@ -16,10 +16,12 @@ from ..adapters.kube import Kube
 from ..adapters.metrics import OperatorMetrics
 from ..adapters.settings import Settings
 from ..services.policy import PolicyState
+from ..services.ports import Rollouts
 
 if TYPE_CHECKING:
     from ..adapters.prometheus import SLAReader
     from .budget import Registry
+    from .leadership import Leadership
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Context:
     promtool: str | None = None
     #: SLOs and their last budgets (``handlers/budget.registry``).
     budgets: Registry | None = None
+    #: Whether this replica runs the cluster-wide loops (``handlers/leadership.leadership``).
+    leadership: Leadership | None = None
     #: The budget refresh loop, while it runs.
     budget_task: asyncio.Task[None] | None = None
     #: The SLO month report loop (``handlers/report``), while it runs.
@@ -44,6 +48,9 @@ class Context:
     #: SLAContract state: one wake-up event per contract daemon, by uid, and the Prometheus reader.
     sla_wake: dict[str, asyncio.Event] = field(default_factory=dict)
     sla_reader: SLAReader | None = None
+    #: When the workloads linked to each SLO rolled out (the budget split by cause); None: not
+    #: read, releases count as 0.
+    rollouts: Rollouts | None = None
     #: The one way Events are posted: the services' ``EventPoster`` port, and ``events.about(obj)``
     #: their ``Events`` port about one object.
     events: KubeEvents = field(init=False)

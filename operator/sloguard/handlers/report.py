@@ -1,7 +1,8 @@
 """SLO month reports: kopf glue around :func:`sloguard.services.report.finalize_month`.
 
 One loop for all SLOs (like the budget refresh), started only when a Prometheus URL is set and
-``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default). Every refresh interval it lists
+``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default); with several replicas it runs
+only where the budget refresh runs (:mod:`.leadership`). Every refresh interval it lists
 the SLOs and, for each whose last complete month (in its timezone, plus the SLA's grace period)
 is not known to be stored yet, lets the service check for that month's ConfigMap and create it.
 Months known stored are remembered in memory, so the steady state costs one LIST per pass; after
@@ -17,13 +18,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import kopf
 
-from ..adapters.kube import KubeError
+from ..adapters.contracts import KubeContractMaintenance
+from ..adapters.kube import Kube, KubeError
 from ..adapters.prometheus import SLAReader, read_report
 from ..adapters.report_history import ReportHistory
 from ..api.loader import validate_slo_body
@@ -32,8 +34,11 @@ from ..core.model import Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import DEFAULT_FINALIZE_GRACE
 from ..core.windows import parse_duration
+from ..services.causes import period_by_cause
+from ..services.ports import MetricsError, ReportMetrics, Rollouts
 from ..services.report import ReportPorts, finalize_month, month_due
 from .context import Context, context
+from .leadership import leadership
 
 #: Field manager of the status fields the report loop owns.
 STATUS_MANAGER = "sloguard-report"
@@ -45,12 +50,22 @@ RETRY_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class PrometheusReports:
-    """The service's ReportMetrics port: :func:`read_report` over the one period client."""
+    """The service's ReportMetrics port: :func:`read_report` over the one period client, budget
+    split by cause with the context's rollouts and the contracts' maintenance (``services.causes``)."""
 
     reader: SLAReader
+    rollouts: Rollouts | None = None
+    kube: Kube | None = None
 
     def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport:
-        return read_report(self.reader, slo, period, now)
+        """The report with ``byCause``; a split that cannot be read fails the read (a finalized
+        report is immutable: the month is tried again rather than stored without its causes)."""
+        report = read_report(self.reader, slo, period, now)
+        contracts = KubeContractMaintenance(self.kube) if self.kube is not None else None
+        split = period_by_cause(report, slo, self.reader, self.rollouts, contracts, now)
+        if split.error:
+            raise MetricsError(split.error)
+        return report if split.by_cause is None else replace(report, by_cause=split.by_cause.to_dict(10))
 
 
 @kopf.on.startup()
@@ -59,7 +74,8 @@ async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAd
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: SLO month reports are not finalized")
         return
-    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus))
+    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus), ctx.rollouts,
+                                ctx.kube if ctx.settings.sla else None)
     ctx.report_task = asyncio.create_task(_loop(ctx, metrics, logger))
 
 
@@ -75,10 +91,19 @@ async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger
     known = Known()
     while True:
         try:
-            await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
+            await report_cycle(ctx, metrics, known, logger)
         except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
             logger.exception(f"SLO report pass failed: {e}")
         await asyncio.sleep(ctx.settings.refresh_interval)
+
+
+async def report_cycle(ctx: Context, metrics: ReportMetrics, known: Known,
+                       logger: logging.Logger | logging.LoggerAdapter[Any]) -> int | None:
+    """A pass where the budget refresh runs (:mod:`.leadership`): with several replicas only
+    one writes reports. Returns the ConfigMaps created, None on a standby."""
+    if not await leadership(ctx).leads(ctx.kube, logger):
+        return None
+    return await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
 
 
 @dataclass
@@ -102,7 +127,7 @@ def _month_key(body: Mapping[str, Any], now: datetime) -> tuple[str, str] | None
         return None
 
 
-def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
+def report_pass(ctx: Context, metrics: ReportMetrics, known: Known,
                 logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
     """One pass over every SLO whose month is not known to be stored (nor tried in the last
     :data:`RETRY_SECONDS`). Returns the ConfigMaps created."""

@@ -33,8 +33,8 @@ from typing import Any, Protocol
 
 from ..adapters import admission_policy as vap
 from ..adapters.kube import KubeError
-from ..api.common import Diagnostic
-from ..api.policy import EnforcementSpec, ErrorBudgetPolicySpec, Target, parse_policy
+from ..api.common import Diagnostic, Target
+from ..api.policy import EnforcementSpec, ErrorBudgetPolicySpec, parse_policy
 from ..core import conventions as c
 from ..core import policy as core
 from ..core.conditions import rfc3339, set_condition
