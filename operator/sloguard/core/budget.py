@@ -35,8 +35,9 @@ Definitions (fractions everywhere; the error budget ``B = 1 - objective``):
   (one slice per slice length); otherwise ``None``.
 
 * **Data coverage** (``coverage``): the share of the window so far (the elapsed part of a
-  calendar period) during which the SLI's series had samples, 0..1; ``None`` when it was not
-  measured. Below :data:`MIN_BUDGET_COVERAGE` the budget is computed from too little of its
+  calendar period) during which the SLI's series had samples, 0..1 — from its first sample,
+  less the scrape gaps, to 5 minutes (measured by ``adapters.prometheus.plan.coverage_of``);
+  ``None`` when it was not measured. Below :data:`MIN_BUDGET_COVERAGE` the budget is computed from too little of its
   window to be a fact (2 minutes of a 30-day window turn one bad minute into -41,140%): the
   figures are kept, but the state is ``unknown`` and a hint says how much of the window had data.
   At or above it (in particular with full coverage) nothing changes.

@@ -451,7 +451,7 @@ def _data_parts(plan: SLOPlan, pieces: Mapping[Piece, Values]) -> list[tuple[Pie
         return []
     parts: list[tuple[Piece, float | None]] = []
     for p in plan.window.pieces:
-        parts.append((p, pieces[p].get(Measure.DATA) if Measure.DATA in pieces[p] else None))
+        parts.append((p, pieces[p].get(Measure.DATA)))
     if plan.window.buckets is not None:
         lo, hi = plan.window.buckets
         for e in range(lo, hi + 1, BUCKET_SECONDS):
