@@ -23,6 +23,7 @@ from sloguard.core.causes import (
     fractions,
 )
 from sloguard.core.model import SLI, Alerting, Objective, RatioSLI
+from sloguard.core.policy import Selector
 from sloguard.core.windows import default_tiers, parse_window
 from sloguard.services.causes import BadEventCache, measure_causes
 
@@ -263,7 +264,10 @@ def test_without_a_cluster_releases_are_zero_and_it_says_so() -> None:
     result = measure_causes(slo, status_at(slo, NOW), FakeCounts(), None, None, None)  # type: ignore[arg-type]
     assert result.by_cause is not None and result.by_cause.releases == 0.0
     assert result.by_cause.incidents == pytest.approx(9600 / 8640, rel=1e-12)
-    assert any("rollouts not read" in n for n in result.notes)
+    assert not result.notes  # no spec.workloads: nothing was missed
+    linked = objective(causes=CauseSettings(workloads=(WorkloadSelector("Deployment", Selector({"app": "web"})),)))
+    result = measure_causes(linked, status_at(linked, NOW), FakeCounts(), None, None, None)  # type: ignore[arg-type]
+    assert any("rollouts are not read" in n for n in result.notes)
 
 
 def test_unknown_budget_has_no_split() -> None:

@@ -24,8 +24,8 @@ from ..core import conventions as c
 from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Thresholds, to_json
 from ..core.causes import ByCause
 from ..services.causes import measure_causes
-from ..services.ports import ContractMaintenance
-from .cluster import cluster_contracts
+from ..services.ports import ContractMaintenance, Rollouts
+from .cluster import cluster_contracts, cluster_rollouts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -138,20 +138,20 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader,
-             contracts: ContractMaintenance | None = None) -> list[ByCause | None]:
-    """Each budget split by cause: maintenance from the SLO's spec (and from the live SLAContracts
-    with ``--from-cluster``); rollouts are not read here, so releases count as 0 (the operator
-    reads them from the cluster; said on stderr when an SLO links workloads)."""
+def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader, contracts: ContractMaintenance | None = None,
+             rollouts: Rollouts | None = None) -> list[ByCause | None]:
+    """Each budget split by cause: maintenance from the SLO's spec, and with ``--from-cluster`` from
+    the live SLAContracts and rollouts from the workloads' revisions (as the operator reads them);
+    without a cluster releases count as 0 (said on stderr when an SLO links workloads)."""
     out: list[ByCause | None] = []
     for status in statuses:
-        split = measure_causes(status.slo, status, counts, None, None, contracts)
+        split = measure_causes(status.slo, status, counts, None, rollouts, contracts)
         if split.error:
             print(f"sloguard budget: {status.slo.key}: {split.error}", file=sys.stderr)
         out.append(split.by_cause)
-    if any(s.slo.causes.workloads for s in statuses):
-        print("sloguard budget: byCause: rollouts of spec.workloads are not read here, releases count as 0 "
-              "(the operator's status.budget.byCause counts them)", file=sys.stderr)
+    if rollouts is None and any(s.slo.causes.workloads for s in statuses):
+        print("sloguard budget: byCause: rollouts of spec.workloads are read only with --from-cluster, releases "
+              "count as 0", file=sys.stderr)
     return out
 
 
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         reader = BudgetReader.connect(settings)
         try:
             statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
-            causes = by_cause(statuses, SLAReader(reader.client), contracts)
+            causes = by_cause(statuses, SLAReader(reader.client), contracts, cluster_rollouts(args))
         finally:
             reader.close()
     except PrometheusError as e:

@@ -26,8 +26,8 @@ from ..core import conventions as c
 from ..core.model import Objective
 from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
 from ..services.causes import period_by_cause
-from ..services.ports import ContractMaintenance
-from .cluster import cluster_contracts
+from ..services.ports import ContractMaintenance, Rollouts
+from .cluster import cluster_contracts, cluster_rollouts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -95,15 +95,18 @@ def _write(period: ReportPeriod, reports: list[SLOPeriodReport], now: datetime, 
 
 
 def with_causes(report: SLOPeriodReport, slo: Objective, reader: SLAReader, now: datetime,
-                contracts: ContractMaintenance | None = None) -> SLOPeriodReport:
-    """``byCause`` of the report: maintenance from the SLO's spec (and from the live SLAContracts
-    with ``--from-cluster``); rollouts are not read by the CLI (releases count as 0, said on stderr)."""
-    split = period_by_cause(report, slo, reader, None, contracts, now)
+                contracts: ContractMaintenance | None = None, rollouts: Rollouts | None = None) -> SLOPeriodReport:
+    """``byCause`` of the report: maintenance from the SLO's spec, and with ``--from-cluster`` from
+    the live SLAContracts and rollouts from the workloads' revisions; without a cluster releases
+    count as 0 (said on stderr)."""
+    split = period_by_cause(report, slo, reader, rollouts, contracts, now)
     if split.error:
         print(f"sloguard report: {slo.key}: {split.error}", file=sys.stderr)
     if split.by_cause is None:
         return report
-    print(f"sloguard report: {slo.key}: byCause: rollouts are not read here, releases count as 0", file=sys.stderr)
+    if rollouts is None:
+        print(f"sloguard report: {slo.key}: byCause: rollouts are read only with --from-cluster, releases count "
+              "as 0", file=sys.stderr)
     return replace(report, by_cause=split.by_cause.to_dict(10))
 
 
@@ -131,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     try:
-        contracts = cluster_contracts(args)
+        contracts, rollouts = cluster_contracts(args), cluster_rollouts(args)
         reader = SLAReader(settings)
-        reports = [with_causes(read_report(reader, slo, period, now), slo, reader, now, contracts)
+        reports = [with_causes(read_report(reader, slo, period, now), slo, reader, now, contracts, rollouts)
                    for slo in objectives]
     except PrometheusError as e:
         failure = prometheus_failure(e)

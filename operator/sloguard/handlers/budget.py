@@ -253,7 +253,7 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
         "Measured" if known and not status.stale else
         ("Stale" if known else (REASON_INSUFFICIENT_DATA if low_coverage else "NoData")),
         ("budget measured" if not status.stale else "budget figures are stale: Prometheus unreachable")
-        + (f" ({split.error})" if split and split.error else "")
+        + "".join(f" ({x})" for x in ((split.error,) if split and split.error else ()) + (split.notes if split else ()))
         if known else (status.hints[0] if status.hints else "no traffic in the window: the SLI is unknown"), now)
     new_conditions, coverage_warning = data_coverage_condition(new_conditions, status, now)
     conditions_changed = _strip_times(new_conditions) != _strip_times(conditions)

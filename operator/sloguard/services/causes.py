@@ -106,8 +106,9 @@ def intervals_for(slo: Objective, rollouts: Rollouts | None, contracts: Contract
     if rollouts is not None:
         since = start - timedelta(seconds=settle)
         found = rollouts.rollouts(slo.namespace, slo.name, slo.causes.workloads, since)
-    else:
-        notes.append("rollouts not read (no cluster): releases count as 0")
+    elif slo.causes.workloads:
+        notes.append("spec.workloads is set but rollouts are not read (no cluster, or the operator's "
+                     "policies feature is off): releases count as 0")
     return cause_intervals(found, settle, maintenance, start, end), tuple(notes)
 
 
