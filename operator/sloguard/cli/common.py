@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
@@ -174,18 +175,28 @@ def rule_check_diagnostics(result: LoadResult, promtool: str | None,
 
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
                       promtool: str | None = None,
-                      groups: dict[str, list[RuleGroup]] | None = None) -> list[Objective] | None:
+                      groups: dict[str, list[RuleGroup]] | None = None,
+                      meanwhile: Callable[[list[Objective]], None] | None = None) -> list[Objective] | None:
     """SLOs from files for a generating command; None (after printing why) when it must stop.
 
     ``check_rules``: also run Prometheus' rule validation over what would be generated.
     ``groups``: filled with every SLO's rule groups by key, built once for the check and the output.
+    ``meanwhile``: called with the valid SLOs while promtool checks their rules (a separate process,
+    waited for in a thread), so preparing the output overlaps the check; what it prepared must not
+    leave the command when this returns None.
     """
     stdin = sys.stdin.read() if "-" in paths else None
     result = load(paths, stdin)
     if groups is not None and not result.errors:
         groups.update((o.key, make_rule_groups(o)) for o in result.objectives)
     if check_rules and not result.errors:
-        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
+        if meanwhile is None:
+            result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                checking = pool.submit(rule_check_diagnostics, result, promtool, groups)
+                meanwhile(result.objectives)
+                result.diagnostics.extend(checking.result())
     if report(result.diagnostics):
         return None
     if not result.objectives:
