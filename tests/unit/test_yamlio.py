@@ -160,3 +160,70 @@ def test_rule_groups_of_any_text_are_written_as_pyyaml_writes_them_and_load_back
     text = yamlio.dump_yaml(doc)
     assert text == reference(doc)
     assert yaml.load(text, Loader=yamlio.SafeLoader) == doc
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+#: PyYAML's own safe loader (libyaml's parser when present): what SafeLoader must read alike.
+_PYYAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+YAML_TEXTS = [
+    "a: 1\nb: [yes, No, ~, null, '', 0o17, 0x1F, 1_000, 1:30, .inf, -.NaN, 2001-12-14, 2001-12-14t21:59:43.10-05:00]\n",
+    "plain: text\nquoted: 'yes'\ndouble: \"1.5\"\nexplicit: !!str 12\nint: !!int '7'\nbin: !!binary aGk=\n",
+    "base: &b {x: 1, y: [1, 2]}\nother:\n  <<: *b\n  y: 3\nsame: *b\nlist: &l [a, b]\nagain: *l\n",
+    "merge:\n  <<: [{a: 1}, {b: 2}]\n  c: 3\nset: !!set {a, b}\nomap: !!omap [a: 1, b: 2]\npairs: !!pairs [a: 1]\n",
+    "literal: |\n  line one\n  line two\nfolded: >\n  folded\n  text\nkeep: |+\n  kept\n\n"
+    "null key:\n? complex\n: value\n",
+    "---\nfirst: 1\n...\n---\n- second\n- {flow: map, with: [seq]}\n---\n",
+    "=: value\n~: tilde key\n1: int key\n1.5: float key\ntrue: bool key\n2001-12-14: date key\n",
+    "unicode: ümlaut ✓ 😀\nescape: \"tab\\tnewline\\nbell\\a\"\nemoji key 😀: v\n",
+    "spec:\n  sli:\n    ratioQuery:\n      errorQuery: sum(rate(x{code=~\"5..\"}[{{.window}}]))\n"
+    "      totalQuery: sum(rate(x[{{.window}}]))\n",
+]
+
+
+@pytest.mark.parametrize("text", YAML_TEXTS)
+def test_reading_builds_the_objects_pyyamls_safe_loader_builds(text: str) -> None:
+    ours = list(yaml.load_all(text, Loader=yamlio.SafeLoader))
+    assert ours == list(yaml.load_all(text, Loader=_PYYAML_LOADER))
+    assert [type(x) for x in ours] == [type(x) for x in yaml.load_all(text, Loader=_PYYAML_LOADER)]
+
+
+def test_aliases_read_as_the_same_object_as_pyyaml_reads_them() -> None:
+    doc = yaml.load(YAML_TEXTS[2], Loader=yamlio.SafeLoader)
+    assert doc["same"] is doc["base"] and doc["again"] is doc["list"]
+    assert doc["other"] == {"x": 1, "y": 3}
+    recursive = yaml.load("a: &a [*a]\n", Loader=yamlio.SafeLoader)
+    assert recursive["a"][0] is recursive["a"]
+
+
+@pytest.mark.parametrize("text", [
+    "a: [1, 2\n", "a: b: c\n", "- a\nb: c\n", "a: !!int x\n", "a: *missing\n", "{[1]: 2}\n", "? [a]\n: b\n",
+    "a: !!python/object:os.system x\n", "\t- tab\n", "a: 'unterminated\n", "a: !!timestamp 2001-99-99\n",
+])
+def test_bad_yaml_fails_as_pyyamls_safe_loader_fails(text: str) -> None:
+    with pytest.raises(Exception) as theirs:
+        list(yaml.load_all(text, Loader=_PYYAML_LOADER))
+    with pytest.raises(Exception) as ours:
+        list(yaml.load_all(text, Loader=yamlio.SafeLoader))
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_the_golden_inputs_read_as_pyyaml_reads_them() -> None:
+    for path in sorted(GOLDEN.glob("*.yaml")):
+        text = path.read_text()
+        assert list(yaml.load_all(text, Loader=yamlio.SafeLoader)) == list(yaml.load_all(text, Loader=_PYYAML_LOADER))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ROOT, st.sampled_from([{}, {"default_flow_style": True}, {"default_style": '"'}, {"default_style": "'"},
+                               {"canonical": True}, {"width": 20}]))
+def test_random_documents_read_back_as_pyyaml_reads_them(doc: dict[Any, Any], style: dict[str, Any]) -> None:
+    try:
+        text = yaml.dump(doc, Dumper=yaml.SafeDumper, allow_unicode=True, **style)
+    except yaml.YAMLError:
+        return  # a style PyYAML itself cannot write this document in
+    theirs = yaml.load(text, Loader=_PYYAML_LOADER)
+    ours = yaml.load(text, Loader=yamlio.SafeLoader)
+    assert repr(ours) == repr(theirs)  # repr: NaN is not equal to itself
