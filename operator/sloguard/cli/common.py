@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
@@ -173,6 +173,28 @@ def rule_check_diagnostics(result: LoadResult, promtool: str | None,
     return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
 
 
+def _meanwhile(check: Callable[[], list[Diagnostic]], work: Callable[[], None]) -> list[Diagnostic]:
+    """``check()`` in a thread while ``work()`` runs here; the check's result (or its exception)."""
+    out: list[list[Diagnostic]] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(check())
+        except BaseException as e:  # raised again in the caller's thread
+            failed.append(e)
+
+    thread = threading.Thread(target=run, name="sloguard-promtool-check", daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return out[0]
+
+
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
                       promtool: str | None = None,
                       groups: dict[str, list[RuleGroup]] | None = None,
@@ -193,10 +215,8 @@ def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = Fal
         if meanwhile is None:
             result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
         else:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                checking = pool.submit(rule_check_diagnostics, result, promtool, groups)
-                meanwhile(result.objectives)
-                result.diagnostics.extend(checking.result())
+            result.diagnostics.extend(_meanwhile(lambda: rule_check_diagnostics(result, promtool, groups),
+                                                 lambda: meanwhile(result.objectives)))
     if report(result.diagnostics):
         return None
     if not result.objectives:
