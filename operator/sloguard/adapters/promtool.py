@@ -135,6 +135,10 @@ _USER_TEXT_RECORDS = frozenset({c.RECORD_ERRORS_5M, c.RECORD_TOTAL_5M})
 _QUICK_GROUP = "sloguard-user-text"
 
 
+#: The alert name of the carriers of the user's labels and annotations (any valid name does).
+_CARRIER = "SloguardUserText"
+
+
 def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
     """What of ``obj``'s generated ``group`` is the user's text, as rules promtool checks alone.
 
@@ -142,17 +146,22 @@ def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
     recordings' expressions, and the alerting name, labels and annotations, which every alert tier
     carries alike. Everything else is sloguard's own templates filled with values whose syntax the
     schema restricts (service, names, severities, windows, numbers), proven by the golden files
-    and their ``promtool check rules`` test. So the base recordings' expressions, and an alert
-    with the first tier's name and the values it carries for the user's labels and annotations
-    (expression ``vector(1)``), fail promtool exactly when the user's text would make it refuse
-    the group.
+    and their ``promtool check rules`` test. So the base recordings' expressions, an alert with the
+    first tier's name, and one alert (expression ``vector(1)``) for each of the user's labels and
+    annotations with the value the first tier carries, fail promtool exactly when the user's text
+    would make it refuse the group: Prometheus checks an alert's name, each label and each
+    annotation on its own (every value is parsed as a Go template by itself, the alert's name only
+    naming the template). One label or annotation per alert lets SLOs that share one (a team, a
+    runbook) send it once: parsing a template is most of promtool's time.
     """
     out = [Rule(r.expr, record=r.record) for r in group.rules if r.record in _USER_TEXT_RECORDS]
     first = next((r for r in group.rules if r.alert), None)
     if first is not None:
-        out.append(Rule("vector(1)", alert=first.alert,
-                        labels={k: v for k, v in first.labels.items() if k in obj.alerting.labels},
-                        annotations={k: v for k, v in first.annotations.items() if k in obj.alerting.annotations}))
+        out.append(Rule("vector(1)", alert=first.alert))
+        out += [Rule("vector(1)", alert=_CARRIER, labels={k: v}) for k, v in first.labels.items()
+                if k in obj.alerting.labels]
+        out += [Rule("vector(1)", alert=_CARRIER, annotations={k: v}) for k, v in first.annotations.items()
+                if k in obj.alerting.annotations]
     return out
 
 
