@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
+from ..adapters.promtool import ENV_VAR, PendingRuleCheck, PromtoolUnavailable, find_promtool
 from ..api.common import Diagnostic
 from ..api.loader import LoadResult, load
 from ..core.model import Objective
@@ -158,41 +157,26 @@ def add_promtool_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def rule_check_diagnostics(result: LoadResult, promtool: str | None,
-                           groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> list[Diagnostic]:
+                           groups: Mapping[str, Sequence[RuleGroup]] | None = None,
+                           meanwhile: Callable[[], None] | None = None) -> list[Diagnostic]:
     """Prometheus' own verdict (``promtool check rules``) on the rules of every valid SLO, located.
 
     The same check the operator runs before applying: an alert template Go cannot parse is an
-    error here with the file, the object and the field it came from.
+    error here with the file, the object and the field it came from. ``meanwhile`` runs while
+    promtool (a separate process) checks, when it could be started.
     """
     if not result.objectives:
         return []
     try:
-        found = rule_diagnostics(result.objectives, find_promtool(promtool), groups)
+        pending = PendingRuleCheck(result.objectives, find_promtool(promtool), groups)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:  # promtool is waited for (and its file removed) whatever happened meanwhile
+            found = pending.result()
     except PromtoolUnavailable as e:
         return [Diagnostic("error", str(e), source="promtool")]
     return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
-
-
-def _meanwhile(check: Callable[[], list[Diagnostic]], work: Callable[[], None]) -> list[Diagnostic]:
-    """``check()`` in a thread while ``work()`` runs here; the check's result (or its exception)."""
-    out: list[list[Diagnostic]] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            out.append(check())
-        except BaseException as e:  # raised again in the caller's thread
-            failed.append(e)
-
-    thread = threading.Thread(target=run, name="sloguard-promtool-check", daemon=True)
-    thread.start()
-    try:
-        work()
-    finally:
-        thread.join()
-    if failed:
-        raise failed[0]
-    return out[0]
 
 
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
@@ -203,20 +187,17 @@ def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = Fal
 
     ``check_rules``: also run Prometheus' rule validation over what would be generated.
     ``groups``: filled with every SLO's rule groups by key, built once for the check and the output.
-    ``meanwhile``: called with the valid SLOs while promtool checks their rules (a separate process,
-    waited for in a thread), so preparing the output overlaps the check; what it prepared must not
-    leave the command when this returns None.
+    ``meanwhile``: called with the valid SLOs while promtool checks their rules (a separate process),
+    so preparing the output overlaps the check; what it prepared must not leave the command when
+    this returns None.
     """
     stdin = sys.stdin.read() if "-" in paths else None
     result = load(paths, stdin)
     if groups is not None and not result.errors:
         groups.update((o.key, make_rule_groups(o)) for o in result.objectives)
     if check_rules and not result.errors:
-        if meanwhile is None:
-            result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
-        else:
-            result.diagnostics.extend(_meanwhile(lambda: rule_check_diagnostics(result, promtool, groups),
-                                                 lambda: meanwhile(result.objectives)))
+        work = None if meanwhile is None else (lambda: meanwhile(result.objectives))
+        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups, work))
     if report(result.diagnostics):
         return None
     if not result.objectives:
