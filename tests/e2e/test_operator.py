@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kopf.testing import KopfRunner
 
 from ..support import factories
 from ..support.cluster import apply, free_port, get_json
-from ..support.operator import operator_runner
+from ..support.operator import Operator, running_operator
 from .conftest import TestCluster
 
 NS = "e2e-operator"
@@ -33,8 +32,8 @@ def is_ready(cluster: TestCluster, name: str, generation: int | None = None) -> 
     return bool(ready and ready["status"] == "True" and gen_ok)
 
 
-def start_operator(tmp: Path, monkeypatch: pytest.MonkeyPatch, port: int) -> KopfRunner:
-    env = {
+def operator_env(tmp: Path, port: int) -> dict[str, str]:
+    return {
         "SLOGUARD_RULE_LABELS": "prometheus=main,team=sre",
         "SLOGUARD_WEBHOOK": "true",
         "SLOGUARD_WEBHOOK_HOST": "127.0.0.1",
@@ -44,43 +43,18 @@ def start_operator(tmp: Path, monkeypatch: pytest.MonkeyPatch, port: int) -> Kop
         "SLOGUARD_CONFIGURATION_NAME": "sloguard-e2e",
         "SLOGUARD_DASHBOARDS": "true",
     }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return operator_runner()
-
-
-class Operator:
-    """The operator under test, restartable (a restart is a new KopfRunner on the same settings)."""
-
-    def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
-        self.tmp, self.monkeypatch = tmp, monkeypatch
-        self.runner: KopfRunner | None = None
-        self.port = free_port()
-
-    def start(self) -> KopfRunner:
-        self.runner = start_operator(self.tmp, self.monkeypatch, port=self.port)
-        self.runner.__enter__()
-        return self.runner
-
-    def stop(self) -> None:
-        assert self.runner is not None
-        self.runner.__exit__(None, None, None)
-        assert self.runner.exception is None, self.runner.exception
 
 
 @pytest.fixture(scope="module")
 def operator(cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
     cluster.kubectl("create", "namespace", NS)
-    with pytest.MonkeyPatch.context() as mp:
-        op = Operator(tmp_path_factory.mktemp("operator"), mp)
-        op.start()
-        cluster.wait_until(lambda: cluster.exists("validatingwebhookconfiguration", "sloguard-e2e"),
-                           timeout=60, what="the webhook configuration")
-        try:
+    try:
+        with running_operator(None, operator_env(tmp_path_factory.mktemp("operator"), free_port())) as op:
+            cluster.wait_until(lambda: cluster.exists("validatingwebhookconfiguration", "sloguard-e2e"),
+                               timeout=60, what="the webhook configuration")
             yield op
-        finally:
-            op.stop()
-            cluster.kubectl("delete", "validatingwebhookconfiguration", "sloguard-e2e", "--ignore-not-found")
+    finally:
+        cluster.kubectl("delete", "validatingwebhookconfiguration", "sloguard-e2e", "--ignore-not-found")
 
 
 def test_an_slo_becomes_a_prometheusrule_owned_by_it_with_ready_status(cluster, operator):

@@ -25,13 +25,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from tests.integration.promfixture import server_from_lines
 from tests.support.incidents import IncidentHistory
 
 from ..support.cluster import get_json
-from ..support.operator import operator_runner
+from ..support.operator import Operator, running_operator
 from .conftest import TestCluster
 
 pytestmark = pytest.mark.e2e
@@ -86,23 +85,6 @@ def slo_status(cluster: TestCluster) -> dict:
     return get_json(cluster, "slo", "-n", NS, SLO_NAME).get("status") or {}
 
 
-class Operator:
-    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        for k, v in {"SLOGUARD_PROMETHEUS_URL": url, "SLOGUARD_EVALUATE_AT": T.isoformat(),
-                     "SLOGUARD_REFRESH_INTERVAL": "2", "SLOGUARD_WEBHOOK": "false"}.items():
-            monkeypatch.setenv(k, v)
-        self.runner: KopfRunner | None = None
-
-    def start(self) -> None:
-        self.runner = operator_runner(NS)
-        self.runner.__enter__()
-
-    def stop(self) -> None:
-        assert self.runner is not None
-        self.runner.__exit__(None, None, None)
-        assert self.runner.exception is None, self.runner.exception
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with server_from_lines(DATA.history(), tmp_path_factory.mktemp("report-e2e-prom")) as srv:
@@ -112,13 +94,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def operator(cluster: TestCluster, prometheus: str) -> Iterator[Operator]:
     cluster.kubectl("create", "namespace", NS)
-    with pytest.MonkeyPatch.context() as mp:
-        op = Operator(prometheus, mp)
-        op.start()
-        try:
-            yield op
-        finally:
-            op.stop()
+    with running_operator(NS, {"SLOGUARD_PROMETHEUS_URL": prometheus, "SLOGUARD_EVALUATE_AT": T.isoformat(),
+                               "SLOGUARD_REFRESH_INTERVAL": "2", "SLOGUARD_WEBHOOK": "false"}) as op:
+        yield op
 
 
 @pytest.fixture(scope="module")

@@ -16,23 +16,20 @@ the operator finalizes must equal what ``sloguard sla evaluate -o json`` prints 
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from tests.integration.promfixture import PrometheusServer
 
 from ..support import factories
 from ..support.cluster import apply, condition, get_json
-from ..support.operator import operator_runner
+from ..support.operator import Operator, running_operator
 from .conftest import TestCluster
 
 pytestmark = pytest.mark.e2e
@@ -156,57 +153,14 @@ def cli_json(prometheus: PrometheusServer, tmp: Path, period: str, at_: str | No
     return json.loads(proc.stdout)
 
 
-class _PassCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-        self.lock_ = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self.lock_:
-            self.messages.append(record.getMessage())
-
-    def count(self, text: str) -> int:
-        with self.lock_:
-            return sum(text in m for m in self.messages)
+def passes(operator: Operator, name: str = CONTRACT) -> int:
+    """Completed evaluation passes over ``name`` (from the operator's debug log)."""
+    return operator.log.count(f"SLA pass for {NS}/{name} done")
 
 
-class Operator:
-    """The operator under test; a restart is a new KopfRunner on the same settings."""
-
-    def __init__(self, prometheus: PrometheusServer, monkeypatch: pytest.MonkeyPatch):
-        for k, v in {
-            "SLOGUARD_PROMETHEUS_URL": prometheus.url,
-            "SLOGUARD_SLA_REFRESH_INTERVAL": "2",
-            "SLOGUARD_SLA_FINALIZE_GRACE": "1s",
-            "SLOGUARD_WEBHOOK": "false",
-        }.items():
-            monkeypatch.setenv(k, v)
-        self.runner: KopfRunner | None = None
-        # KopfRunner runs kopf in a thread of this process and only hands its output over once it
-        # exits, so the passes are counted from the object log as it happens.
-        self.log = _PassCounter()
-        logging.getLogger("kopf.objects").addHandler(self.log)
-
-    def start(self) -> None:
-        self.runner = operator_runner(NS, verbose=True)
-        self.runner.__enter__()
-
-    def stop(self) -> None:
-        assert self.runner is not None
-        self.runner.__exit__(None, None, None)
-        assert self.runner.exception is None, self.runner.exception
-
-    def passes(self, name: str = CONTRACT) -> int:
-        """Completed evaluation passes over ``name`` (from the operator's debug log)."""
-        return self.log.count(f"SLA pass for {NS}/{name} done")
-
-    def close(self) -> None:
-        logging.getLogger("kopf.objects").removeHandler(self.log)
-
-    def wait_passes(self, cluster: TestCluster, n: int, name: str = CONTRACT) -> None:
-        start = self.passes(name)
-        cluster.wait_until(lambda: self.passes(name) >= start + n, timeout=90, what=f"{n} passes over {name}")
+def wait_passes(cluster: TestCluster, operator: Operator, n: int, name: str = CONTRACT) -> None:
+    start = passes(operator, name)
+    cluster.wait_until(lambda: passes(operator, name) >= start + n, timeout=90, what=f"{n} passes over {name}")
 
 
 @pytest.fixture(scope="module")
@@ -219,14 +173,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
 @pytest.fixture(scope="module")
 def operator(cluster: TestCluster, prometheus: PrometheusServer) -> Iterator[Operator]:
     cluster.kubectl("create", "namespace", NS)
-    with pytest.MonkeyPatch.context() as mp:
-        op = Operator(prometheus, mp)
-        op.start()
-        try:
-            yield op
-        finally:
-            op.stop()
-            op.close()
+    env = {"SLOGUARD_PROMETHEUS_URL": prometheus.url, "SLOGUARD_SLA_REFRESH_INTERVAL": "2",
+           "SLOGUARD_SLA_FINALIZE_GRACE": "1s", "SLOGUARD_WEBHOOK": "false"}
+    with running_operator(NS, env, verbose=True) as op:  # verbose: the passes are debug messages
+        yield op
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +260,7 @@ def test_a_window_announced_too_late_is_flagged_with_one_event(cluster, operator
     notice = condition(status(cluster), "MaintenanceNotice")
     assert notice["status"] == "False" and notice["reason"] == "LateAnnouncement"
     assert "emergency patch" in notice["message"] and "storage upgrade" not in notice["message"]
-    operator.wait_passes(cluster, 2)
+    wait_passes(cluster, operator, 2)
     events = get_json(cluster, "events", "-n", NS, "--field-selector", f"involvedObject.name={CONTRACT}")["items"]
     late = [e for e in events if e["reason"] == "LateMaintenanceNotice"]
     assert len(late) == 1 and late[0].get("count", 1) == 1, late
@@ -322,7 +272,7 @@ def test_a_restart_keeps_history_and_writes_no_new_revision(cluster, operator, f
     history = status(cluster)["history"]
     operator.stop()
     operator.start()
-    operator.wait_passes(cluster, 2)
+    wait_passes(cluster, operator, 2)
     assert {m["metadata"]["name"]: m["metadata"]["resourceVersion"] for m in history_maps(cluster)} == before
     assert status(cluster)["history"] == history
 
@@ -336,7 +286,7 @@ def test_deleting_and_recreating_the_contract_rebuilds_history_from_the_configma
 
     apply(cluster, contract())  # e.g. Argo CD re-creating a pruned object: no status at all
     cluster.wait_until(lambda: status(cluster).get("history") == history, timeout=90, what="history rebuilt")
-    operator.wait_passes(cluster, 2)
+    wait_passes(cluster, operator, 2)
     assert {m["metadata"]["name"]: m["metadata"]["resourceVersion"] for m in history_maps(cluster)} == before
     assert status(cluster)["history"] == history
 
@@ -353,7 +303,7 @@ def test_a_reevaluate_request_adds_revision_two_once_and_leaves_revision_one(clu
     assert [(h["period"], h["revision"]) for h in st["history"]] == [(PREV, 2), (PREV, 1)]
     assert st["history"][0]["reevaluationRequest"] == PREV
 
-    operator.wait_passes(cluster, 3)  # the request stays on the object; it is not handled again
+    wait_passes(cluster, operator, 3)  # the request stays on the object; it is not handled again
     maps = history_maps(cluster)
     assert [m["metadata"]["name"] for m in maps] == [r1["metadata"]["name"], f"sla-{CONTRACT}-{PREV}-r2"]
     assert maps[0]["metadata"]["resourceVersion"] == r1["metadata"]["resourceVersion"]
@@ -367,7 +317,7 @@ def test_a_reevaluate_request_adds_revision_two_once_and_leaves_revision_one(clu
     cluster.kubectl("delete", "sla", "-n", NS, CONTRACT, "--wait=true", timeout=120)
     apply(cluster, contract(annotations={"sloguard.io/reevaluate": PREV}))
     cluster.wait_until(lambda: len(status(cluster).get("history") or []) == 2, timeout=90, what="history rebuilt")
-    operator.wait_passes(cluster, 2)
+    wait_passes(cluster, operator, 2)
     assert len(history_maps(cluster)) == 2
 
 
@@ -382,7 +332,7 @@ def test_a_month_is_not_finalized_while_prometheus_is_unreachable(cluster, prome
         ready = condition(st, "Ready")
         assert ready["status"] == "False" and ready["reason"] == "PrometheusUnreachable"
         assert f"cannot finalize {PREV} yet" in ready["message"]
-        operator.wait_passes(cluster, 2, name)
+        wait_passes(cluster, operator, 2, name)
         assert history_maps(cluster, name) == []
         assert not status(cluster, name).get("history")
     finally:

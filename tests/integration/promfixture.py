@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, Self, TextIO
 
 from tests import metricservers
 from tests.support.cluster import free_port
@@ -176,18 +176,20 @@ def create_blocks(
 
 
 @dataclass
-class PrometheusServer:
-    """A ``prometheus`` process serving ``data_dir`` on 127.0.0.1 (no scraping)."""
+class _ServerProcess:
+    """A metric server process on 127.0.0.1 serving ``data_dir``: :meth:`start` launches it and
+    waits until ``ready_path`` answers 200; :meth:`stop` ends it (by its own pid) and keeps the
+    data, so ``stop(); start()`` is "down then back" on the same port. Subclasses give the
+    command line and the ready URL; :meth:`_ready` is what they do once it answers."""
+
+    #: The server's name in file names and messages.
+    name: ClassVar[str]
+    #: The path that answers 200 once the server serves queries.
+    ready_path: ClassVar[str]
 
     data_dir: Path
     port: int = field(default_factory=free_port)
     workdir: Path | None = None
-    extra_args: tuple[str, ...] = ()
-    #: Let Prometheus compact the imported 2h blocks into long ones, as a long-running server
-    #: would have (benchmarks); tests keep them as they are so the server stays idle.
-    compact: bool = False
-    #: Prometheus major version, 2 or 3 (default: ``SLOGUARD_PROMETHEUS``, else 3).
-    version: int = field(default_factory=metricservers.prometheus_version)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -195,56 +197,38 @@ class PrometheusServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @classmethod
-    def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> PrometheusServer:
-        workdir.mkdir(parents=True, exist_ok=True)
-        create_blocks(lines, workdir / "data", version=kw.get("version"))  # type: ignore[arg-type]
-        return cls(data_dir=workdir / "data", workdir=workdir, **kw)  # type: ignore[arg-type]
+    def command(self, workdir: Path) -> list[str]:
+        """The server's command line (writing whatever config file it reads into ``workdir``)."""
+        raise NotImplementedError
 
-    @classmethod
-    def from_openmetrics(cls, text: str, workdir: Path, **kw: object) -> PrometheusServer:
-        return cls.from_lines([text], workdir, **kw)
+    def _ready(self) -> None:
+        """Called once the server answers, before :meth:`start` returns."""
 
-    def start(self, timeout: float = 60.0) -> PrometheusServer:
+    def start(self, timeout: float = 60.0) -> Self:
         if self.process is not None:
             return self
-        workdir = self.workdir or Path(tempfile.mkdtemp(prefix="sloguard-prom-"))
+        workdir = self.workdir or Path(tempfile.mkdtemp(prefix=f"sloguard-{self.name}-"))
         self.workdir = workdir
-        config = workdir / "prometheus.yml"
-        config.write_text(_MINIMAL_CONFIG)
-        self.log_path = workdir / "prometheus.log"
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                metricservers.prometheus_bin(self.version),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.data_dir}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--storage.tsdb.retention.time=400d",
-                # Keep the imported 2h blocks as they are: no compaction while tests query.
-                *(() if self.compact else ("--storage.tsdb.max-block-duration=2h",)),
-                "--storage.tsdb.min-block-duration=2h",
-                "--log.level=warn",
-                *self.extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-        log.close()
+        self.log_path = workdir / f"{self.name}.log"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command(workdir), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+            if self._answers():
+                self._ready()
+                return self
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"prometheus was not ready within {timeout:.0f}s:\n{self.log()}")
+        raise RuntimeError(f"{self.name} was not ready within {timeout:.0f}s:\n{self.log()}")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=2) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
 
     def stop(self) -> None:
         if self.process is None:
@@ -256,6 +240,58 @@ class PrometheusServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def log(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class PrometheusServer(_ServerProcess):
+    """A ``prometheus`` process serving ``data_dir`` on 127.0.0.1 (no scraping)."""
+
+    name: ClassVar[str] = "prometheus"
+    ready_path: ClassVar[str] = "/-/ready"
+
+    extra_args: tuple[str, ...] = ()
+    #: Let Prometheus compact the imported 2h blocks into long ones, as a long-running server
+    #: would have (benchmarks); tests keep them as they are so the server stays idle.
+    compact: bool = False
+    #: Prometheus major version, 2 or 3 (default: ``SLOGUARD_PROMETHEUS``, else 3).
+    version: int = field(default_factory=metricservers.prometheus_version)
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> PrometheusServer:
+        workdir.mkdir(parents=True, exist_ok=True)
+        create_blocks(lines, workdir / "data", version=kw.get("version"))  # type: ignore[arg-type]
+        return cls(data_dir=workdir / "data", workdir=workdir, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_openmetrics(cls, text: str, workdir: Path, **kw: object) -> PrometheusServer:
+        return cls.from_lines([text], workdir, **kw)
+
+    def command(self, workdir: Path) -> list[str]:
+        config = workdir / "prometheus.yml"
+        config.write_text(_MINIMAL_CONFIG)
+        return [
+            metricservers.prometheus_bin(self.version),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=400d",
+            # Keep the imported 2h blocks as they are: no compaction while tests query.
+            *(() if self.compact else ("--storage.tsdb.max-block-duration=2h",)),
+            "--storage.tsdb.min-block-duration=2h",
+            "--log.level=warn",
+            *self.extra_args,
+        ]
 
     def blocks_loaded(self) -> int:
         """How many TSDB blocks the server has loaded (falls as compaction merges them)."""
@@ -280,16 +316,6 @@ class PrometheusServer:
                 return now
         return last
 
-    def log(self) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _prometheus_text(lines: Iterable[str]) -> Iterator[str]:
@@ -303,22 +329,16 @@ def _prometheus_text(lines: Iterable[str]) -> Iterator[str]:
 
 
 @dataclass
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(_ServerProcess):
     """A ``victoria-metrics`` single node on 127.0.0.1 holding the same samples as
     :class:`PrometheusServer` would: imported with ``/api/v1/import/prometheus`` (explicit
     millisecond timestamps, so every sample lands exactly where promtool puts it), then flushed
     so queries see all of it. Same interface: ``start``, ``stop`` (data kept), ``url``."""
 
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    workdir: Path | None = None
-    pending: list[str] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
+    name: ClassVar[str] = "victoria-metrics"
+    ready_path: ClassVar[str] = "/health"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    pending: list[str] = field(default_factory=list)
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], workdir: Path, **kw: object) -> VictoriaMetricsServer:
@@ -329,45 +349,21 @@ class VictoriaMetricsServer:
     def from_openmetrics(cls, text: str, workdir: Path, **kw: object) -> VictoriaMetricsServer:
         return cls.from_lines([text], workdir, **kw)
 
-    def start(self, timeout: float = 60.0) -> VictoriaMetricsServer:
-        if self.process is not None:
-            return self
-        workdir = self.workdir or Path(tempfile.mkdtemp(prefix="sloguard-vm-"))
-        self.workdir = workdir
-        self.log_path = workdir / "victoria-metrics.log"
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                metricservers.victoriametrics_bin(),
-                f"-storageDataPath={self.data_dir}",
-                f"-httpListenAddr=127.0.0.1:{self.port}",
-                "-retentionPeriod=100y",  # the history lies in the past, whatever today is
-                "-search.disableCache",  # answers straight from the imported samples
-                "-loggerLevel=WARN",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        else:
-            self.stop()
-            raise RuntimeError(f"victoria-metrics was not ready within {timeout:.0f}s:\n{self.log()}")
+    def command(self, workdir: Path) -> list[str]:
+        return [
+            metricservers.victoriametrics_bin(),
+            f"-storageDataPath={self.data_dir}",
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            "-retentionPeriod=100y",  # the history lies in the past, whatever today is
+            "-search.disableCache",  # answers straight from the imported samples
+            "-loggerLevel=WARN",
+        ]
+
+    def _ready(self) -> None:
+        """The samples given at construction are imported on the first start."""
         if self.pending:
             self._import(self.pending)
             self.pending = []
-        return self
 
     def _import(self, lines: list[str], batch: int = 200_000) -> None:
         for i in range(0, len(lines), batch):
@@ -378,28 +374,6 @@ class VictoriaMetricsServer:
                     raise RuntimeError(f"victoria-metrics refused the import: HTTP {r.status}")
         with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=60) as r:
             r.read()
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def log(self) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def __enter__(self) -> VictoriaMetricsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 #: Either server: what the integration tests need of one.

@@ -295,6 +295,10 @@ def plugin_path(tmp_path: Path) -> str:
     plugin.parent.mkdir()
     plugin.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {func}\nsys.exit({func}())\n")
     plugin.chmod(plugin.stat().st_mode | stat.S_IXUSR)
+    module, func = scripts["kubectl_complete-sloguard"].split(":")
+    completer = plugin.parent / "kubectl_complete-sloguard"
+    completer.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {func}\nsys.exit({func}())\n")
+    completer.chmod(completer.stat().st_mode | stat.S_IXUSR)
     return f"{plugin.parent}{os.pathsep}{os.environ['PATH']}"
 
 
@@ -315,6 +319,33 @@ def test_kubectl_runs_sloguard_as_its_plugin(plugin_path: str) -> None:
     one_line(proc, 1, "window")
     proc = sloguard("sloguard", "generate", "-o", "/tmp", "-", env=env, exe=["kubectl"])
     one_line(proc, 2, "invalid choice")
+
+
+def _kubectl_complete(path: str, *words: str) -> tuple[list[str], str]:
+    """What ``kubectl sloguard WORDS<TAB>`` offers: kubectl's own completion entry point, which runs
+    our ``kubectl_complete-sloguard`` from PATH; candidates (descriptions dropped) and directive."""
+    proc = subprocess.run(["kubectl", "__complete", "sloguard", *words], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PATH": path})
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line]
+    return [line.split("\t")[0] for line in lines[:-1]], lines[-1]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is installed on every dev machine and CI")
+def test_kubectl_sloguard_tab_completes_commands_flags_choices_and_files(plugin_path: str) -> None:
+    names, directive = _kubectl_complete(plugin_path, "")
+    assert {"generate", "validate", "budget", "sla", "report", "gate", "completion"} <= set(names)
+    assert directive == ":4"  # commands: no file names
+    assert _kubectl_complete(plugin_path, "bu") == (["budget"], ":4")
+    assert _kubectl_complete(plugin_path, "budget", "-o", "") == (["table", "json", "yaml"], ":4")
+    assert _kubectl_complete(plugin_path, "sla", "") == (["evaluate"], ":4")
+    flags, directive = _kubectl_complete(plugin_path, "generate", "--ou")
+    assert (flags, directive) == (["--out-dir", "--output"], ":4")
+    # where a FILE|DIR goes, the shell completes file names (Cobra's default directive)
+    assert _kubectl_complete(plugin_path, "validate", "")[1] == ":0"
+    assert _kubectl_complete(plugin_path, "budget", "--prometheus", "http://x", "")[1] == ":0"
+    # a flag's free-form value is not a file name
+    assert _kubectl_complete(plugin_path, "budget", "--prometheus", "")[1] == ":4"
 
 
 # --- one shape for every command ------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from sloguard.adapters import render
 from sloguard.adapters.kube import KubeError
 from sloguard.adapters.promtool import PromtoolUnavailable
 from sloguard.api.common import Diagnostic
+from sloguard.core.rules import make_rule_groups
 from sloguard.services import slo as svc
 
 NOW = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
@@ -53,7 +55,7 @@ class FakeCluster:
         return dict(status)
 
 
-def accept(objective: Any) -> list[Diagnostic]:
+def accept(objective: Any, groups: Any) -> list[Diagnostic]:
     return []
 
 
@@ -82,6 +84,29 @@ def test_a_valid_slo_applies_its_golden_rules_and_reports_them():
     assert conditions(status) == [
         ("RulesGenerated", "True", "Applied", f"PrometheusRule platform-uptime-slo holds {n_rules} rules"),
         ("Ready", "True", "RulesApplied", "rules are in place")]
+
+
+def test_the_rules_are_built_once_and_promtool_checks_the_very_groups_applied(monkeypatch):
+    body, expected = golden("bool-gauge")
+    cluster = FakeCluster()
+    built: list[list[Any]] = []
+
+    def make(objective: Any) -> list[Any]:
+        built.append(make_rule_groups(objective))
+        return built[-1]
+
+    monkeypatch.setattr(svc, "make_rule_groups", make)
+    monkeypatch.setattr(render, "make_rule_groups", make)
+    checked: list[Any] = []
+
+    def check(objective: Any, groups: Any) -> list[Diagnostic]:
+        checked.append(groups)
+        return []
+
+    assert svc.reconcile(cluster, check, body, {}, False, NOW) == svc.SLOOutcome(True)
+    assert len(built) == 1 and checked == built
+    [rule] = cluster.applied
+    assert rule["spec"] == expected["spec"] == {"groups": [g.to_dict() for g in checked[0]]}
 
 
 def test_dashboards_are_applied_next_to_the_rules_when_asked():
@@ -123,7 +148,7 @@ def test_rules_promtool_refuses_are_not_applied():
     cluster = FakeCluster()
     refused = [Diagnostic("error", path="spec.alerting.annotations.summary", message="template: bad {{")]
 
-    outcome = svc.reconcile(cluster, lambda objective: refused, body, {}, False, NOW)
+    outcome = svc.reconcile(cluster, lambda objective, groups: refused, body, {}, False, NOW)
 
     assert cluster.applied == []
     assert conditions(cluster.statuses[0][2])[0] == (
@@ -136,7 +161,7 @@ def test_a_check_that_could_not_run_is_retried_without_a_status_write():
     body, _ = golden("bool-gauge")
     cluster = FakeCluster()
 
-    def unavailable(objective: Any) -> list[Diagnostic]:
+    def unavailable(objective: Any, groups: Any) -> list[Diagnostic]:
         raise PromtoolUnavailable("promtool timed out")
 
     outcome = svc.reconcile(cluster, unavailable, body, {}, False, NOW)

@@ -12,9 +12,12 @@ from sloguard.core.windows import (
     TIER_OBJECTIVES,
     BurnRateTier,
     DurationError,
+    NotAMonth,
     calendar_period_bounds,
     default_tiers,
     format_duration,
+    month_bounds,
+    month_label,
     normalize_duration,
     normalize_window,
     parse_duration,
@@ -239,6 +242,25 @@ def test_a_month_across_the_spring_dst_change_is_an_hour_short() -> None:
     assert start.astimezone(UTC) == datetime(2024, 2, 29, 23, tzinfo=UTC)
     assert end.astimezone(UTC) == datetime(2024, 3, 31, 22, tzinfo=UTC)
     assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 743 * 3600
+
+
+@pytest.mark.parametrize(("label", "timezone", "start", "end"), [
+    ("2026-10", "UTC", "2026-10-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"),
+    ("2024-02", "UTC", "2024-02-01T00:00:00+00:00", "2024-03-01T00:00:00+00:00"),  # a leap February
+    # Berlin: CET until the last Sunday of March, CEST until the last Sunday of October.
+    ("2024-03", "Europe/Berlin", "2024-03-01T00:00:00+01:00", "2024-04-01T00:00:00+02:00"),
+    ("2026-12", "Pacific/Auckland", "2026-12-01T00:00:00+13:00", "2027-01-01T00:00:00+13:00"),
+])
+def test_a_month_label_names_its_local_midnights(label: str, timezone: str, start: str, end: str) -> None:
+    got = month_bounds(label, timezone)
+    assert got == (datetime.fromisoformat(start), datetime.fromisoformat(end))
+    assert month_label(got[0]) == label
+
+
+@pytest.mark.parametrize("label", ["2026-13", "2026-00", "2026-1", "26-10", "2026-W40", "2026-10-01", ""])
+def test_a_label_that_is_not_a_month_is_refused_before_the_timezone_is_read(label: str) -> None:
+    with pytest.raises(NotAMonth, match="is not a month like 2026-10"):
+        month_bounds(label, "Not/AZone")
 
 
 def test_a_rolling_window_ends_now_and_starts_its_length_before() -> None:

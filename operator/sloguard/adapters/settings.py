@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from pydantic import (
 
 from ..core import conventions as c
 from ..core.sla import DEFAULT_FINALIZE_GRACE
-from ..core.windows import DurationError, parse_duration
+from ..core.windows import parse_duration
 from .metrics import parse_address
 from .prometheus import FLAGS as PROMETHEUS_FLAGS
 from .prometheus import PrometheusSettings, PrometheusSettingsError, load_settings
@@ -80,6 +80,12 @@ def _default_identity() -> str:
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+#: Settings kept as text but parsed at load, each with its parser and the prefix of its error.
+_PARSED_LATER: dict[str, tuple[Callable[[str], object], str]] = {
+    "metrics_address": (parse_address, "metrics address (--metrics-address / SLOGUARD_METRICS_ADDRESS): "),
+    "sla_finalize_grace": (parse_duration, ""),
+}
 
 
 class Settings(BaseModel):
@@ -197,22 +203,15 @@ class Settings(BaseModel):
             out[key.strip()] = value.strip()
         return out
 
-    @field_validator("metrics_address")
+    @field_validator(*_PARSED_LATER)
     @classmethod
-    def _metrics_address(cls, v: str) -> str:
+    def _parses(cls, v: str, info: ValidationInfo) -> str:
+        """Text kept as given but parsed now, so a bad value stops the start, not a loop later."""
+        parse, prefix = _PARSED_LATER[str(info.field_name)]
         try:
-            parse_address(v)
-        except ValueError as e:
-            raise ValueError(f"metrics address (--metrics-address / SLOGUARD_METRICS_ADDRESS): {e}") from None
-        return v
-
-    @field_validator("sla_finalize_grace")
-    @classmethod
-    def _grace(cls, v: str) -> str:
-        try:
-            parse_duration(v)
-        except DurationError as e:
-            raise ValueError(str(e)) from None
+            parse(v)
+        except ValueError as e:  # DurationError included
+            raise ValueError(f"{prefix}{e}") from None
         return v
 
     @field_validator("webhook_service")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 
 SHELLS = ("bash", "zsh", "tcsh")
+#: Metavars of arguments that name files or directories (completed as file names).
+PATH_METAVARS = ("FILE|DIR|-", "FILE|DIR", "FILE", "PATH", "DIR")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,6 +41,6 @@ def _path_arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
                 found += _path_arguments(child)
-        elif action.metavar in ("FILE|DIR|-", "FILE|DIR", "FILE", "PATH", "DIR"):
+        elif action.metavar in PATH_METAVARS:
             found.append(action)
     return found

@@ -31,13 +31,14 @@ Definitions (``B`` = the error budget, ``1 - objective``):
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .windows import calendar_period_bounds
+from .windows import NotAMonth, calendar_period_bounds, month_bounds, month_label
 
 PeriodKind = Literal["month", "week", "quarter"]
 
@@ -51,7 +52,6 @@ RELAX_WHEN_EXHAUSTED_IN = 2
 TIGHTEN_BELOW = 0.10
 HINT_PERIODS = 3
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -82,7 +82,7 @@ class ReportPeriod:
 
 def _label(kind: PeriodKind, start: datetime) -> str:
     if kind == "month":
-        return f"{start.year:04d}-{start.month:02d}"
+        return month_label(start)
     if kind == "quarter":
         return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
     year, week, _ = start.isocalendar()
@@ -92,18 +92,20 @@ def _label(kind: PeriodKind, start: datetime) -> str:
 def period_containing(kind: PeriodKind, instant: datetime, timezone: str = "UTC") -> ReportPeriod:
     """The period of ``kind`` (in ``timezone``) that holds ``instant``; bounds in UTC, so that hour
     arithmetic is real time (Python adds wall-clock time to datetimes of one zone)."""
-    start, end = calendar_period_bounds(kind, instant, timezone)
+    return _period(kind, *calendar_period_bounds(kind, instant, timezone), timezone)
+
+
+def _period(kind: PeriodKind, start: datetime, end: datetime, timezone: str) -> ReportPeriod:
+    """The period with local bounds ``[start, end)``, its label read from ``start``."""
     return ReportPeriod(_label(kind, start), kind, start.astimezone(UTC), end.astimezone(UTC), timezone)
 
 
 def parse_period(text: str, timezone: str = "UTC") -> ReportPeriod:
     """``2026-11`` (month), ``2026-W47`` (ISO week, Monday first) or ``2026-Q4`` (quarter)."""
     tz = ZoneInfo(timezone)
-    if m := _MONTH.match(text):
-        year, month = int(m.group(1)), int(m.group(2))
-        if 1 <= month <= 12:
-            return period_containing("month", datetime(year, month, 15, 12, tzinfo=tz), timezone)
-    elif m := _WEEK.match(text):
+    with contextlib.suppress(NotAMonth):
+        return _period("month", *month_bounds(text, timezone), timezone)
+    if m := _WEEK.match(text):
         year, week = int(m.group(1)), int(m.group(2))
         try:
             monday = datetime.fromisocalendar(year, week, 1)

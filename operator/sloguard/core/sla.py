@@ -60,7 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .conditions import rfc3339
 from .model import SLI
-from .windows import calendar_period_bounds, normalize_duration, parse_duration
+from .windows import NotAMonth, month_bounds, month_label, normalize_duration, parse_duration
 
 TermType = Literal["uptime", "latency", "availability"]
 TERM_TYPES: Final[tuple[str, ...]] = ("uptime", "latency", "availability")
@@ -80,7 +80,6 @@ DEFAULT_MINIMUM_COVERAGE: Final = 99.0
 #: Ratios from Prometheus are floats; two values closer than this compare equal.
 _EPSILON: Final = 1e-9
 
-_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class SLAError(ValueError):
@@ -196,34 +195,37 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return int((_utc(end) - _utc(start)).total_seconds()) // 60
 
 
+def _unknown_timezone(timezone: str) -> SLAError:
+    return SLAError(f"unknown timezone {timezone!r}; use an IANA name such as Europe/Berlin")
+
+
 def _zone(timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:
-        raise SLAError(f"unknown timezone {timezone!r}; use an IANA name such as Europe/Berlin") from e
+        raise _unknown_timezone(timezone) from e
 
 
 def month_period(name: str, timezone: str = "UTC") -> Period:
     """The calendar month ``YYYY-MM`` in ``timezone``."""
-    m = _PERIOD_RE.match(name)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise SLAError(f"period {name!r} is not a month like 2026-10")
-    tz = _zone(timezone)
-    inside = datetime(int(m.group(1)), int(m.group(2)), 15, 12, tzinfo=tz)
-    start, end = calendar_period_bounds("month", inside, timezone)
+    try:
+        start, end = month_bounds(name, timezone)
+    except NotAMonth:
+        raise SLAError(f"period {name!r} is not a month like 2026-10") from None
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise _unknown_timezone(timezone) from e
     return Period(name, start, end, timezone)
 
 
 def period_containing(now: datetime, timezone: str = "UTC") -> Period:
     """The month (in ``timezone``) that holds the instant ``now``."""
-    local = _utc(now).astimezone(_zone(timezone))
-    return month_period(f"{local.year:04d}-{local.month:02d}", timezone)
+    return month_period(month_label(_utc(now).astimezone(_zone(timezone))), timezone)
 
 
 def previous_period(period: Period) -> Period:
     """The month before ``period``, in the same timezone."""
     local = period.start.astimezone(_zone(period.timezone)) - timedelta(days=1)
-    return month_period(f"{local.year:04d}-{local.month:02d}", period.timezone)
+    return month_period(month_label(local), period.timezone)
 
 
 # --- Maintenance -----------------------------------------------------------------------------

@@ -167,6 +167,33 @@ def calendar_period_bounds(period: str, now: datetime, timezone: str = "UTC") ->
     raise ValueError(f"unknown calendar period {period!r}")
 
 
+class NotAMonth(ValueError):
+    """A label that is not a calendar month ``YYYY-MM`` (months 01 to 12)."""
+
+
+_MONTH_LABEL: Final = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_bounds(label: str, timezone: str = "UTC") -> tuple[datetime, datetime]:
+    """The [start, end) of the calendar month ``label`` (``YYYY-MM``) in ``timezone``, as
+    :func:`calendar_period_bounds` gives them (local midnights, timezone-aware).
+
+    A label that is not a month raises :class:`NotAMonth` before the timezone is looked up; an
+    unknown timezone raises what ``ZoneInfo`` raises. Callers word both for their users.
+    """
+    m = _MONTH_LABEL.match(label)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise NotAMonth(f"{label!r} is not a month like 2026-10")
+    # Mid-month noon lies in the month whatever the zone's DST rules do around midnight.
+    inside = datetime(int(m.group(1)), int(m.group(2)), 15, 12, tzinfo=ZoneInfo(timezone))
+    return calendar_period_bounds("month", inside, timezone)
+
+
+def month_label(local: datetime) -> str:
+    """``YYYY-MM`` of the month holding ``local`` (a time in the month's own timezone)."""
+    return f"{local.year:04d}-{local.month:02d}"
+
+
 @dataclass(frozen=True)
 class BurnRateTier:
     """One alerting tier: fire when both windows burn faster than ``factor`` x the budget rate.

@@ -28,7 +28,7 @@ from typing import Any
 
 import kopf
 
-from ..adapters.kube import KubeError, hold_lease
+from ..adapters.kube import KubeError
 from ..adapters.prometheus import BudgetReader, Refresh
 from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
@@ -37,6 +37,7 @@ from ..core.budget import BudgetStatus, Measurements, compute
 from ..core.conditions import set_condition
 from ..core.model import Objective
 from .context import Context, context
+from .leadership import leadership
 from .metrics import observe_refresh
 
 SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
@@ -134,18 +135,9 @@ async def stop_budget_loop(memo: kopf.Memo, **_: Any) -> None:
 async def _loop(ctx: Context, reader: BudgetReader, logger: kopf.Logger) -> None:
     cycle = 0
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sloguard-status")
-    lease_seconds = max(15, int(ctx.settings.refresh_interval * 3))
-    leading = ctx.settings.peering is None
     while True:
         try:
-            if ctx.settings.peering is not None:
-                was = leading
-                leading = await asyncio.to_thread(hold_lease, ctx.kube, f"sloguard-budget-{ctx.settings.peering}",
-                                                  ctx.settings.lease_namespace, ctx.settings.identity, lease_seconds)
-                if leading != was:
-                    logger.info(f"budget refresh {'leads' if leading else 'stands by'} "
-                                f"(lease sloguard-budget-{ctx.settings.peering})")
-            if leading:
+            if await leadership(ctx).leads(ctx.kube, logger):  # the month reports run where this does
                 await asyncio.to_thread(refresh_once, ctx, reader, logger, cycle % HEARTBEAT_CYCLES == 0, pool)
         except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
             logger.exception(f"budget refresh failed: {e}")

@@ -20,6 +20,7 @@ from ..services.policy import PolicyState
 if TYPE_CHECKING:
     from ..adapters.prometheus import SLAReader
     from .budget import Registry
+    from .leadership import Leadership
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Context:
     promtool: str | None = None
     #: SLOs and their last budgets (``handlers/budget.registry``).
     budgets: Registry | None = None
+    #: Whether this replica runs the cluster-wide loops (``handlers/leadership.leadership``).
+    leadership: Leadership | None = None
     #: The budget refresh loop, while it runs.
     budget_task: asyncio.Task[None] | None = None
     #: The SLO month report loop (``handlers/report``), while it runs.

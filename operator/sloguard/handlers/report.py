@@ -1,7 +1,8 @@
 """SLO month reports: kopf glue around :func:`sloguard.services.report.finalize_month`.
 
 One loop for all SLOs (like the budget refresh), started only when a Prometheus URL is set and
-``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default). Every refresh interval it lists
+``--slo-reports`` / ``SLOGUARD_SLO_REPORTS`` is on (the default); with several replicas it runs
+only where the budget refresh runs (:mod:`.leadership`). Every refresh interval it lists
 the SLOs and, for each whose last complete month (in its timezone, plus the SLA's grace period)
 is not known to be stored yet, lets the service check for that month's ConfigMap and create it.
 Months known stored are remembered in memory, so the steady state costs one LIST per pass; after
@@ -32,8 +33,10 @@ from ..core.model import Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import DEFAULT_FINALIZE_GRACE
 from ..core.windows import parse_duration
+from ..services.ports import ReportMetrics
 from ..services.report import ReportPorts, finalize_month, month_due
 from .context import Context, context
+from .leadership import leadership
 
 #: Field manager of the status fields the report loop owns.
 STATUS_MANAGER = "sloguard-report"
@@ -75,10 +78,19 @@ async def _loop(ctx: Context, metrics: PrometheusReports, logger: logging.Logger
     known = Known()
     while True:
         try:
-            await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
+            await report_cycle(ctx, metrics, known, logger)
         except Exception as e:  # noqa: BLE001 — the loop must survive anything and say why
             logger.exception(f"SLO report pass failed: {e}")
         await asyncio.sleep(ctx.settings.refresh_interval)
+
+
+async def report_cycle(ctx: Context, metrics: ReportMetrics, known: Known,
+                       logger: logging.Logger | logging.LoggerAdapter[Any]) -> int | None:
+    """A pass where the budget refresh runs (:mod:`.leadership`): with several replicas only
+    one writes reports. Returns the ConfigMaps created, None on a standby."""
+    if not await leadership(ctx).leads(ctx.kube, logger):
+        return None
+    return await asyncio.to_thread(report_pass, ctx, metrics, known, logger)
 
 
 @dataclass
@@ -102,7 +114,7 @@ def _month_key(body: Mapping[str, Any], now: datetime) -> tuple[str, str] | None
         return None
 
 
-def report_pass(ctx: Context, metrics: PrometheusReports, known: Known,
+def report_pass(ctx: Context, metrics: ReportMetrics, known: Known,
                 logger: logging.Logger | logging.LoggerAdapter[Any]) -> int:
     """One pass over every SLO whose month is not known to be stored (nor tried in the last
     :data:`RETRY_SECONDS`). Returns the ConfigMaps created."""

@@ -8,6 +8,7 @@ delays. Admission (served only with the webhook) refuses what CEL cannot check.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..api.common import Diagnostic
 from ..api.loader import validate_slo_body
 from ..core import conventions as c
 from ..core.model import Objective
+from ..core.rules import RuleGroup
 from ..services import slo as service
 from .context import Context, context
 from .metrics import observe_reconcile
@@ -53,9 +55,9 @@ def require_promtool(memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
 def _checker(ctx: Context) -> service.RuleChecker:
     """promtool over one SLO's rules (found at startup, else looked up now)."""
 
-    def check(objective: Objective) -> list[Diagnostic]:
+    def check(objective: Objective, groups: Sequence[RuleGroup]) -> list[Diagnostic]:
         promtool = ctx.promtool or find_promtool(ctx.settings.promtool)
-        return rule_diagnostics([objective], promtool).get(objective.key, [])
+        return rule_diagnostics([objective], promtool, {objective.key: groups}).get(objective.key, [])
 
     return check
 

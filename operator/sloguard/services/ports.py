@@ -21,6 +21,7 @@ from ..api.common import Diagnostic
 from ..core.causes import Rollout, WorkloadSelector
 from ..core.model import SLI, Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
+from ..core.rules import RuleGroup
 from ..core.sla import Contract, MaintenancePlan, Measurement, Period
 
 __all__ = ["Cluster", "ContractMetrics", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
@@ -150,7 +151,9 @@ class WebhookCertificates(Protocol):
 class RuleChecker(Protocol):
     """Prometheus' own validation of one SLO's generated rules (promtool): the rules it refuses.
 
+    ``groups`` are the SLO's rule groups as the caller built them (the ones it then applies).
+
     Raises :class:`sloguard.adapters.promtool.PromtoolUnavailable` when the check could not run.
     """
 
-    def __call__(self, objective: Objective) -> list[Diagnostic]: ...
+    def __call__(self, objective: Objective, groups: Sequence[RuleGroup]) -> list[Diagnostic]: ...

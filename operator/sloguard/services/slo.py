@@ -34,6 +34,7 @@ from ..api.loader import validate_slo_body
 from ..core import conventions as c
 from ..core.conditions import set_condition
 from ..core.model import Objective
+from ..core.rules import make_rule_groups
 from .ports import Cluster, RuleChecker
 
 __all__ = ["STATUS_MANAGER", "RuleChecker", "SLOOutcome", "message", "reconcile", "rules_status",
@@ -105,9 +106,10 @@ def reconcile(cluster: Cluster, check: RuleChecker, body: Mapping[str, Any], rul
     if objective is None:
         return _failed(cluster, body, "InvalidSpec", message([d for d in diagnostics if d.severity == "error"]), now)
     owner = owner_reference(body)
-    rule = prometheus_rule(objective, labels=dict(rule_labels), owner=owner)
+    groups = make_rule_groups(objective)  # once: checked, then applied
+    rule = prometheus_rule(objective, labels=dict(rule_labels), owner=owner, groups=groups)
     try:
-        refused = check(objective)
+        refused = check(objective, groups)
     except PromtoolUnavailable as e:  # could not run the check (timeout, exec error): try again later
         return SLOOutcome(False, retry=str(e))
     if refused:
