@@ -176,6 +176,7 @@ YAML_TEXTS = [
     "null key:\n? complex\n: value\n",
     "---\nfirst: 1\n...\n---\n- second\n- {flow: map, with: [seq]}\n---\n",
     "=: value\n~: tilde key\n1: int key\n1.5: float key\ntrue: bool key\n2001-12-14: date key\n",
+    "repeated: 1\nrepeated: [2]\nflow: {a: 1, a: 2, 'b': x}\nmixed: {a: 1, 2: b, null: c}\n",
     "unicode: ümlaut ✓ 😀\nescape: \"tab\\tnewline\\nbell\\a\"\nemoji key 😀: v\n",
     "spec:\n  sli:\n    ratioQuery:\n      errorQuery: sum(rate(x{code=~\"5..\"}[{{.window}}]))\n"
     "      totalQuery: sum(rate(x[{{.window}}]))\n",

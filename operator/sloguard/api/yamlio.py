@@ -23,8 +23,9 @@ class SafeLoader(_LoaderBase):  # type: ignore[misc]
     the constructor of a string. A plain scalar's tag depends on its text alone when there are
     no path resolvers (the safe loader has none), so it is looked up once per distinct text; a
     string node's object is its value (``SafeConstructor.construct_yaml_str``), so it is returned
-    directly. Everything else is PyYAML's own code; tests/unit/test_yamlio.py compares the
-    objects, and the errors, with PyYAML's safe loader.
+    directly, and a mapping whose keys are all strings is built in one pass. Everything else is
+    PyYAML's own code; tests/unit/test_yamlio.py compares the objects, and the errors, with
+    PyYAML's safe loader.
     """
 
     _plain_tags: dict[str, str] = {}
@@ -43,6 +44,13 @@ class SafeLoader(_LoaderBase):  # type: ignore[misc]
         if node.tag == _STR and type(node) is yaml.ScalarNode:
             return node.value
         return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # Keys that are all strings: no merge (<<) or value (=) key for flatten_mapping to handle,
+        # and every key hashable; the pairs in order, a repeated key's last value winning, as there.
+        if type(node) is yaml.MappingNode and all(type(k) is yaml.ScalarNode and k.tag == _STR for k, _ in node.value):
+            return {k.value: self.construct_object(v, deep) for k, v in node.value}
+        return super().construct_mapping(node, deep)
 
 
 class _Dumper(_Base):  # type: ignore[misc]
