@@ -190,10 +190,11 @@ def load_on_two_cores(paths: list[str]) -> LoadResult:
     Reading and validating are most of ``generate``'s own time, in Python, on one core; a second
     process takes half the files and sends its result back (:func:`~sloguard.api.loader.merge`
     then finds duplicates across the halves). The same result as :func:`load`; loaded here alone
-    with few files, one core, no ``fork``, or when the second process fails.
+    with few files, one core, off Linux (where ``fork`` is not the safe default), or when the second
+    process fails.
     """
     files, missing = expand_paths(paths)
-    if len(files) < PARALLEL_FILES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    if len(files) < PARALLEL_FILES or (os.cpu_count() or 1) < 2 or sys.platform != "linux":  # fork: Linux only
         return load(paths)
     import multiprocessing  # only here: its import costs what a few files do
 
