@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ..support import factories
-from ..support.cluster import apply, free_port, get_json
+from ..support.cluster import apply, condition, free_port, get_json
 from ..support.operator import operator_runner
 from .conftest import TestCluster
 from .holds import enforcement, hold_params, install_hold_policy
@@ -71,18 +71,18 @@ def image_of(cluster: TestCluster, name: str = "checkout") -> str:
     return get_json(cluster, "deployment", "-n", NS, name)["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
-def eventually_denied(cluster: TestCluster, image: str, *who: str) -> str:
+def eventually_denied(cluster: TestCluster, image: str, *who: str, name: str = "checkout") -> str:
     """Wait (with server-side dry runs, which admission sees too) until the hold is enforced; then the real try.
 
     A new admission policy takes a moment to reach the API server's informer.
     """
     def denied() -> bool:
-        proc = cluster.kubectl(*who, "set", "image", "-n", NS, "deployment/checkout", f"app={image}",
+        proc = cluster.kubectl(*who, "set", "image", "-n", NS, f"deployment/{name}", f"app={image}",
                                "--dry-run=server", check=False)
         return proc.returncode != 0 and "ErrorBudgetPolicy" in proc.stderr
 
     cluster.wait_until(denied, timeout=30, what=f"a denial of {image}")
-    proc = set_image(cluster, image, *who)
+    proc = set_image(cluster, image, *who, name=name)
     assert proc.returncode != 0, proc.stderr
     return proc.stderr
 
@@ -312,3 +312,78 @@ def test_the_webhook_mechanism_makes_the_same_decisions_and_records_exemptions(c
                                    and e["generation"] == generation
                                    for e in policy_status(cluster).get("exemptions") or []),
                        timeout=30, what="the override recorded in policy status")
+
+
+# --- A level on a cause's share of the budget (status.budget.byCause) ---------------------------------
+
+CAUSE_POLICY = "release-share"
+#: The seed's budget allocation as levels (docs/examples: releases 30%, maintenance 20%, incidents 50%).
+ALLOCATION_LEVELS = [
+    {"name": "exhausted", "remainingBelow": 0, "action": "freeze"},
+    {"name": "releases-over-share", "when": {"cause": "releases", "consumedAbove": 30}, "action": "restrict"},
+    {"name": "maintenance-over-share", "when": {"cause": "maintenance", "consumedAbove": 20}, "action": "scrutiny"},
+    {"name": "incidents-over-share", "when": {"cause": "incidents", "consumedAbove": 50}, "action": "scrutiny"},
+]
+
+
+def set_by_cause(cluster: TestCluster, by_cause: dict | None) -> None:
+    """status.budget.byCause as the budget loop writes it (fractions of the budget; None removes it)."""
+    cluster.kubectl("patch", "slo", "-n", NS, SLO_NAME, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"status": {"budget": {"byCause": by_cause}}}))
+
+
+def cause_policy_status(cluster: TestCluster) -> dict:
+    return get_json(cluster, "ebp", "-n", NS, CAUSE_POLICY).get("status", {})
+
+
+def test_a_level_with_both_triggers_is_refused_by_the_api_server_naming_the_level(cluster, setup):
+    both = {"name": "both", "remainingBelow": 10, "when": {"cause": "releases", "consumedAbove": 30},
+            "action": "restrict"}
+    proc = cluster.kubectl("apply", "--dry-run=server", "-f", "-", check=False, input=json.dumps(factories.policy(
+        "both-triggers", NS, {"slos": [SLO_NAME], "levels": [both], "targets": [
+            {"kind": "Deployment", "selector": {"matchLabels": {"app": "payments"}}}]})))
+    assert proc.returncode != 0
+    assert "spec.levels[0]: Invalid value" in proc.stderr, proc.stderr
+    assert "give exactly one of remainingBelow or when" in proc.stderr
+
+
+def test_a_level_on_the_releases_share_restricts_its_targets_and_lifts_below_it(cluster, setup):
+    set_budget(cluster, 80.0)
+    set_by_cause(cluster, None)
+    apply(cluster, deployment("payments", app="payments"),
+          factories.policy(CAUSE_POLICY, NS, {
+              "slos": [SLO_NAME], "levels": ALLOCATION_LEVELS,
+              "targets": [{"kind": "Deployment", "selector": {"matchLabels": {"app": "payments"}}}]}))
+    try:
+        # no byCause yet: nothing triggers, and the policy says the figure is unknown (not 0)
+        cluster.wait_until(lambda: cause_policy_status(cluster).get("causesUnknown") == [SLO_NAME], timeout=60,
+                           what="the cause policy evaluated without byCause")
+        status = cause_policy_status(cluster)
+        assert status["action"] == "none"
+        assert condition(status, "ByCauseKnown")["status"] == "False"
+
+        set_by_cause(cluster, {"releases": 0.35, "maintenance": 0.05, "incidents": 0.1})
+        cluster.wait_until(lambda: cause_policy_status(cluster).get("action") == "restrict"
+                           and hold_label(cluster, "payments") == "restrict", timeout=60,
+                           what="the releases share restricting payments")
+        status = cause_policy_status(cluster)
+        assert (status["level"], status["cause"], status["causePercent"]) == ("releases-over-share", "releases", 35.0)
+        assert condition(status, "ByCauseKnown")["status"] == "True"
+        wide = cluster.kubectl("get", "ebp", "-n", NS, CAUSE_POLICY, "-o", "wide").stdout.split("\n")
+        row = dict(zip(wide[0].split(), wide[1].split(), strict=False))
+        assert (row["LEVEL"], row["ACTION"], row["CAUSE"]) == ("releases-over-share", "restrict", "releases")
+        stderr = eventually_denied(cluster, "nginx:1.50", *BOB, name="payments")
+        assert (f"Deployment {NS}/payments: releases are restricted by ErrorBudgetPolicy {NS}/{CAUSE_POLICY}: "
+                f"releases spent 35.0% of SLO {SLO_NAME}'s error budget, 80.0% left (level releases-over-share)"
+                ) in stderr
+        assert hold_label(cluster, "checkout") is None  # the other policy's targets are not this one's
+
+        set_by_cause(cluster, {"releases": 0.2, "maintenance": 0.05, "incidents": 0.1})
+        cluster.wait_until(lambda: cause_policy_status(cluster).get("action") == "none"
+                           and hold_label(cluster, "payments") is None, timeout=60,
+                           what="the restriction lifted below the releases share")
+        cluster.wait_until(lambda: set_image(cluster, "nginx:1.51", *BOB, name="payments").returncode == 0,
+                           timeout=30, what="bob's release of payments allowed again")
+    finally:
+        cluster.kubectl("delete", "ebp", "-n", NS, CAUSE_POLICY, "--ignore-not-found")
+        set_by_cause(cluster, None)

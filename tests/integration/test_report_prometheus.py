@@ -121,7 +121,26 @@ def test_november_attainment_and_budget_come_from_the_synthetic_counters(prometh
     assert slo["totalEvents"] == pytest.approx(total)
     assert slo["attainment"] == pytest.approx(1 - bad / total)
     assert slo["budgetConsumed"] == pytest.approx(consumed("2026-11"))
-    assert slo["objective"] == pytest.approx(OBJECTIVE) and slo["byCause"] is None
+    assert slo["objective"] == pytest.approx(OBJECTIVE)
+    # no maintenance declared and no rollouts read: every bad event is an incident
+    assert slo["byCause"] == pytest.approx({"releases": 0.0, "maintenance": 0.0, "incidents": consumed("2026-11")})
+
+
+def test_by_cause_counts_the_maintenance_window_of_the_spec(prometheus, slo_file, capsys):
+    # 10 November 02:00-02:30 covers the 25-minute outage of 02:00 (5,000 bad) and nothing else
+    slo_file.write_text(SLO_YAML + """  maintenance:
+    windows: [{start: "2026-11-10T02:00:00Z", end: "2026-11-10T02:30:00Z", description: storage}]
+""")
+    code, out, err = run(["--prometheus", prometheus, "--period", "2026-11", "--at", "2026-12-01T01:00:00Z",
+                          str(slo_file)], capsys)
+    assert code == 0, err
+    [slo] = json.loads(out)["slos"]
+    a, b = PERIODS["2026-11"]
+    budget = (1 - OBJECTIVE) * total_between(a, b)  # 8,640 bad requests
+    assert bad_between(datetime(2026, 11, 10, 2, tzinfo=UTC), datetime(2026, 11, 10, 2, 30, tzinfo=UTC)) == 5000
+    assert slo["byCause"] == pytest.approx({"releases": 0.0, "maintenance": 5000 / budget,
+                                            "incidents": (12_200 - 5000) / budget}, rel=1e-9)
+    assert "releases count as 0" in err
 
 
 def test_the_worst_hours_are_the_incidents_hours_worst_first(prometheus, slo_file, capsys):

@@ -408,6 +408,8 @@ def _can(cluster: TestCluster, *args: str) -> bool:
     "patch validatingadmissionpolicies/sloguard-holds", "delete validatingadmissionpolicies/sloguard-workload-guard",
     # its params: written, never deleted (the garbage collector does that)
     "delete errorbudgetholds.sloguard.io -n team-a", "update errorbudgetholds.sloguard.io -n team-a",
+    # rollouts are read from workload revisions: list only, never a write
+    "patch replicasets -n team-a", "delete controllerrevisions -n team-a", "create controllerrevisions -n team-a",
 ])
 def test_the_service_account_is_refused(fresh_cluster, installed, request_):
     assert not _can(fresh_cluster, *request_.split()), request_
@@ -423,6 +425,7 @@ def test_the_service_account_is_refused(fresh_cluster, installed, request_):
     "patch errorbudgetpolicies.sloguard.io --subresource=status -n team-a",
     "update servicelevelobjectives.sloguard.io --subresource=finalizers -n team-a",
     "patch validatingwebhookconfigurations/sloguard",
+    "list replicasets -n team-a", "list controllerrevisions -A",
 ])
 def test_the_service_account_may_do_what_its_jobs_need(fresh_cluster, installed, request_):
     assert _can(fresh_cluster, *request_.split()), request_

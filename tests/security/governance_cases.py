@@ -20,6 +20,8 @@ BASE: dict[str, Any] = {"slos": [SLO], "targets": [TARGET], "recovery": {"unfree
 SEED_LEVELS = [{"name": "exhausted", "remainingBelow": 0, "action": "freeze"},
                {"name": "critical", "remainingBelow": 10, "action": "restrict"},
                {"name": "warning", "remainingBelow": 25, "action": "scrutiny"}]
+#: The seed's releases share of the budget (30%) as a level on a cause.
+RELEASES_30 = {"name": "releases-over-share", "when": {"cause": "releases", "consumedAbove": 30}, "action": "restrict"}
 
 
 def spec(**changes: Any) -> dict[str, Any]:
@@ -74,7 +76,21 @@ CASES: tuple[Case, ...] = (
     Case("two-at-once-listed-in-order", BASE,
          spec(enforcement={"mode": "dryRun"}, exceptions={"classes": ["feature"]}),
          ("spec.exceptions.classes", "spec.enforcement.mode")),
+    Case("cause-level-share-raised", spec(levels=[*SEED_LEVELS, RELEASES_30]),
+         spec(levels=[*SEED_LEVELS, {**RELEASES_30, "when": {"cause": "releases", "consumedAbove": 60}}]),
+         ("spec.levels",)),
+    Case("cause-level-moved-to-another-cause", spec(levels=[*SEED_LEVELS, RELEASES_30]),
+         spec(levels=[*SEED_LEVELS, {**RELEASES_30, "when": {"cause": "incidents", "consumedAbove": 30}}]),
+         ("spec.levels",)),
+    Case("cause-level-dropped", spec(levels=[*SEED_LEVELS, RELEASES_30]), spec(levels=SEED_LEVELS),
+         ("spec.levels",)),
+    Case("remaining-level-swapped-for-a-cause-level", BASE,
+         spec(levels=[*SEED_LEVELS[1:], {**RELEASES_30, "action": "freeze"}]), ("spec.levels",)),
     # --- tightening, and changes that do not touch strictness: free for editors ---
+    Case("cause-level-added", BASE, spec(levels=[*SEED_LEVELS, RELEASES_30]), ()),
+    Case("cause-level-share-lowered-and-promoted", spec(levels=[*SEED_LEVELS, RELEASES_30]),
+         spec(levels=[*SEED_LEVELS, {**RELEASES_30, "when": {"cause": "releases", "consumedAbove": 20},
+                                     "action": "freeze"}]), ()),
     Case("levels-raised", BASE,
          spec(levels=[{"name": "exhausted", "remainingBelow": 5, "action": "freeze"},
                       {"name": "critical", "remainingBelow": 15, "action": "restrict"},

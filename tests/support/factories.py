@@ -39,3 +39,14 @@ def deployment(name: str, ns: str, labels: dict[str, str] | None = None, *, imag
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": dict(labels)},
                                   "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+def statefulset(name: str, ns: str, labels: dict[str, str] | None = None, *, image: str = "nginx:1.25",
+                replicas: int = 0) -> dict[str, Any]:
+    """A one-container StatefulSet whose metadata, selector and template carry ``labels`` (default app=checkout)."""
+    labels = dict(labels or {"app": "checkout"})
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": dict(labels)},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}

@@ -655,3 +655,183 @@ def test_a_warn_mode_hold_turns_the_denial_into_a_warning():
     verdict = svc.admit(st, FakeCluster(), released(old, "x:2"), old, "UPDATE", None, BOB, lambda: 0.0)
     assert verdict.denial is None
     assert len(verdict.warnings) == 1 and "releases are frozen by ErrorBudgetPolicy" in verdict.warnings[0]
+
+
+# --- Levels on a cause's share (status.budget.byCause) ------------------------------------------
+
+#: The seed's budget allocation as levels: a cause past its share of the budget (releases 30%,
+#: maintenance 20%, incidents 50%), and the seed's exhausted row on the remaining budget.
+SEED_ALLOCATION_LEVELS = [
+    {"name": "exhausted", "remainingBelow": 0, "action": "freeze"},
+    {"name": "releases-over-share", "when": {"cause": "releases", "consumedAbove": 30}, "action": "restrict"},
+    {"name": "maintenance-over-share", "when": {"cause": "maintenance", "consumedAbove": 20}, "action": "scrutiny"},
+    {"name": "incidents-over-share", "when": {"cause": "incidents", "consumedAbove": 50}, "action": "scrutiny"},
+]
+
+
+def slo_by_cause(remaining: float, by_cause: dict[str, float] | None) -> dict[str, Any]:
+    """An SLO status as the budget loop writes it: byCause in fractions of the budget (1.0 = all of it)."""
+    body = slo(SLO, remaining)
+    if by_cause is not None:
+        body["status"]["budget"]["byCause"] = by_cause
+    return body
+
+
+def cause_reason(cause: str, share: str, level: str, above: int, remaining: str) -> str:
+    return (f"{cause} spent {share} of SLO {SLO}'s error budget (level {level}: above {above}%), "
+            f"{remaining} left")
+
+
+@pytest.mark.parametrize(("remaining", "by_cause", "level", "action", "reason"), [
+    # releases past their 30% share -> restrict
+    (45.0, {"releases": 0.35, "maintenance": 0.1, "incidents": 0.1}, "releases-over-share", "restrict",
+     cause_reason("releases", "35.0%", "releases-over-share", 30, "45.0%")),
+    # exactly at the share is not above it
+    (50.0, {"releases": 0.30, "maintenance": 0.1, "incidents": 0.1}, "healthy", "none", None),
+    (60.0, {"releases": 0.20, "maintenance": 0.1, "incidents": 0.1}, "healthy", "none", None),
+    (55.0, {"releases": 0.1, "maintenance": 0.25, "incidents": 0.1}, "maintenance-over-share", "scrutiny",
+     cause_reason("maintenance", "25.0%", "maintenance-over-share", 20, "55.0%")),
+    (35.0, {"releases": 0.05, "maintenance": 0.05, "incidents": 0.55}, "incidents-over-share", "scrutiny",
+     cause_reason("incidents", "55.0%", "incidents-over-share", 50, "35.0%")),
+    # the strictest action wins: restrict (releases) over scrutiny (incidents)
+    (5.0, {"releases": 0.40, "maintenance": 0.0, "incidents": 0.55}, "releases-over-share", "restrict",
+     cause_reason("releases", "40.0%", "releases-over-share", 30, "5.0%")),
+    # an exhausted budget freezes whatever spent it
+    (-5.0, {"releases": 0.35, "maintenance": 0.2, "incidents": 0.5}, "exhausted", "freeze",
+     f"SLO {SLO} has -5.0% of its error budget left (level exhausted: below 0%)"),
+])
+def test_a_level_on_a_cause_triggers_on_that_causes_share_of_the_budget(remaining, by_cause, level, action, reason):
+    cluster = cluster_with_checkout()
+    rt, events, _ = runtime(cluster)
+    svc.note_slo(rt.state, slo_by_cause(remaining, by_cause), deleted=False)
+
+    state = svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS), NOW)
+
+    assert state is not None and (state.level, state.action) == (level, action)
+    status = cluster.obj("ErrorBudgetPolicy", POLICY)["status"]
+    known = next(x for x in status["conditions"] if x["type"] == "ByCauseKnown")
+    assert (known["status"], known["reason"]) == ("True", "ByCauseKnown")
+    assert "causesUnknown" not in status
+    if action == "none":
+        assert hold_metadata(cluster, "checkout") == ({}, {}) and events.posted == []
+        assert "cause" not in status
+        return
+    assert state.reason == reason
+    assert hold_metadata(cluster, "checkout")[0] == {"sloguard.io/hold": action}
+    assert hold_metadata(cluster, "checkout")[1]["sloguard.io/hold-reason"] == reason
+    assert events.posted == [(POLICY, "Warning", f"Policy{action.capitalize()}",
+                              f"healthy/none -> {level}/{action}: {reason}; 1 workload(s) held")]
+    cause = level.split("-")[0] if level != "exhausted" else None
+    assert status.get("cause") == cause
+    if cause:
+        assert status["causePercent"] == pytest.approx(by_cause[cause] * 100)
+
+
+def test_a_restriction_by_the_releases_share_is_denied_with_the_causes_figure():
+    cluster = cluster_with_checkout()
+    rt, _, _ = runtime(cluster)
+    svc.note_slo(rt.state, slo_by_cause(45.0, {"releases": 0.35, "maintenance": 0.1, "incidents": 0.1}),
+                 deleted=False)
+    svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS), NOW)
+    release = cluster.obj("ErrorBudgetHold", POLICY)["spec"]["messages"]["release"]
+    assert release.startswith(
+        f"releases are restricted by ErrorBudgetPolicy {NS}/{POLICY}: releases spent 35.0% of SLO {SLO}'s "
+        f"error budget, 45.0% left (level releases-over-share). ")
+
+
+def test_a_missing_budget_by_cause_triggers_nothing_and_is_reported_unknown_not_zero():
+    cluster = cluster_with_checkout()
+    rt, events, _ = runtime(cluster)
+    svc.note_slo(rt.state, slo_by_cause(45.0, None), deleted=False)
+
+    state = svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS), NOW)
+
+    assert state is not None and state.action == "none"
+    assert state.reason == (f"every SLO is above its levels (lowest: {SLO} with 45.0% left); budget by cause "
+                            f"unknown for {SLO}: its levels cannot trigger")
+    status = cluster.obj("ErrorBudgetPolicy", POLICY)["status"]
+    assert status["causesUnknown"] == [SLO]
+    known = next(x for x in status["conditions"] if x["type"] == "ByCauseKnown")
+    assert (known["status"], known["reason"]) == ("False", "ByCauseUnknown")
+    assert SLO in known["message"]
+    assert hold_metadata(cluster, "checkout") == ({}, {}) and events.posted == []
+
+
+def test_a_hold_decided_by_a_cause_does_not_lift_when_the_figure_goes_missing():
+    cluster = cluster_with_checkout()
+    rt, _, _ = runtime(cluster)
+    svc.note_slo(rt.state, slo_by_cause(45.0, {"releases": 0.35, "maintenance": 0.1, "incidents": 0.1}),
+                 deleted=False)
+    first = svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS), NOW)
+    assert first is not None and first.action == "restrict"
+    status = cluster.obj("ErrorBudgetPolicy", POLICY)["status"]
+
+    svc.note_slo(rt.state, slo_by_cause(45.0, None), deleted=False)
+    state = svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS, status=status), LATER)
+    assert state is not None and (state.action, state.level, state.reason) == ("restrict", first.level, first.reason)
+    assert state.since == NOW
+    assert cluster.obj("ErrorBudgetPolicy", POLICY)["status"]["causesUnknown"] == [SLO]
+
+    svc.note_slo(rt.state, slo_by_cause(45.0, {"releases": 0.2, "maintenance": 0.1, "incidents": 0.1}),
+                 deleted=False)
+    lifted = svc.reconcile(rt, policy(levels=SEED_ALLOCATION_LEVELS,
+                                      status=cluster.obj("ErrorBudgetPolicy", POLICY)["status"]), LATER)
+    assert lifted is not None and lifted.action == "none"
+    assert hold_metadata(cluster, "checkout") == ({}, {})
+
+
+def test_a_policy_without_levels_on_a_cause_has_no_by_cause_condition():
+    cluster = cluster_with_checkout()
+    rt, _, _ = runtime(cluster)
+    svc.note_slo(rt.state, slo_by_cause(45.0, None), deleted=False)
+    svc.reconcile(rt, policy(), NOW)
+    status = cluster.obj("ErrorBudgetPolicy", POLICY)["status"]
+    assert [x["type"] for x in status["conditions"]] == ["Ready"]
+    assert "causesUnknown" not in status
+
+
+def test_budget_by_cause_is_read_as_percent_of_the_budget():
+    budget = svc.budget_from_status(SLO, {"budget": {"remainingPercent": 40.0,
+                                                     "byCause": {"releases": 0.35, "maintenance": 0.05,
+                                                                 "incidents": 0.2}}})
+    assert dict(budget.by_cause or {}) == pytest.approx({"releases": 35.0, "maintenance": 5.0, "incidents": 20.0})
+    assert svc.budget_from_status(SLO, {"budget": {"remainingPercent": 40.0}}).by_cause is None
+
+
+def test_a_first_budget_by_cause_asks_for_a_re_evaluation():
+    st = svc.PolicyState()
+    body = slo(SLO, None)
+    body["status"] = {"budget": {"byCause": {"releases": 0.35, "maintenance": 0.0, "incidents": 0.0}}}
+    assert svc.note_slo(st, body, deleted=False) is True
+
+
+@pytest.mark.parametrize(("level", "message"), [
+    ({"name": "both", "remainingBelow": 10, "when": {"cause": "releases", "consumedAbove": 30}, "action": "restrict"},
+     "give exactly one of remainingBelow or when"),
+    ({"name": "neither", "action": "restrict"}, "give exactly one of remainingBelow or when"),
+    ({"name": "deploys", "when": {"cause": "deploys", "consumedAbove": 30}, "action": "restrict"},
+     "'releases', 'maintenance' or 'incidents'"),
+    ({"name": "negative", "when": {"cause": "releases", "consumedAbove": -1}, "action": "restrict"},
+     "greater than or equal to 0"),
+])
+def test_a_level_with_a_wrong_trigger_is_refused_naming_its_path(level, message):
+    from sloguard.api.policy import parse_policy
+
+    spec, diagnostics = parse_policy(policy(levels=[level]))
+    assert spec is None
+    errors = [d for d in diagnostics if d.severity == "error"]
+    assert errors and all(d.path.startswith("spec.levels[0]") for d in errors), errors
+    assert any(message in d.message for d in errors), errors
+
+
+def test_the_allocation_example_is_the_seeds_allocation_and_the_table_tested_here():
+    from pathlib import Path
+
+    import yaml
+
+    from sloguard.core.causes import SEED_ALLOCATION
+
+    example = yaml.safe_load((Path(__file__).parents[2] / "examples" / "allocation-policy.yaml").read_text())
+    levels = example["spec"]["levels"]
+    assert {x["when"]["cause"]: x["when"]["consumedAbove"] for x in levels if "when" in x} == SEED_ALLOCATION
+    assert levels == SEED_ALLOCATION_LEVELS

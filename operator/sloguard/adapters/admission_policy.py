@@ -33,7 +33,7 @@ from kubernetes.dynamic.exceptions import DynamicApiError
 
 from ..api.cel import string as _q  # a CEL string literal
 from ..api.cel import string_list
-from ..api.policy import Target
+from ..api.common import Target
 from ..core import conventions as c
 from ..core import policy as core
 from .kube import Kube, KubeError

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ..api.policy import ErrorBudgetHoldSpec, LabelSelector
+from ..api.common import LabelSelector
+from ..api.policy import ErrorBudgetHoldSpec
 from ..core import conventions as c
 from ..core import policy as core
 from .kube import Kube, KubeError
@@ -126,7 +127,8 @@ def to_hold(params: dict[str, Any], policy: dict[str, Any] | None) -> core.Hold:
         level=str(status.get("level") or "unknown"), slo=str(status.get("slo") or "unknown"),
         remaining_percent=status.get("remainingPercent"), exception_classes=tuple(spec.exception_classes),
         selectors=tuple(t.selector.to_core() for t in spec.targets),
-        held=frozenset((h.kind, h.name) for h in spec.held))
+        held=frozenset((h.kind, h.name) for h in spec.held), cause=str(status.get("cause") or ""),
+        cause_percent=status.get("causePercent"))
 
 
 def enforcement_of(params: dict[str, Any], policy: dict[str, Any] | None) -> tuple[str, bool]:

@@ -21,6 +21,7 @@ from ..api.cel import string as _q  # a CEL string literal
 from ..api.cel import string_list
 from ..core import conventions as c
 from ..core import governance as core
+from ..core.causes import CAUSES
 from ..core.policy import ACTION_RANK
 
 #: A placeholder in the messages, replaced by CEL expressions (never appears in a real name).
@@ -74,13 +75,19 @@ def variables() -> list[dict[str, str]]:
     d = core.Governed()
     ranks = "{" + ", ".join(f"{_q(a)}: {_num(r)}" for a, r in ACTION_RANK.items()) + "}"
     modes = "{" + ", ".join(f"{_q(m)}: {r}" for m, r in core.MODE_RANK.items()) + "}"
-    default_levels = "[" + ", ".join(f"[{_num(x.remaining_below)}, {_num(x.rank)}]" for x in d.levels) + "]"
+    # A level as [threshold, rank, cause]: cause -1.0 for remainingBelow rows, else the index in CAUSES.
+    causes = "{" + ", ".join(f"{_q(x)}: {_num(i)}" for i, x in enumerate(CAUSES)) + "}"
+    def code(cause: str) -> str:
+        return _num(CAUSES.index(cause)) if cause else "-1.0"
+
+    default_levels = "[" + ", ".join(f"[{_num(x.threshold)}, {_num(x.rank)}, {code(x.cause)}]" for x in d.levels) + "]"
     default_classes = string_list(d.exception_classes)
     old_burns = " && ".join(_burn_covered(_q(r.window), _num(r.above), _num(r.rank)) for r in d.burn_rules) or "true"
 
     def levels(obj: str) -> str:
-        return (f"has({obj}.spec.levels) ? {obj}.spec.levels.map(l, [double(l.remainingBelow), "
-                f"variables.ranks[l.action]]) : {default_levels}")
+        return (f"has({obj}.spec.levels) ? {obj}.spec.levels.map(l, has(l.when) ? "
+                f"[double(l.when.consumedAbove), variables.ranks[l.action], {causes}[l.when.cause]] : "
+                f"[double(l.remainingBelow), variables.ranks[l.action], -1.0]) : {default_levels}")
 
     def field(obj: str, path: str, default: str) -> str:
         return f"{obj}.spec.?{path}.orValue({default})"
@@ -90,7 +97,8 @@ def variables() -> list[dict[str, str]]:
 
     unfreeze = "recovery.?unfreezeAbove"
     weak: dict[str, str] = {
-        "spec.levels": "!variables.oldLevels.all(o, variables.newLevels.exists(n, n[0] >= o[0] && n[1] >= o[1]))",
+        "spec.levels": "!variables.oldLevels.all(o, variables.newLevels.exists(n, n[2] == o[2] && n[1] >= o[1] && "
+                       "(o[2] < 0.0 ? n[0] >= o[0] : n[0] <= o[0])))",
         "spec.burnRates": "!(has(oldObject.spec.burnRates) ? oldObject.spec.burnRates.all(o, "
                           f"{_burn_covered('o.window', 'double(o.above)', 'variables.ranks[o.action]')}) : "
                           f"({old_burns}))",

@@ -8,7 +8,9 @@ JSON::
      "trend": [{"period", "from", "to", "attainment", "budgetConsumed"}], "hints"}]}
 
 ``objective`` and ``attainment`` are fractions (0..1), ``budgetConsumed`` a fraction of the
-period's budget (1.0 = all of it). ``byCause`` is null until budgets are split by cause.
+period's budget (1.0 = all of it). ``byCause``: ``{"releases", "maintenance", "incidents"}``,
+``budgetConsumed`` split by when the bad events happened (same unit, they add up to it); null
+when it could not be read.
 Presentation lives below the CLI so the operator can store the same report in its history.
 """
 
@@ -61,6 +63,10 @@ def _status(r: SLOPeriodReport) -> str:
     return "met" if r.attainment >= r.objective else "missed"
 
 
+def _causes(by_cause: dict[str, float]) -> str:
+    return "Budget by cause: " + ", ".join(f"{k} {_pct(v, 1)}" for k, v in by_cause.items())
+
+
 def render_markdown(period: ReportPeriod, reports: Sequence[SLOPeriodReport], now: datetime) -> str:
     tz = period.timezone
     out = [f"# SLO report {period.label}", "",
@@ -73,6 +79,8 @@ def render_markdown(period: ReportPeriod, reports: Sequence[SLOPeriodReport], no
                    f"{_status(r)} | {_pct(r.budget_consumed, 1)} |")
     for r in reports:
         out += ["", f"## {r.namespace}/{r.name}", ""]
+        if r.by_cause is not None:
+            out += [_causes(r.by_cause), ""]
         if r.trend:
             out.append("Trend: " + " · ".join(f"{t.period.label} {_pct(t.attainment)} "
                                               f"({_pct(t.budget_consumed, 1)} of budget)" for t in r.trend))
@@ -136,6 +144,7 @@ def render_html(period: ReportPeriod, reports: Sequence[SLOPeriodReport], now: d
         hints = "".join(f"<li>{_e(h)}</li>" for h in r.hints) or "<li>No hints.</li>"
         sections.append(
             f"<section><h2>{_e(r.namespace)}/{_e(r.name)}</h2>{trend_svg(r)}"
+            + (f"<p>{_e(_causes(r.by_cause))}</p>" if r.by_cause is not None else "")
             + (f"<table><tr><th>Worst hour</th><th class=num>Bad events</th><th class=num>Budget</th></tr>"
                f"{worst}</table>" if worst else "") + f"<ul>{hints}</ul></section>")
     progress = "" if now >= period.end else f" · in progress, measured up to {_e(_local(now, tz))}"

@@ -7,11 +7,14 @@ from them, so a field is declared once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+from ..core import policy as core
 
 
 class CamelModel(BaseModel):
@@ -105,3 +108,44 @@ def known_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Berlin)") from None
     return value
+
+
+# --- workload selectors (ErrorBudgetPolicy targets, SLO workloads) ------------------------------
+
+
+class LabelSelectorRequirement(CamelModel):
+    key: str = Field(min_length=1, description="The label key the selector applies to.")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="In, NotIn, Exists or "
+                                                                        "DoesNotExist.")
+    values: list[str] = Field(default_factory=list, description="Values for In and NotIn; empty otherwise.")
+
+
+class LabelSelector(CamelModel):
+    """A Kubernetes label selector; an empty selector matches everything."""
+
+    match_labels: dict[str, str] = Field(default_factory=dict, description="Labels that must all be equal.")
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list,
+                                                              description="Requirements that must all hold.")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.match_labels:
+            out["matchLabels"] = dict(self.match_labels)
+        if self.match_expressions:
+            out["matchExpressions"] = [e.model_dump(by_alias=True) for e in self.match_expressions]
+        return out
+
+    def to_core(self) -> core.Selector:
+        return core.Selector(dict(self.match_labels),
+                             tuple((e.key, e.operator, tuple(e.values)) for e in self.match_expressions))
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return self.to_core().matches(labels)
+
+
+class Target(CamelModel):
+    """Workloads a decision applies to, in the policy's namespace."""
+
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet"] = Field(description="Deployment, StatefulSet or "
+                                                                     "DaemonSet (apps/v1).")
+    selector: LabelSelector = Field(description="Label selector over the workloads' own labels.")

@@ -236,6 +236,7 @@ def crd(spec: CRDSpec) -> dict[str, Any]:
 
 def all_crd_specs() -> list[CRDSpec]:
     """Every kind we serve; kinds whose models are not there yet are left out."""
+    from ..core.causes import CAUSES
     from .slo import ROOT_VALIDATIONS, SLOSpec, SLOStatus
 
     specs = [
@@ -266,6 +267,8 @@ def all_crd_specs() -> list[CRDSpec]:
                 Column("ETA", "number", ".status.timeToExhaustionSeconds",
                        "Seconds until the budget is spent at the current burn rate", priority=1),
                 Column("Score", "integer", ".status.healthScore", "Health score, 0 to 100", priority=1),
+                *(Column(cause.capitalize(), "number", f".status.budget.byCause.{cause}",
+                         f"Share of the budget spent by {cause}", priority=1) for cause in CAUSES),
             ),
             root_validations=tuple(ROOT_VALIDATIONS),
         )

@@ -33,6 +33,13 @@ def selector_key(selector: Any) -> core.SelectorKey:
     return labels, exprs
 
 
+def _level_row(level: Mapping[str, Any], rank: int) -> core.LevelRow:
+    when = _map(level.get("when"))
+    if when:
+        return core.LevelRow(float(when.get("consumedAbove", 0)), rank, str(when.get("cause", "")))
+    return core.LevelRow(float(level.get("remainingBelow", 0)), rank)
+
+
 def governed(spec: Any) -> core.Governed:
     """The strictness-relevant facts of a policy ``spec`` (a dict as stored), defaults filled in."""
     s = _map(spec)
@@ -41,7 +48,7 @@ def governed(spec: Any) -> core.Governed:
     def rank(action: Any) -> int:
         return ACTION_RANK.get(str(action), 0)
 
-    levels = (tuple(core.LevelRow(float(x.get("remainingBelow", 0)), rank(x.get("action"))) for x in s["levels"])
+    levels = (tuple(_level_row(_map(x), rank(_map(x).get("action"))) for x in s["levels"])
               if isinstance(s.get("levels"), list) else default.levels)
     burns = (tuple(core.BurnRow(str(x.get("window", "")), float(x.get("above", 0)), rank(x.get("action")))
                    for x in s["burnRates"]) if isinstance(s.get("burnRates"), list) else default.burn_rules)

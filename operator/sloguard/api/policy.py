@@ -8,66 +8,60 @@ default from the seed's policy table, so ``slos`` and ``targets`` are all a poli
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, model_validator
 
 from ..core import conventions as c
 from ..core import policy as core
+from ..core.causes import CAUSES
 from ..core.windows import DURATION_PATTERN, normalize_if_duration
 from . import cel
-from .common import CamelModel, Diagnostic, diagnostics_from_validation_error
+from .common import CamelModel, Diagnostic, LabelSelector, Target, diagnostics_from_validation_error
 from .crdgen import Column, CRDSpec
 from .slo import Condition
 
 ActionName = Literal["freeze", "restrict", "scrutiny", "emergency"]
+CauseName = Literal["releases", "maintenance", "incidents"]
+assert set(get_args(CauseName)) == set(CAUSES)
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-class LabelSelectorRequirement(CamelModel):
-    key: str = Field(min_length=1, description="The label key the selector applies to.")
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="In, NotIn, Exists or "
-                                                                        "DoesNotExist.")
-    values: list[str] = Field(default_factory=list, description="Values for In and NotIn; empty otherwise.")
+class CauseTrigger(CamelModel):
+    """A cause's share of the budget: the SLO's ``status.budget.byCause.<cause>`` x 100 above ``consumedAbove``."""
 
-
-class LabelSelector(CamelModel):
-    """A Kubernetes label selector; an empty selector matches everything."""
-
-    match_labels: dict[str, str] = Field(default_factory=dict, description="Labels that must all be equal.")
-    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list,
-                                                              description="Requirements that must all hold.")
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.match_labels:
-            out["matchLabels"] = dict(self.match_labels)
-        if self.match_expressions:
-            out["matchExpressions"] = [e.model_dump(by_alias=True) for e in self.match_expressions]
-        return out
-
-    def to_core(self) -> core.Selector:
-        return core.Selector(dict(self.match_labels),
-                             tuple((e.key, e.operator, tuple(e.values)) for e in self.match_expressions))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return self.to_core().matches(labels)
-
-
-class Target(CamelModel):
-    """Workloads a decision applies to, in the policy's namespace."""
-
-    kind: Literal["Deployment", "StatefulSet", "DaemonSet"] = Field(description="Deployment, StatefulSet or "
-                                                                     "DaemonSet (apps/v1).")
-    selector: LabelSelector = Field(description="Label selector over the workloads' own labels.")
+    cause: CauseName = Field(description="releases, maintenance or incidents (what spent the budget).")
+    consumed_above: float = Field(ge=0, description="Percent of the window's error budget this cause has spent "
+                                  "(status.budget.byCause.<cause> x 100), e.g. 30 for the seed's releases share.")
 
 
 class LevelSpec(CamelModel):
-    """A row of the levels table: below ``remainingBelow`` percent of budget left, take ``action``."""
+    """A row of the levels table: below ``remainingBelow`` percent of budget left, or when a cause has spent
+    more than ``when.consumedAbove`` percent of it, take ``action``. Exactly one of the two."""
 
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": cel.validations(("has(self.remainingBelow) != has(self.when)",
+                                              "give exactly one of remainingBelow or when"))
+    }
     name: str = Field(min_length=1, max_length=63, pattern=_NAME, description="Level name, e.g. exhausted.")
-    remaining_below: float = Field(description="Remaining error budget in percent (may be negative).")
+    remaining_below: float | None = Field(None, description="Remaining error budget in percent (may be negative). "
+                                          "Exclusive with when.")
+    when: CauseTrigger | None = Field(None, description="Trigger on the budget spent by one cause instead, e.g. "
+                                      "{cause: releases, consumedAbove: 30}. An SLO whose status has no "
+                                      "budget.byCause never triggers it (the ByCauseKnown condition says so). "
+                                      "Exclusive with remainingBelow.")
     action: ActionName = Field(description="freeze, restrict, scrutiny or emergency.")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> LevelSpec:
+        if (self.remaining_below is None) == (self.when is None):
+            raise ValueError("give exactly one of remainingBelow or when")
+        return self
+
+    def to_core(self) -> core.Level:
+        if self.when is not None:
+            return core.Level(self.name, None, self.action, self.when.cause, self.when.consumed_above)
+        return core.Level(self.name, self.remaining_below, self.action)
 
 
 class BurnRateLevelSpec(CamelModel):
@@ -119,8 +113,9 @@ class ErrorBudgetPolicySpec(CamelModel):
     slo_selector: LabelSelector | None = Field(None, description="Label selector over SLOs in the policy's "
                                                "namespace. Exclusive with slos.")
     targets: list[Target] = Field(min_length=1, description="Workloads a decision applies to.")
-    levels: list[LevelSpec] | None = Field(None, min_length=1, description="Levels by remaining budget; "
-                                           "replaces the default table (exhausted <0 freeze, critical <10 "
+    levels: list[LevelSpec] | None = Field(None, min_length=1, description="Levels by remaining budget "
+                                           "(remainingBelow) or by a cause's share of it (when); replaces the default "
+                                           "table (exhausted <0 freeze, critical <10 "
                                            "restrict, warning <25 scrutiny) entirely.")
     burn_rates: list[BurnRateLevelSpec] | None = Field(None, description="Levels by burn rate; replaces the "
                                                        "default (fast-burn: 1h above 14.4x -> emergency). "
@@ -137,7 +132,7 @@ class ErrorBudgetPolicySpec(CamelModel):
         return self
 
     def to_core(self, namespace: str, name: str) -> core.PolicyRules:
-        levels = (tuple(core.Level(x.name, x.remaining_below, x.action) for x in self.levels)
+        levels = (tuple(x.to_core() for x in self.levels)
                   if self.levels is not None else core.DEFAULT_LEVELS)
         # Windows in their one spelling: status.burnRates is keyed "1h", whether written 60m or 1h.
         burns = (tuple(core.BurnRule(x.name, normalize_if_duration(x.window), x.above, x.action)
@@ -180,6 +175,11 @@ class ErrorBudgetPolicyStatus(CamelModel):
     action: str | None = Field(None, description="none, scrutiny, restrict, freeze or emergency.")
     slo: str | None = Field(None, description="The SLO that decides the level.")
     remaining_percent: float | None = Field(None, description="The deciding SLO's remaining budget, percent.")
+    cause: str | None = Field(None, description="The cause whose share of the budget decided the level (a level "
+                              "with when), else absent.")
+    cause_percent: float | None = Field(None, description="That cause's share of the deciding SLO's budget, percent.")
+    causes_unknown: list[str] | None = Field(None, description="SLOs whose budget by cause is not known "
+                                             "(no status.budget.byCause) while a level triggers on a cause.")
     reason: str | None = Field(None, description="Why the policy is at this level, for people.")
     since: str | None = Field(None, description="When the current action began (RFC 3339).")
     held: int | None = Field(None, description="Number of workloads held.")
@@ -190,7 +190,9 @@ class ErrorBudgetPolicyStatus(CamelModel):
     mechanism: str | None = Field(None, description="Enforcement mechanism in effect.")
     observed_generation: int | None = Field(None, description="The spec generation this status is for.")
     conditions: list[Condition] | None = Field(None, description="Ready: True once the policy is evaluated, "
-                                               "False with reason InvalidSpec when its spec cannot be.")
+                                               "False with reason InvalidSpec when its spec cannot be. "
+                                               "ByCauseKnown (levels with when only): False while an SLO's "
+                                               "budget by cause is unknown.")
 
 
 class HoldTarget(CamelModel):
@@ -255,6 +257,8 @@ CRD_SPEC = CRDSpec(
     wide_columns=(
         Column("SLO", "string", ".status.slo", "The SLO that decides the level", priority=1),
         Column("Remaining", "number", ".status.remainingPercent", "Its error budget left, percent", priority=1),
+        Column("Cause", "string", ".status.cause", "The cause whose share of the budget decided the level",
+               priority=1),
         Column("Mechanism", "string", ".status.mechanism", "Enforcement mechanism in effect", priority=1),
         Column("Since", "string", ".status.since", "When the current action began", priority=1),
     ),
@@ -273,7 +277,8 @@ def parse_policy(body: Mapping[str, Any]) -> tuple[ErrorBudgetPolicySpec | None,
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             out.append(Diagnostic("error", f"level names must be unique; repeated: {', '.join(dupes)}", "spec.levels"))
-    if not any(x.action in core.FREEZING for x in spec.levels or core.DEFAULT_LEVELS):
+    if not any(x.action in core.FREEZING and x.remaining_below is not None
+               for x in spec.levels or core.DEFAULT_LEVELS):
         out.append(Diagnostic("warning", "no level freezes; releases are never stopped by remaining budget",
                               "spec.levels"))
     if not spec.exceptions.classes:

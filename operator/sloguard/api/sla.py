@@ -10,7 +10,7 @@ CRD schema and ``kubectl explain`` are generated from these models. Percents are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
@@ -32,7 +32,7 @@ from ..core.windows import DURATION_PATTERN, parse_duration
 from . import cel
 from .common import CamelModel, known_timezone
 from .crdgen import Column, CRDSpec
-from .slo import Condition, SLISpec
+from .slo import SERVICE_MAX, SERVICE_PATTERN, Condition, SLISpec
 
 _NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -160,6 +160,10 @@ class SLAContractSpec(CamelModel):
     maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec, description="Scheduled "
                                          "maintenance, excluded when announced in time.")
     terms: list[TermSpec] = Field(min_length=1, max_length=50, description="The commitments.")
+    services: list[Annotated[str, Field(min_length=1, max_length=SERVICE_MAX, pattern=SERVICE_PATTERN)]] = Field(
+        default_factory=list, max_length=64,
+        description="Services this contract covers (spec.service of SLOs in the contract's namespace): its "
+        "maintenance windows count as maintenance in their SLOs' status.budget.byCause.")
     no_data: Literal["downtime", "excluded", "uptime"] = Field(
         DEFAULT_NO_DATA, description="How minutes without data (no probe, no traffic, a monitoring gap) count "
         "in uptime terms: downtime (default: the customer does not pay for a monitoring gap), excluded (left "

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from ..core import conventions as c
+from ..core.causes import DEFAULT_RELEASE_SETTLE, CauseSettings, Maintenance, WorkloadSelector
 from ..core.model import (
     SLI,
     Alerting,
@@ -37,7 +38,7 @@ from ..core.windows import (
     parse_window,
 )
 from . import cel
-from .common import CamelModel, known_timezone
+from .common import CamelModel, Target, known_timezone
 
 _PROMQL = "A PromQL expression"
 
@@ -293,6 +294,41 @@ class AlertingSpec(CamelModel):
         return v
 
 
+#: Most maintenance windows one SLO (or contract) may declare; older ones can be removed once
+#: they left the window. Keeps the object well under etcd's size limit and the split cheap.
+MAINTENANCE_WINDOWS_MAX = 500
+#: Most workload selectors one SLO may link.
+WORKLOADS_MAX = 16
+#: Strings of format date-time are timestamps in the API server's CEL.
+_END_AFTER_START_CEL = "self.end > self.start"
+
+
+class SLOMaintenanceWindowSpec(CamelModel):
+    """Planned work on the service: bad events inside it count as maintenance in status.budget.byCause."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": cel.validations((_END_AFTER_START_CEL, "end must be after start"))
+    }
+    start: AwareDatetime = Field(description="Start, RFC 3339 with Z or an offset, e.g. 2026-10-03T01:30:00Z.")
+    end: AwareDatetime = Field(description="End (exclusive), RFC 3339; after start.")
+    description: str = Field("", max_length=1024, pattern=TEXT_PATTERN, description="What the work is, for people.")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> SLOMaintenanceWindowSpec:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class SLOMaintenanceSpec(CamelModel):
+    """Maintenance windows of the service (SLAContracts listing the service in spec.services add theirs)."""
+
+    windows: list[SLOMaintenanceWindowSpec] = Field(
+        default_factory=list, max_length=MAINTENANCE_WINDOWS_MAX,
+        description=f"Planned windows (at most {MAINTENANCE_WINDOWS_MAX}); overlapping ones are merged, "
+        "never counted twice.")
+
+
 class SLOSpec(CamelModel):
     """What good service means for one service, and how to alert on spending the budget."""
 
@@ -323,6 +359,23 @@ class SLOSpec(CamelModel):
     timeslice: TimesliceSpec | None = Field(None, description="Slice length and per-slice target for Timeslices.")
     sli: SLISpec = Field(description="How good and bad are measured: exactly one kind.")
     alerting: AlertingSpec = Field(default_factory=AlertingSpec, description="Burn-rate alerting.")
+    workloads: list[Target] = Field(
+        default_factory=list, max_length=WORKLOADS_MAX,
+        description="Workloads serving the objective (kind and label selector, in the SLO's namespace). "
+        "Bad events within releaseSettle after one of them rolls out count as releases in "
+        "status.budget.byCause; the targets of ErrorBudgetPolicies naming the SLO count too.")
+    release_settle: str = Field(
+        DEFAULT_RELEASE_SETTLE, pattern=DURATION_PATTERN, max_length=32,
+        json_schema_extra=cel.validations((_POSITIVE_DURATION_CEL, _POSITIVE_MESSAGE)),
+        description="How long after a rollout bad events count as releases (default 30m).")
+    maintenance: SLOMaintenanceSpec = Field(
+        default_factory=SLOMaintenanceSpec,
+        description="Maintenance windows: bad events inside them count as maintenance in status.budget.byCause.")
+
+    @field_validator("release_settle")
+    @classmethod
+    def _settle_positive(cls, v: str) -> str:
+        return _positive(v)
 
     @field_validator("timezone")
     @classmethod
@@ -371,6 +424,15 @@ class SLOSpec(CamelModel):
             budgeting_method=self.budgeting_method,
             timeslice=Timeslice(self.timeslice.window, self.timeslice.target) if self.timeslice else None,
             description=self.description,
+            causes=self.cause_settings(),
+        )
+
+    def cause_settings(self) -> CauseSettings:
+        """Workloads, settle time and maintenance windows for the budget split by cause."""
+        return CauseSettings(
+            workloads=tuple(WorkloadSelector(w.kind, w.selector.to_core()) for w in self.workloads),
+            release_settle_seconds=int(parse_duration(self.release_settle)),
+            maintenance=tuple(Maintenance(w.start, w.end, w.description) for w in self.maintenance.windows),
         )
 
 
@@ -396,11 +458,24 @@ class ObjectReference(CamelModel):
     namespace: str = Field("", description="The object's namespace.")
 
 
+class ByCauseFigures(CamelModel):
+    """Consumed budget split by when the bad events happened; each a share of the budget, as consumed."""
+
+    releases: float = Field(description="Within releaseSettle after a rollout of a linked workload, outside "
+                            "maintenance.")
+    maintenance: float = Field(description="Inside a maintenance window of the SLO or of an SLAContract "
+                               "covering its service.")
+    incidents: float = Field(description="Everything else: consumed - releases - maintenance (never negative).")
+
+
 class BudgetFigures(CamelModel):
     consumed: float | None = Field(None, description="Share of the window's budget spent (may exceed 1).")
     remaining: float | None = Field(None, description="Share of the budget left (negative when overspent).")
     remaining_percent: float | None = Field(None, description="remaining x 100, for display.")
     remaining_seconds: float | None = Field(None, description="Seconds of full outage still affordable.")
+    by_cause: ByCauseFigures | None = Field(None, description="consumed split into releases, maintenance and "
+                                            "incidents (the seed allocates 30%, 20% and 50% of the budget to them); "
+                                            "absent when rollouts or maintenance could not be read.")
 
 
 class LastReport(CamelModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.budget import BudgetStatus
+from ..core.causes import ByCause
 from ..core.conditions import rfc3339
 
 #: Significant digits kept in status. 4 digits of a budget share is 0.01 percentage points.
@@ -21,8 +22,8 @@ def _round(value: float | None, digits: int = DIGITS) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
-def budget_fields(status: BudgetStatus) -> dict[str, Any]:
-    """The budget part of ``status`` (without conditions and timestamps)."""
+def budget_fields(status: BudgetStatus, by_cause: ByCause | None = None) -> dict[str, Any]:
+    """The budget part of ``status`` (without conditions and timestamps); ``budget.byCause`` when known."""
     out: dict[str, Any] = {
         "sli": _round(status.sli, 6),
         "budget": {
@@ -39,6 +40,8 @@ def budget_fields(status: BudgetStatus) -> dict[str, Any]:
         else round(status.time_to_exhaustion_seconds),
         "hints": list(status.hints),
     }
+    if by_cause is not None:
+        out["budget"]["byCause"] = by_cause.to_dict(DIGITS)
     if status.slo.budgeting_method == "Timeslices":
         out["slices"] = {
             "bad": None if status.bad_slices is None else round(status.bad_slices),

@@ -5,6 +5,8 @@ Prometheus (or Thanos, Mimir, VictoriaMetrics) now or at a past instant. Exit co
 printed; 1 invalid SLOs or none; 2 bad arguments or connection settings; 3 Prometheus or the API
 server could not be read (unreachable, TLS, credentials, tenant: one line naming the URL).
 Connection flags (TLS, bearer token, basic auth, headers): :mod:`sloguard.adapters.prometheus.settings`.
+``-o json|yaml`` adds ``errorBudget.byCause`` (:mod:`sloguard.services.causes`; releases 0: no rollouts
+are read here).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ..adapters.prometheus import BudgetReader, PrometheusError, add_arguments
+from ..adapters.prometheus import BudgetReader, PrometheusError, SLAReader, add_arguments
 from ..api.loader import load_documents
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Thresholds, to_json
+from ..core.causes import ByCause
+from ..services.causes import measure_causes
+from ..services.ports import ContractMaintenance, Rollouts
+from .cluster import cluster_contracts, cluster_rollouts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -130,6 +136,23 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def by_cause(statuses: Sequence[BudgetStatus], counts: SLAReader, contracts: ContractMaintenance | None = None,
+             rollouts: Rollouts | None = None) -> list[ByCause | None]:
+    """Each budget split by cause: maintenance from the SLO's spec, and with ``--from-cluster`` from
+    the live SLAContracts and rollouts from the workloads' revisions (as the operator reads them);
+    without a cluster releases count as 0 (said on stderr when an SLO links workloads)."""
+    out: list[ByCause | None] = []
+    for status in statuses:
+        split = measure_causes(status.slo, status, counts, None, rollouts, contracts)
+        if split.error:
+            print(f"sloguard budget: {status.slo.key}: {split.error}", file=sys.stderr)
+        out.append(split.by_cause)
+    if rollouts is None and any(s.slo.causes.workloads for s in statuses):
+        print("sloguard budget: byCause: rollouts of spec.workloads are read only with --from-cluster, releases "
+              "count as 0", file=sys.stderr)
+    return out
+
+
 def _use_colour(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
@@ -166,16 +189,21 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     at = args.at or datetime.now(UTC)
+    contracts = cluster_contracts(args)
     try:
         reader = BudgetReader.connect(settings)
         try:
             statuses = reader.evaluate(objectives, at, Thresholds(warning=args.warning, critical=args.critical))
+            causes = by_cause(statuses, SLAReader(reader.client), contracts, cluster_rollouts(args))
         finally:
             reader.close()
     except PrometheusError as e:
         raise Unreachable(str(e)) from None
     if args.output in ("json", "yaml"):
-        sys.stdout.write(dumps(to_json(statuses), args.output, allow_nan=False))
+        out = to_json(statuses)
+        for row, split in zip(out, causes, strict=True):
+            row["errorBudget"]["byCause"] = None if split is None else split.to_dict(10)
+        sys.stdout.write(dumps(out, args.output, allow_nan=False))
     else:
         sys.stdout.write(table(statuses, _use_colour(sys.stdout)))
     return 0

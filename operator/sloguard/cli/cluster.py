@@ -6,11 +6,15 @@ refuses our credentials or forbids the list is one we could not reach (exit 3).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..adapters.contracts import ListedContracts
 from ..api.loader import Document
 from ..core import conventions as c
 from .common import Unreachable, UsageError
+
+if TYPE_CHECKING:
+    from ..adapters.rollouts import KubeRollouts
 
 #: What of a live object the loaders read: the rest (status, managedFields, uid) is the server's.
 _KEPT_METADATA = ("name", "namespace", "labels", "annotations")
@@ -27,13 +31,9 @@ def cluster_documents(kinds: tuple[str, ...], namespace: str | None, kubeconfig:
     """Every object of ``kinds`` in ``namespace`` (all when None), source ``cluster:CONTEXT``."""
     from urllib3.exceptions import HTTPError
 
-    from ..adapters.gate import connect
     from ..adapters.kube import KubeError
 
-    try:
-        kube = connect(kubeconfig, context) if (kubeconfig or context) else _default(kubeconfig)
-    except KubeError as e:
-        raise UsageError(str(e)) from None
+    kube = _connect(kubeconfig, context)
     host = getattr(kube.api.configuration, "host", "?")
     source = f"cluster {context}" if context else "cluster"
     docs: list[Document] = []
@@ -47,6 +47,34 @@ def cluster_documents(kinds: tuple[str, ...], namespace: str | None, kubeconfig:
             raise Unreachable(f"API server at {host}: {e}") from None
         docs.extend(Document(source, len(docs), _as_written(item)) for item in items)
     return docs
+
+
+def cluster_contracts(args: Any) -> ListedContracts | None:
+    """With ``--from-cluster``: the live SLAContracts' maintenance windows by service; else None."""
+    if not getattr(args, "from_cluster", False):
+        return None
+    docs = cluster_documents((c.KIND_SLA,), args.cluster_namespace, args.kubeconfig, args.context)
+    return ListedContracts([d.body for d in docs if isinstance(d.body, dict)])
+
+
+def cluster_rollouts(args: Any) -> KubeRollouts | None:
+    """With ``--from-cluster``: the rollouts of the workloads linked to each SLO, read from the
+    cluster like the operator reads them (ReplicaSets, ControllerRevisions); else None."""
+    if not getattr(args, "from_cluster", False):
+        return None
+    from ..adapters.rollouts import KubeRollouts
+
+    return KubeRollouts(_connect(args.kubeconfig, args.context))
+
+
+def _connect(kubeconfig: str | None, context: str | None) -> Any:
+    from ..adapters.gate import connect
+    from ..adapters.kube import KubeError
+
+    try:
+        return connect(kubeconfig, context) if (kubeconfig or context) else _default(kubeconfig)
+    except KubeError as e:
+        raise UsageError(str(e)) from None
 
 
 def _default(kubeconfig: str | None) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +23,11 @@ from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, rea
 from ..adapters.slo_report import render_html, render_markdown, to_json
 from ..api.loader import load_documents
 from ..core import conventions as c
+from ..core.model import Objective
 from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
+from ..services.causes import period_by_cause
+from ..services.ports import ContractMaintenance, Rollouts
+from .cluster import cluster_contracts, cluster_rollouts
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -89,6 +94,22 @@ def _write(period: ReportPeriod, reports: list[SLOPeriodReport], now: datetime, 
         print(render_html(period, reports, now))
 
 
+def with_causes(report: SLOPeriodReport, slo: Objective, reader: SLAReader, now: datetime,
+                contracts: ContractMaintenance | None = None, rollouts: Rollouts | None = None) -> SLOPeriodReport:
+    """``byCause`` of the report: maintenance from the SLO's spec, and with ``--from-cluster`` from
+    the live SLAContracts and rollouts from the workloads' revisions; without a cluster releases
+    count as 0 (said on stderr)."""
+    split = period_by_cause(report, slo, reader, rollouts, contracts, now)
+    if split.error:
+        print(f"sloguard report: {slo.key}: {split.error}", file=sys.stderr)
+    if split.by_cause is None:
+        return report
+    if rollouts is None:
+        print(f"sloguard report: {slo.key}: byCause: rollouts are read only with --from-cluster, releases count "
+              "as 0", file=sys.stderr)
+    return replace(report, by_cause=split.by_cause.to_dict(10))
+
+
 def run(args: argparse.Namespace) -> int:
     if not _timezone_known(args.timezone):
         return _fail(f"--timezone {args.timezone!r} is not an IANA timezone like Europe/Paris")
@@ -113,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     try:
+        contracts, rollouts = cluster_contracts(args), cluster_rollouts(args)
         reader = SLAReader(settings)
-        reports = [read_report(reader, slo, period, now) for slo in objectives]
+        reports = [with_causes(read_report(reader, slo, period, now), slo, reader, now, contracts, rollouts)
+                   for slo in objectives]
     except PrometheusError as e:
         failure = prometheus_failure(e)
         return _fail(str(e), failure.code)

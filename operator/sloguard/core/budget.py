@@ -124,6 +124,9 @@ class BudgetStatus:
     total_slices: float | None = None
     budget_slices: float | None = None
     stale: bool = False
+    #: Occurrences: the events (or seconds) measured over the window so far, the basis of
+    #: :func:`budget_denominator`; None for Timeslices and when unknown.
+    total: float | None = None
 
     @property
     def key(self) -> str:
@@ -302,7 +305,23 @@ def compute(
         bad_slices=bad_slices,
         total_slices=total_slices,
         budget_slices=budget_slices,
+        total=None if slo.budgeting_method == "Timeslices" else _finite(m.total),
     )
+
+
+def budget_denominator(slo: Objective, total: float | None, now: datetime) -> float | None:
+    """The events ``consumed`` is a share of: ``consumed = bad / budget_denominator``.
+
+    ``B * total`` for a rolling window; for a calendar period ``B * total * P / elapsed`` (the
+    budget of the projected whole period, as in :func:`compute`). ``total``: the events (or
+    seconds) of the window so far. None without traffic, budget or elapsed time.
+    """
+    budget = round(slo.error_budget, 12)
+    total = _finite(total)
+    window_seconds, elapsed = window_span(slo, now)
+    if budget <= 0 or total is None or total <= 0 or elapsed <= 0:
+        return None
+    return budget * total * window_seconds / elapsed
 
 
 def _hints(slo: Objective, consumed: float, burn: Mapping[str, float | None], tte: float | None) -> list[str]:

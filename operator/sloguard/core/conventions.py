@@ -91,6 +91,8 @@ FIELD_MANAGER_HOLDS: Final = "sloguard-holds"
 COND_READY: Final = "Ready"
 COND_RULES_GENERATED: Final = "RulesGenerated"
 COND_BUDGET_KNOWN: Final = "BudgetKnown"
+#: ErrorBudgetPolicy: False while a level triggers on a cause and an SLO's status.budget.byCause is unknown.
+COND_BY_CAUSE_KNOWN: Final = "ByCauseKnown"
 COND_PROMETHEUS_REACHABLE: Final = "PrometheusReachable"
 
 # --- Budget states ----------------------------------------------------------------------------

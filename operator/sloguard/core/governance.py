@@ -12,7 +12,9 @@ field                         the change is *not* weaker when ...
 ============================  =========================================================================
 spec.levels                   every old row (below ``r`` -> action ``a``) is covered by a new row below
                               ``r' >= r`` whose action is at least as strict: at every remaining budget
-                              the new table acts at least as strictly as the old one
+                              the new table acts at least as strictly as the old one; every old row on a
+                              cause (``when: {cause, consumedAbove: x}``) by a new row on the same cause
+                              above ``x' <= x``, action at least as strict
 spec.burnRates                every old rule (window ``w``, above ``x``, ``a``) is covered by a new rule
                               over the same ``w``, above ``x' <= x``, action at least as strict
 spec.recovery.unfreezeAbove   it does not go down (a higher bar holds a freeze longer)
@@ -64,8 +66,17 @@ SelectorKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, tuple[str
 
 @dataclass(frozen=True)
 class LevelRow:
-    remaining_below: float
+    """A level as strictness data: ``threshold`` is ``remainingBelow``, or ``consumedAbove`` of ``cause``."""
+
+    threshold: float
     rank: int
+    cause: str = ""
+
+    def covered_by(self, new: LevelRow) -> bool:
+        """Whether ``new`` acts at least as strictly as this row wherever this row acts."""
+        if new.cause != self.cause or new.rank < self.rank:
+            return False
+        return new.threshold <= self.threshold if self.cause else new.threshold >= self.threshold
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ class BurnRow:
 class Governed:
     """The parts of an ErrorBudgetPolicy spec that decide how strictly it holds (defaults filled in)."""
 
-    levels: tuple[LevelRow, ...] = tuple(LevelRow(x.remaining_below, ACTION_RANK[x.action]) for x in DEFAULT_LEVELS)
+    levels: tuple[LevelRow, ...] = tuple(LevelRow(x.remaining_below or 0.0, ACTION_RANK[x.action])
+                                         for x in DEFAULT_LEVELS)
     burn_rules: tuple[BurnRow, ...] = tuple(BurnRow(x.window, x.above, ACTION_RANK[x.action])
                                             for x in DEFAULT_BURN_RULES)
     unfreeze_above: float = DEFAULT_UNFREEZE_ABOVE
@@ -98,7 +110,7 @@ def is_holding(action: str | None) -> bool:
 
 
 def _covered_levels(old: Sequence[LevelRow], new: Sequence[LevelRow]) -> bool:
-    return all(any(n.remaining_below >= o.remaining_below and n.rank >= o.rank for n in new) for o in old)
+    return all(any(o.covered_by(n) for n in new) for o in old)
 
 
 def _covered_burns(old: Sequence[BurnRow], new: Sequence[BurnRow]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .causes import CauseSettings
 from .windows import BurnRateTier, Window, normalize_duration
 
 
@@ -97,6 +98,8 @@ class Objective:
     budgeting_method: BudgetingMethod = "Occurrences"
     timeslice: Timeslice | None = None
     description: str = ""
+    #: Workloads, release settle time and maintenance windows for the budget split by cause.
+    causes: CauseSettings = field(default_factory=CauseSettings)
 
     @property
     def error_budget(self) -> float:

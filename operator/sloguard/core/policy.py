@@ -6,7 +6,8 @@ permissions (``override``/``approve`` on the policy) before calling in; ``now`` 
 Two functions carry the logic:
 
 * :func:`evaluate` — the policy's level from its SLOs' budgets. Every SLO is matched against the
-  levels table (remaining budget in percent) and the burn-rate table; the most severe action
+  levels table (remaining budget in percent, or a cause's share of the budget spent:
+  ``status.budget.byCause``) and the burn-rate table; the most severe action
   wins, and with several SLOs the worst one decides. A freeze holds (hysteresis) until the
   deciding remaining budget is back *above* ``unfreeze_above`` percent, so a budget hovering
   around zero does not flap the freeze on and off.
@@ -67,11 +68,23 @@ LEVEL_HEALTHY: Final = "healthy"
 
 @dataclass(frozen=True)
 class Level:
-    """A row of the levels table: remaining budget below ``remaining_below`` percent -> ``action``."""
+    """A row of the levels table, with exactly one trigger:
+
+    * ``remaining_below``: the SLO's remaining budget is below this many percent -> ``action``;
+    * ``cause`` + ``consumed_above``: the budget spent by ``cause`` (releases, maintenance,
+      incidents; ``status.budget.byCause.<cause>`` x 100) is above this many percent of the
+      window's budget -> ``action``. An SLO whose status has no ``byCause`` never triggers it.
+    """
 
     name: str
-    remaining_below: float
+    remaining_below: float | None
     action: Action
+    cause: str | None = None
+    consumed_above: float | None = None
+
+    @property
+    def by_cause(self) -> bool:
+        return self.cause is not None
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,14 @@ class SLOBudget:
     name: str
     remaining_percent: float | None
     burn_rates: Mapping[str, float] = field(default_factory=dict)
+    #: Percent of the window's budget spent per cause (``status.budget.byCause`` x 100); None: not known.
+    by_cause: Mapping[str, float] | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether any figure a level could trigger on is known."""
+        rem = self.remaining_percent
+        return (rem is not None and math.isfinite(rem)) or bool(self.burn_rates) or bool(self.by_cause)
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,11 @@ class PolicyState:
     remaining_percent: float | None = None
     reason: str = "no SLO is below any level"
     since: datetime | None = None
+    #: The cause whose share decided the level ("" for remaining-budget and burn-rate levels) and that share.
+    cause: str = ""
+    cause_percent: float | None = None
+    #: SLOs whose budget by cause is not known while a level of the policy triggers on one.
+    causes_unknown: tuple[str, ...] = ()
 
     @property
     def holding(self) -> bool:
@@ -147,6 +173,8 @@ class _Candidate:
     slo: str
     remaining: float | None
     reason: str
+    cause: str = ""
+    cause_percent: float | None = None
 
 
 def _pct(value: float | None) -> str:
@@ -161,10 +189,19 @@ def _for_slo(rules: PolicyRules, budget: SLOBudget) -> _Candidate | None:
     rem = budget.remaining_percent
     if rem is not None and math.isfinite(rem):
         for lvl in rules.levels:
-            if rem < lvl.remaining_below:
+            if lvl.remaining_below is not None and rem < lvl.remaining_below:
                 found.append(_Candidate(lvl.name, lvl.action, budget.name, rem,
                                         f"SLO {budget.name} has {_pct(rem)} of its error budget left "
                                         f"(level {lvl.name}: below {lvl.remaining_below:g}%)"))
+    for lvl in rules.levels:
+        if lvl.cause is None or lvl.consumed_above is None or budget.by_cause is None:
+            continue
+        share = budget.by_cause.get(lvl.cause)
+        if share is not None and math.isfinite(share) and share > lvl.consumed_above:
+            found.append(_Candidate(lvl.name, lvl.action, budget.name, rem,
+                                    f"{lvl.cause} spent {_pct(share)} of SLO {budget.name}'s error budget "
+                                    f"(level {lvl.name}: above {lvl.consumed_above:g}%), {_pct(rem)} left",
+                                    lvl.cause, share))
     for rule in rules.burn_rules:
         rate = budget.burn_rates.get(rule.window)
         if rate is not None and math.isfinite(rate) and rate > rule.above:
@@ -185,28 +222,36 @@ def evaluate(rules: PolicyRules, budgets: Sequence[SLOBudget], previous: PolicyS
              now: datetime) -> PolicyState:
     """The policy's state now. ``previous`` (from policy status) drives the hysteresis.
 
-    * No SLO with a known budget: the previous state is kept (a hold never lifts on missing data).
+    * No SLO with a known budget: the previous state is kept (a hold never lifts on missing data);
+      so is a hold a cause's share decided while that SLO's budget by cause is unknown.
+    * A level on a cause triggers only on a known share: an SLO without ``by_cause`` is listed in
+      ``causes_unknown`` (never read as 0).
     * The strictest action any SLO triggers wins; ties go to the SLO with the least budget left.
     * A freeze (or emergency) that would relax holds as ``freeze`` while the lowest remaining
       budget is at or below ``unfreeze_above`` percent.
     * ``since`` moves only when the action changes.
     """
     prev = previous or PolicyState()
+    unknown = unknown_causes(rules, budgets)
     known = [b for b in budgets if b.remaining_percent is not None and math.isfinite(b.remaining_percent)]
-    if not known and not any(b.burn_rates for b in budgets):
+    if not any(b.known for b in budgets):
         if previous is None:
-            return PolicyState(reason="no SLO budget is known yet", since=None)
-        return prev
+            return PolicyState(reason="no SLO budget is known yet", since=None, causes_unknown=unknown)
+        return replace(prev, causes_unknown=unknown)
     candidates = [c for c in (_for_slo(rules, b) for b in budgets) if c is not None]
     lowest = min(known, key=lambda b: _sort_remaining(b.remaining_percent)) if known else None
     if candidates:
         best = min(candidates, key=lambda c: (-ACTION_RANK[c.action], _sort_remaining(c.remaining)))
-        state = PolicyState(best.level, best.action, best.slo, best.remaining, best.reason)
+        state = PolicyState(best.level, best.action, best.slo, best.remaining, best.reason,
+                            cause=best.cause, cause_percent=best.cause_percent)
     else:
         state = PolicyState(slo=lowest.name if lowest else "",
                             remaining_percent=lowest.remaining_percent if lowest else None,
                             reason=f"every SLO is above its levels (lowest: {lowest.name} with "
                                    f"{_pct(lowest.remaining_percent)} left)" if lowest else "no SLO is below any level")
+    if unknown and not state.holding:
+        state = replace(state, reason=f"{state.reason}; budget by cause unknown for {', '.join(unknown)}: "
+                                      f"its levels cannot trigger")
 
     if (prev.action in FREEZING and ACTION_RANK[state.action] < ACTION_RANK["freeze"] and lowest is not None
             and lowest.remaining_percent is not None and lowest.remaining_percent <= rules.unfreeze_above):
@@ -218,8 +263,20 @@ def evaluate(rules: PolicyRules, budgets: Sequence[SLOBudget], previous: PolicyS
             reason=f"SLO {lowest.name} has {_pct(lowest.remaining_percent)} of its error budget left; the freeze "
                    f"holds until it is back above {rules.unfreeze_above:g}%",
         )
+    if prev.cause and prev.slo in unknown and ACTION_RANK[state.action] < ACTION_RANK[prev.action]:
+        state = prev  # a hold decided by a cause never lifts because that figure went missing
     since = prev.since if (state.action == prev.action and prev.since is not None) else now
-    return replace(state, since=since if state.holding else None)
+    return replace(state, since=since if state.holding else None, causes_unknown=unknown)
+
+
+def unknown_causes(rules: PolicyRules, budgets: Sequence[SLOBudget]) -> tuple[str, ...]:
+    """SLOs whose budget by cause is not known (no ``status.budget.byCause``, or without a cause a
+    level needs) when a level triggers on a cause: those levels cannot trigger for them."""
+    causes = {lvl.cause for lvl in rules.levels if lvl.cause is not None}
+    if not causes:
+        return ()
+    return tuple(b.name for b in budgets
+                 if b.by_cause is None or any(b.by_cause.get(x) is None for x in causes))
 
 
 # --- Admission --------------------------------------------------------------------------------
@@ -277,6 +334,9 @@ class Hold:
     selectors: tuple[Selector, ...] = ()
     #: (kind, name) of every workload this hold has held, deleted ones included, until it lifts.
     held: frozenset[tuple[str, str]] = frozenset()
+    #: The cause whose share of the budget decided the level ("" otherwise) and that share, percent.
+    cause: str = ""
+    cause_percent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -404,6 +464,9 @@ def protected_changes(req: Request) -> list[str]:
 
 
 def _budget_phrase(hold: Hold) -> str:
+    if hold.cause:
+        return (f"{hold.cause} spent {_pct(hold.cause_percent)} of SLO {hold.slo}'s error budget, "
+                f"{_pct(hold.remaining_percent)} left (level {hold.level})")
     return f"SLO {hold.slo} has {_pct(hold.remaining_percent)} of its error budget left (level {hold.level})"
 
 

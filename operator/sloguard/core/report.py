@@ -176,12 +176,18 @@ def attainment(counts: Counts) -> float | None:
     return counts.good / counts.total if counts.total > 0 else None
 
 
-def budget_consumed(counts: Counts, objective: float) -> float | None:
-    """``bad / (B * total)``: the share of the budget the span's own traffic allowed."""
+def budget_events(counts: Counts, objective: float) -> float | None:
+    """``B * total``: the bad events the span's own traffic allowed (None without traffic or budget)."""
     budget = 1.0 - objective
     if counts.total <= 0 or budget <= 0:
         return None
-    return counts.bad / (budget * counts.total)
+    return budget * counts.total
+
+
+def budget_consumed(counts: Counts, objective: float) -> float | None:
+    """``bad / (B * total)``: the share of the budget the span's own traffic allowed."""
+    allowed = budget_events(counts, objective)
+    return None if allowed is None else counts.bad / allowed
 
 
 def worst_hours(hours: list[HourCounts], period_counts: Counts, objective: float,

@@ -28,14 +28,16 @@ from typing import Any
 
 import kopf
 
+from ..adapters.contracts import KubeContractMaintenance
 from ..adapters.kube import KubeError
-from ..adapters.prometheus import BudgetReader, Refresh
+from ..adapters.prometheus import BudgetReader, Refresh, SLAReader
 from ..api.loader import validate_slo_body
 from ..api.slo_status import budget_fields, differs, evaluated_at
 from ..core import conventions as c
 from ..core.budget import BudgetStatus, Measurements, compute
 from ..core.conditions import set_condition
 from ..core.model import Objective
+from ..services.causes import CauseBook, CauseResult
 from .context import Context, context
 from .leadership import leadership
 from .metrics import observe_refresh
@@ -64,6 +66,8 @@ class Registry:
     #: SLOs whose spec does not parse, by key: (listed body, what is wrong).
     invalid: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     last_known: dict[str, BudgetStatus] = field(default_factory=dict)
+    #: Budget by cause: each SLO's last split and the counts of closed intervals (``services.causes``).
+    causes: CauseBook = field(default_factory=CauseBook)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -111,6 +115,7 @@ def sync_registry(ctx: Context) -> dict[str, Entry]:
         reg.invalid = invalid
         for gone in set(reg.last_known) - set(entries):
             reg.last_known.pop(gone, None)
+            reg.causes.forget(gone)
     return entries
 
 
@@ -169,10 +174,16 @@ def refresh_once(ctx: Context, reader: BudgetReader, logger: kopf.Logger, heartb
         if status is not None:
             jobs.append((entry, status))
 
+    counts = SLAReader(reader.client)
+    contracts = KubeContractMaintenance(ctx.kube) if ctx.settings.sla else None
+
     def patch(job: tuple[Entry, BudgetStatus]) -> bool:
         entry, status = job
         try:
-            return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger)
+            split = reg.causes.split(entry.objective, status, counts, ctx.rollouts, contracts)
+            if split.error:
+                logger.warning(f"{entry.objective.key}: {split.error}")
+            return _patch_one(ctx, entry, status, result.reachable, result.message, now, heartbeat, logger, split)
         except Exception as e:  # noqa: BLE001 — one SLO's status must not stop the others'
             logger.exception(f"budget status of {entry.objective.key} not written: {e}")
             return False
@@ -227,9 +238,9 @@ def _report_invalid(ctx: Context, body: dict[str, Any], message: str, now: datet
 
 
 def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool, message: str | None,
-               now: datetime, heartbeat: bool, logger: kopf.Logger) -> bool:
+               now: datetime, heartbeat: bool, logger: kopf.Logger, split: CauseResult | None = None) -> bool:
     current = entry.body.get("status") or {}
-    fields = budget_fields(status)
+    fields = budget_fields(status, split.by_cause if split else None)
     conditions = [x for x in current.get("conditions") or [] if x.get("type") in _MINE]
     new_conditions = set_condition(
         conditions, c.COND_PROMETHEUS_REACHABLE, reachable,
@@ -240,6 +251,7 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
         new_conditions, c.COND_BUDGET_KNOWN, known,
         "Measured" if known and not status.stale else ("Stale" if known else "NoData"),
         ("budget measured" if not status.stale else "budget figures are stale: Prometheus unreachable")
+        + "".join(f" ({x})" for x in ((split.error,) if split and split.error else ()) + (split.notes if split else ()))
         if known else (status.hints[0] if status.hints else "no traffic in the window: the SLI is unknown"), now)
     conditions_changed = _strip_times(new_conditions) != _strip_times(conditions)
     if not (differs(fields, current) or conditions_changed or heartbeat):

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.events import KubeEvents
 from ..adapters.kube import Kube
 from ..adapters.metrics import OperatorMetrics
+from ..adapters.rollouts import KubeRollouts
 from ..adapters.settings import Settings
 from ..services.policy import PolicyState
+from ..services.ports import Rollouts
 
 if TYPE_CHECKING:
     from ..adapters.prometheus import SLAReader
@@ -47,6 +49,9 @@ class Context:
     #: SLAContract state: one wake-up event per contract daemon, by uid, and the Prometheus reader.
     sla_wake: dict[str, asyncio.Event] = field(default_factory=dict)
     sla_reader: SLAReader | None = None
+    #: When the workloads linked to each SLO rolled out (the budget split by cause;
+    #: ``adapters/rollouts.KubeRollouts`` with the policies feature on); None: not read, releases count as 0.
+    rollouts: Rollouts | None = None
     #: The one way Events are posted: the services' ``EventPoster`` port, and ``events.about(obj)``
     #: their ``Events`` port about one object.
     events: KubeEvents = field(init=False)
@@ -62,6 +67,9 @@ class Context:
         ctx = cls(settings, kube, budgets=Registry())
         if settings.policies:
             ctx.policy = PolicyState()
+            # Reading workloads and their revisions comes with the policies feature (chart RBAC).
+            # Lists shared by the SLOs of a namespace for half a refresh interval: one per refresh.
+            ctx.rollouts = KubeRollouts(kube, max_age=settings.refresh_interval / 2)
         return ctx
 
 

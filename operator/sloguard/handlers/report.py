@@ -18,13 +18,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import kopf
 
-from ..adapters.kube import KubeError
+from ..adapters.contracts import KubeContractMaintenance
+from ..adapters.kube import Kube, KubeError
 from ..adapters.prometheus import SLAReader, read_report
 from ..adapters.report_history import ReportHistory
 from ..api.loader import validate_slo_body
@@ -33,7 +34,8 @@ from ..core.model import Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.sla import DEFAULT_FINALIZE_GRACE
 from ..core.windows import parse_duration
-from ..services.ports import ReportMetrics
+from ..services.causes import period_by_cause
+from ..services.ports import MetricsError, ReportMetrics, Rollouts
 from ..services.report import ReportPorts, finalize_month, month_due
 from .context import Context, context
 from .leadership import leadership
@@ -48,12 +50,22 @@ RETRY_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class PrometheusReports:
-    """The service's ReportMetrics port: :func:`read_report` over the one period client."""
+    """The service's ReportMetrics port: :func:`read_report` over the one period client, budget
+    split by cause with the context's rollouts and the contracts' maintenance (``services.causes``)."""
 
     reader: SLAReader
+    rollouts: Rollouts | None = None
+    kube: Kube | None = None
 
     def read_report(self, slo: Objective, period: ReportPeriod, now: datetime) -> SLOPeriodReport:
-        return read_report(self.reader, slo, period, now)
+        """The report with ``byCause``; a split that cannot be read fails the read (a finalized
+        report is immutable: the month is tried again rather than stored without its causes)."""
+        report = read_report(self.reader, slo, period, now)
+        contracts = KubeContractMaintenance(self.kube) if self.kube is not None else None
+        split = period_by_cause(report, slo, self.reader, self.rollouts, contracts, now)
+        if split.error:
+            raise MetricsError(split.error)
+        return report if split.by_cause is None else replace(report, by_cause=split.by_cause.to_dict(10))
 
 
 @kopf.on.startup()
@@ -62,7 +74,8 @@ async def start_report_loop(memo: Any, logger: logging.Logger | logging.LoggerAd
     if not ctx.settings.prometheus_url:
         logger.info("no --prometheus given: SLO month reports are not finalized")
         return
-    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus))
+    metrics = PrometheusReports(SLAReader(ctx.settings.prometheus), ctx.rollouts,
+                                ctx.kube if ctx.settings.sla else None)
     ctx.report_task = asyncio.create_task(_loop(ctx, metrics, logger))
 
 

@@ -33,8 +33,8 @@ from typing import Any, Protocol
 
 from ..adapters import admission_policy as vap
 from ..adapters.kube import KubeError
-from ..api.common import Diagnostic
-from ..api.policy import EnforcementSpec, ErrorBudgetPolicySpec, Target, parse_policy
+from ..api.common import Diagnostic, Target
+from ..api.policy import EnforcementSpec, ErrorBudgetPolicySpec, parse_policy
 from ..core import conventions as c
 from ..core import policy as core
 from ..core.conditions import rfc3339, set_condition
@@ -129,13 +129,17 @@ class Runtime:
 # --- Budgets in -------------------------------------------------------------------------------
 
 def budget_from_status(name: str, status: Mapping[str, Any]) -> core.SLOBudget:
-    """An SLO's budget as its status reports it (remaining as a percent or a fraction, burn rates)."""
+    """An SLO's budget as its status reports it (remaining as a percent or a fraction, burn rates, and
+    ``budget.byCause`` fractions as percent; no ``byCause``: unknown, never 0)."""
     budget = status.get("budget") or {}
     rem = budget.get("remainingPercent")
     if rem is None and isinstance(budget.get("remaining"), int | float):
         rem = float(budget["remaining"]) * 100
     rates = {str(k): float(v) for k, v in (status.get("burnRates") or {}).items() if isinstance(v, int | float)}
-    return core.SLOBudget(name, float(rem) if isinstance(rem, int | float) else None, rates)
+    raw = budget.get("byCause")
+    by_cause = ({str(k): float(v) * 100 for k, v in raw.items() if isinstance(v, int | float)}
+                if isinstance(raw, Mapping) else None)
+    return core.SLOBudget(name, float(rem) if isinstance(rem, int | float) else None, rates, by_cause or None)
 
 
 def note_slo(st: PolicyState, body: Mapping[str, Any], deleted: bool) -> bool:
@@ -152,8 +156,7 @@ def note_slo(st: PolicyState, body: Mapping[str, Any], deleted: bool) -> bool:
     if info is not None and before == info:
         return False
     # a new SLO without a budget yet cannot change any decision: spare the API a LIST
-    return not (before is None and info is not None and info.budget.remaining_percent is None
-                and not info.budget.burn_rates)
+    return not (before is None and info is not None and not info.budget.known)
 
 
 def select_slos(st: PolicyState, namespace: str, spec: ErrorBudgetPolicySpec) -> list[core.SLOBudget]:
@@ -178,6 +181,8 @@ def previous_state(status: Mapping[str, Any]) -> core.PolicyState | None:
         remaining_percent=status.get("remainingPercent"),
         reason=str(status.get("reason") or ""),
         since=datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None,
+        cause=str(status.get("cause") or ""),
+        cause_percent=status.get("causePercent"),
     )
 
 
@@ -302,16 +307,29 @@ def transition_event(body: Mapping[str, Any], prev: core.PolicyState, state: cor
 
 
 def policy_status(body: Mapping[str, Any], previous: core.PolicyState | None, state: core.PolicyState,
-                  held: list[tuple[str, str]], mechanism: str, now: datetime) -> dict[str, Any]:
-    """The evaluated status (without exemptions): level, action, held targets, history, Ready."""
+                  held: list[tuple[str, str]], mechanism: str, now: datetime,
+                  by_cause_levels: bool = False) -> dict[str, Any]:
+    """The evaluated status (without exemptions): level, action, held targets, history, Ready, and
+    ByCauseKnown when ``by_cause_levels`` (a level triggers on a cause)."""
     meta, status = body["metadata"], body.get("status") or {}
     generation = meta.get("generation")
     history = core.transition(status.get("transitions") or [], previous or core.PolicyState(), state, rfc3339(now))
     conditions = set_condition(list(status.get("conditions") or []), c.COND_READY, True, "Evaluated",
                                f"{state.level}: {state.reason}", now, generation)
+    if by_cause_levels:
+        conditions = (set_condition(conditions, c.COND_BY_CAUSE_KNOWN, False, "ByCauseUnknown",
+                                    f"no status.budget.byCause for SLO(s) {', '.join(state.causes_unknown)}: "
+                                    f"levels on a cause cannot trigger for them", now, generation)
+                      if state.causes_unknown else
+                      set_condition(conditions, c.COND_BY_CAUSE_KNOWN, True, "ByCauseKnown",
+                                    "every SLO reports its budget by cause", now, generation))
+    else:
+        conditions = [x for x in conditions if x.get("type") != c.COND_BY_CAUSE_KNOWN]
     return {
         "level": state.level, "action": state.action, "slo": state.slo or None,
         "remainingPercent": state.remaining_percent, "reason": state.reason,
+        "cause": state.cause or None, "causePercent": state.cause_percent,
+        "causesUnknown": list(state.causes_unknown) or None,
         "since": rfc3339(state.since) if state.since else None,
         "held": len(held), "heldTargets": [{"kind": k, "name": n} for k, n in sorted(held)],
         "transitions": history, "mechanism": mechanism, "observedGeneration": generation, "conditions": conditions,
@@ -333,7 +351,7 @@ def plan_policy(rt: Runtime, body: Mapping[str, Any], now: datetime) -> PolicyPl
     wanted = wanted_workloads(rt.cluster, ns, name, spec.targets, before) if state.holding else []
     hold = core.Hold(name, ns, state.action, state.level, state.slo, state.remaining_percent,
                      rules.exception_classes, tuple(t.selector.to_core() for t in spec.targets),
-                     frozenset(wanted) | before)
+                     frozenset(wanted) | before, state.cause, state.cause_percent)
     uid = str(meta.get("uid") or "")
     params = vap.hold_params(hold, spec.targets, mode=enforcement.mode, mechanism=enforcement.mechanism,
                              operator_user=st.operator_user, owner_uid=uid)
@@ -343,7 +361,8 @@ def plan_policy(rt: Runtime, body: Mapping[str, Any], now: datetime) -> PolicyPl
     prev = previous or core.PolicyState()
     event = transition_event(body, prev, state, len(wanted))
     return PolicyPlan(
-        ns, name, state, policy_status(body, previous, state, wanted, enforcement.mechanism, now),
+        ns, name, state, policy_status(body, previous, state, wanted, enforcement.mechanism, now,
+                                       any(x.by_cause for x in rules.levels)),
         list((body.get("status") or {}).get("exemptions") or []), params, active,
         hold_metadata(st, _labelled_by(rt.cluster, ns, name), ns, name, wanted, state, since),
         [event] if event else [], enforcement.mechanism == "webhook",

@@ -18,13 +18,14 @@ from ..adapters.prometheus import PrometheusError as MetricsError
 from ..adapters.prometheus import PrometheusUnavailable as MetricsUnavailable
 from ..adapters.sla_history import HistoryRecord
 from ..api.common import Diagnostic
-from ..core.causes import Rollout, WorkloadSelector
+from ..core.causes import Maintenance, Rollout, WorkloadSelector
 from ..core.model import SLI, Objective
 from ..core.report import ReportPeriod, SLOPeriodReport
 from ..core.rules import RuleGroup
 from ..core.sla import Contract, MaintenancePlan, Measurement, Period
 
-__all__ = ["Cluster", "ContractMetrics", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
+__all__ = ["Cluster", "ContractMaintenance", "ContractMetrics",
+           "IntervalCounts", "EventPoster", "Events", "HistoryStore", "ImpactMetrics", "MetricsError",
            "MetricsUnavailable", "MonthData", "PolicyCluster", "ReportMetrics", "ReportStore", "Rollouts",
            "RuleChecker",
            "WebhookCertificates", "Workloads"]
@@ -50,10 +51,16 @@ class ContractMetrics(Protocol):
     def read_contract(self, contract: Contract, period: Period, now: datetime) -> MonthData: ...
 
 
-class ImpactMetrics(ContractMetrics, Protocol):
-    """Also counts an SLI's events in an interval and finds its worst 5-minute error ratio."""
+class IntervalCounts(Protocol):
+    """Counts an SLI's events in an interval (raises :class:`MetricsError`)."""
 
-    def sli_counts(self, sli: SLI, start: float, end: float, what: str) -> tuple[float, float]: ...
+    def sli_counts(self, sli: SLI, start: float, end: float, what: str) -> tuple[float, float]:
+        """Bad and total events (bad and measured seconds for time-based SLIs) in ``[start, end)``
+        (Unix seconds)."""
+
+
+class ImpactMetrics(ContractMetrics, IntervalCounts, Protocol):
+    """Also counts an SLI's events in an interval and finds its worst 5-minute error ratio."""
 
     def worst_error_ratio(self, sli: SLI, start: float, end: float, what: str) -> float | None: ...
 
@@ -87,6 +94,13 @@ class Rollouts(Protocol):
                  since: datetime) -> list[Rollout]:
         """Rollouts since ``since`` of ``workloads`` and of the targets of ErrorBudgetPolicies in
         ``namespace`` that name the SLO ``slo``, oldest first."""
+
+
+class ContractMaintenance(Protocol):
+    """Maintenance windows SLAContracts declare for a service."""
+
+    def maintenance(self, namespace: str, service: str) -> list[Maintenance]:
+        """The windows of the SLAContracts in ``namespace`` whose ``spec.services`` lists ``service``."""
 
 
 class Events(Protocol):
