@@ -150,6 +150,9 @@ def test_kubectl_get_shows_ready_and_wide_shows_why_and_the_budget_by_window(clu
     assert row[at:].split()[0] == f"{status['burnRates']['6h']:g}", row
     at = header.index("REASON")
     assert row[at:].split()[0] == condition(status, "Ready")["reason"], row
+    assert "DATA" in header
+    at = header.index("DATA")
+    assert row[at:].split()[0] == f"{status['budget']['coverage']:g}", (header, row)
 
 
 def test_a_window_mostly_without_data_is_marked_with_a_condition_and_one_warning(cluster, operator, prometheus,
