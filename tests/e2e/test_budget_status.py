@@ -39,7 +39,9 @@ def slo(name: str, objective: float, ratio: dict[str, str], window: str = "28d")
 
 
 SLOS = [slo("checkout", 99.9, CHECKOUT), slo("checkout-lenient", 90, CHECKOUT), slo("quiet", 99.9, QUIET),
-        slo("checkout-weekly", 99.5, CHECKOUT, window="7d")]
+        slo("checkout-weekly", 99.5, CHECKOUT, window="7d"),
+        # two days of history in a 90-day window: less than 5% of it has data
+        slo("checkout-quarter", 99.9, CHECKOUT, window="90d")]
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +150,42 @@ def test_kubectl_get_shows_ready_and_wide_shows_why_and_the_budget_by_window(clu
     assert row[at:].split()[0] == f"{status['burnRates']['6h']:g}", row
     at = header.index("REASON")
     assert row[at:].split()[0] == condition(status, "Ready")["reason"], row
+    assert "DATA" in header
+    at = header.index("DATA")
+    assert row[at:].split()[0] == f"{status['budget']['coverage']:g}", (header, row)
+
+
+def test_a_window_mostly_without_data_is_marked_with_a_condition_and_one_warning(cluster, operator, prometheus,
+                                                                                slo_file, caplog):
+    expected = cli_budget(prometheus.url, slo_file)
+    s = statuses(cluster)
+    quarter = s["checkout-quarter"]
+    # two days of a 90-day window, as the CLI measures it on the same history
+    assert 0 < quarter["budget"]["coverage"] < 0.05
+    assert quarter["budget"]["coverage"] == pytest.approx(expected["checkout-quarter"]["coverage"], rel=1e-3)
+    assert quarter["state"] == "unknown" and quarter["budget"]["consumed"] > 0  # figures kept, not a state
+    cond = condition(quarter, "DataCoverage")
+    assert cond["status"] == "False" and cond["reason"] == "InsufficientData"
+    assert cond["message"].startswith("insufficient data: only ")
+    assert condition(quarter, "BudgetKnown")["reason"] == "InsufficientData"
+    # 28 days: two days are 7% of the window, enough to be a fact
+    assert condition(s["checkout"], "DataCoverage")["status"] == "True"
+    assert s["checkout"]["budget"]["coverage"] == pytest.approx(expected["checkout"]["coverage"], rel=1e-3)
+
+    def warnings() -> list[dict]:
+        items = json.loads(cluster.kubectl("get", "events", "-n", NS, "--field-selector",
+                                           "involvedObject.name=checkout-quarter", "-o", "json").stdout)["items"]
+        return [e for e in items if e["reason"] == "LowDataCoverage"]
+
+    def refreshes() -> int:
+        return sum(1 for r in caplog.records if r.getMessage().startswith("budget refresh:"))
+
+    caplog.set_level(logging.DEBUG, logger="kopf.activities.startup")
+    cluster.wait_until(lambda: warnings(), timeout=30, interval=1, what="a LowDataCoverage Event")
+    cluster.wait_until(lambda: refreshes() >= 3, timeout=60, interval=0.5, what="three more refresh cycles")
+    [event] = warnings()  # once on the transition, not at every cycle
+    assert event["type"] == "Warning" and event.get("count", 1) == 1
+    assert event["message"].startswith("insufficient data: only ")
 
 
 def test_prometheus_down_keeps_the_last_values_and_says_so(cluster, operator, prometheus):

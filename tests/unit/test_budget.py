@@ -400,3 +400,52 @@ def test_a_calendar_month_across_a_dst_change_is_as_long_as_real_time_says() -> 
     length, elapsed = window_span(march, datetime(2026, 3, 31, 12, tzinfo=UTC))
     assert length == 743 * 3600  # the clocks went forward an hour on 29 March
     assert elapsed == (30 * 24 + 13) * 3600  # since 1 March 00:00 CET, i.e. 23:00Z on 28 February
+
+
+# --- data coverage ---------------------------------------------------------------------------
+
+TWO_MINUTES_OF_30D = 120 / (30 * DAY)  # 2/43,200 of the window
+
+
+def test_a_budget_on_two_minutes_of_a_30d_window_keeps_its_figures_but_is_not_a_state() -> None:
+    # 1 bad of 2 requests on 99.9%: consumed 500 (50,000%) is what two minutes say, not a fact.
+    m = Measurements(bad=1, total=2, error_ratios=ratios(w1h=0.5), coverage=TWO_MINUTES_OF_30D)
+    s = compute(slo(), m, NOW)
+    assert s.consumed == approx(500.0) and s.remaining == approx(-499.0)
+    assert s.state == "unknown" and s.health == "unknown"
+    assert s.coverage == approx(TWO_MINUTES_OF_30D)
+    assert s.hints[0].startswith("insufficient data: only 0.0046% of the window has data (below 5%)")
+    out = to_dict(s)
+    assert out["coverage"] == pytest.approx(TWO_MINUTES_OF_30D, rel=1e-9) and out["state"] == "unknown"
+
+
+def test_coverage_at_the_threshold_or_full_changes_nothing() -> None:
+    base = Measurements(bad=500, total=1_000_000, error_ratios=ratios(w1h=0.0144))
+    without = compute(slo(), base, NOW)
+    for cov in (0.05, 0.5, 1.0):
+        m = Measurements(bad=500, total=1_000_000, error_ratios=ratios(w1h=0.0144), coverage=cov)
+        s = compute(slo(), m, NOW)
+        assert s.state == without.state == "healthy" and s.health == without.health
+        assert s.hints == without.hints and s.remaining == without.remaining
+        assert to_dict(s)["coverage"] == cov
+    assert without.coverage is None and "coverage" not in to_dict(without)
+
+
+def test_coverage_just_below_the_threshold_is_flagged_and_out_of_range_values_are_clamped() -> None:
+    m = Measurements(bad=500, total=1_000_000, coverage=0.0499)
+    assert compute(slo(), m, NOW).state == "unknown"
+    over = compute(slo(), Measurements(bad=500, total=1_000_000, coverage=1.0001), NOW)
+    assert over.coverage == 1.0 and over.state == "healthy"
+    nan = compute(slo(), Measurements(bad=500, total=1_000_000, coverage=math.nan), NOW)
+    assert nan.coverage is None and nan.state == "healthy"
+
+
+def test_the_budget_table_shows_the_data_coverage_before_the_state() -> None:
+    from sloguard.cli.budget_cmd import table
+
+    low = compute(slo(), Measurements(bad=1, total=2, coverage=TWO_MINUTES_OF_30D), NOW)
+    full = compute(slo(), Measurements(bad=500, total=1_000_000, coverage=1.0), NOW)
+    unmeasured = compute(slo(), Measurements(bad=500, total=1_000_000), NOW)
+    head, *rows = table([low, full, unmeasured], colour=False).splitlines()
+    assert head.split()[-2:] == ["DATA", "STATE"]
+    assert [r.split()[-2:] for r in rows] == [["0.0046%", "unknown"], ["100.0%", "healthy"], ["-", "healthy"]]

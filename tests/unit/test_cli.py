@@ -100,6 +100,21 @@ def test_out_dir_writes_files_and_nothing_on_stdout(tmp_path: Path) -> None:
     assert written_slo.suffix == ".json" and json.loads(written_slo.read_text())["kind"] == "ServiceLevelObjective"
 
 
+@pytest.mark.parametrize("where", ["stdout", "out-dir"])
+@pytest.mark.parametrize("fmt", ["prometheusrule", "rules"])
+def test_generate_writes_nothing_when_promtool_refuses_a_rule(tmp_path: Path, where: str, fmt: str) -> None:
+    # The output is prepared while promtool checks the rules: none of it may leave the command.
+    bad = {**SLO, "metadata": {"name": "bad", "namespace": "shop"},
+           "spec": {**SLO["spec"], "alerting": {"annotations": {"summary": "{{ range .x }}"}}}}
+    out = tmp_path / "rules"
+    args = ["--out-dir", str(out)] if where == "out-dir" else []
+    proc = sloguard("generate", "--format", fmt, "--promtool", "/usr/bin/promtool", *args, "-",
+                    stdin=yaml.safe_dump_all([SLO, bad]))
+    one_line(proc, 1, "shop/bad", "spec.alerting.annotations.summary", "Prometheus would refuse")
+    assert proc.stdout == ""
+    assert not out.exists()
+
+
 def test_o_given_a_directory_is_a_usage_error_naming_the_formats(tmp_path: Path) -> None:
     for command in (["generate"], ["dashboards"], ["import"], ["export", "--to", "openslo"]):
         proc = sloguard(*command, "-o", str(tmp_path), str(SLO_FILE))

@@ -49,7 +49,7 @@ def test_every_reconciled_kind_shows_ready_and_why_under_wide(kind: str) -> None
 
 def test_slo_wide_columns_are_the_budget_by_window() -> None:
     wide = {c["name"]: c["jsonPath"] for c in columns("ServiceLevelObjective") if c.get("priority") == 1}
-    assert {"Burn 5m", "Burn 6h", "Burn 1d", "Burn 3d", "Consumed", "Left", "ETA", "Score", "SLI"} <= set(wide)
+    assert {"Burn 5m", "Burn 6h", "Burn 1d", "Burn 3d", "Consumed", "Left", "ETA", "Score", "SLI", "Data"} <= set(wide)
     assert wide["Burn 6h"] == ".status.burnRates.6h"
     narrow = [c["name"] for c in columns("ServiceLevelObjective") if "priority" not in c]
     assert narrow == ["Service", "Objective", "Window", "Remaining", "Burn 1h", "State", "Ready", "Age"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sloguard.api.common import printable
 from sloguard.api.loader import load
 from sloguard.core.model import RatioSLI
 
@@ -254,3 +255,13 @@ def test_a_name_with_blank_ends_is_shown_quoted_in_findings(tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, "-m", "sloguard", "validate", str(f)], capture_output=True, text=True,
                           check=False)
     assert f"{f}: SLAContract shop/' ': apiVersion: warning: " in proc.stdout + proc.stderr, proc
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("spec.sli: a series selector such as m{a=\"b\"}", "spec.sli: a series selector such as m{a=\"b\"}"),
+    ("two\nlines", "two\\u000alines"), ("tab\there", "tab\\u0009here"), ("del\x7f", "del\\u007f"),
+    ("bidi \u202eevil", "bidi \\u202eevil"), ("line\u2028sep", "line\\u2028sep"), ("ümlaut ✓", "ümlaut ✓"),
+    ("", ""),
+])
+def test_a_finding_is_printed_on_one_line_with_controls_escaped(text: str, shown: str) -> None:
+    assert printable(text) == shown

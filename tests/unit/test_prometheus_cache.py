@@ -34,7 +34,8 @@ def test_a_first_cycle_reads_the_missing_hours_in_one_range_and_the_head_and_tai
     assert [(r.start, r.at, r.step) for r in ranges] == [(first_hour_end, last_hour_end, HOUR)]
     [bucket_builder] = cycle.builders[1:]
     assert {w for wants in bucket_builder.wants for w in wants} == {
-        BucketMeasure("shop/checkout", Measure.BAD), BucketMeasure("shop/checkout", Measure.TOTAL)}
+        BucketMeasure("shop/checkout", Measure.BAD), BucketMeasure("shop/checkout", Measure.TOTAL),
+        BucketMeasure("shop/checkout", Measure.DATA)}  # 5-minute steps with data: the coverage
     wants = {w for ws in cycle.builders[0].wants for w in ws}
     pieces = {(w.piece.end, w.piece.length) for w in wants if isinstance(w, PieceMeasure)}
     assert (AT, AT - last_hour_end) in pieces and (first_hour_end - HOUR, 58 * 60) in pieces

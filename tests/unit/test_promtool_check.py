@@ -86,9 +86,36 @@ def test_only_the_users_text_is_sent_to_promtool_first() -> None:
         ("sloguard:sli_errors:rate5m", by_name["sloguard:sli_errors:rate5m"].expr, {}),
         ("sloguard:sli_total:rate5m", by_name["sloguard:sli_total:rate5m"].expr, {})]
     assert 'http_requests_total{code="500"}' in quick[0].expr
-    [alert] = quick[2:]
-    assert (alert.alert, alert.expr, alert.labels, alert.annotations) == (
-        "ErrorBudgetBurn", "vector(1)", {"team": "pay"}, {"runbook": "https://runbooks/x"})
+    # the alert's name, then each of the user's labels and annotations on an alert of its own
+    assert [(r.alert, r.expr, r.labels, r.annotations) for r in quick[2:]] == [
+        ("ErrorBudgetBurn", "vector(1)", {}, {}),
+        ("SloguardUserText", "vector(1)", {"team": "pay"}, {}),
+        ("SloguardUserText", "vector(1)", {}, {"runbook": "https://runbooks/x"})]
+
+
+#: Alerting text Prometheus accepts and text it refuses, in every place the user's text reaches.
+ALERTING_TEXT = [
+    {"labels": {"team": "pay"}, "annotations": {"summary": "{{ $value | humanize }} of {{ $labels.slo }}"}},
+    {"labels": {"team": "{{ .Labels.x"}},
+    {"labels": {"team": "pay", "route": "{{ if }}"}},
+    {"annotations": {"summary": "{{ range .x }}"}},
+    {"annotations": {"ok": "fine", "bad": "{{ template \"x\" }}{{ end }}"}},
+    {"annotations": {"runbook": "{{ $undefined }}"}},
+    {"labels": {"team": "{{ .Labels.team }}"}, "annotations": {"summary": "{{ $value"}},
+]
+
+
+@pytest.mark.parametrize("promtool", PROMTOOLS)
+@pytest.mark.parametrize("alerting", ALERTING_TEXT)
+def test_the_quick_check_refuses_exactly_what_promtool_refuses_in_the_whole_group(
+        promtool: str, alerting: dict[str, object]) -> None:
+    obj = objective("text", **alerting)
+    whole = check_rule_groups([g.to_dict() for g in make_rule_groups(obj)], promtool)
+    quick = check_rule_groups([{"name": "q", "rules": [r.to_dict() for g in make_rule_groups(obj)
+                                                       for r in user_text_rules(obj, g)]}], promtool)
+    assert bool(whole) == (alerting is not ALERTING_TEXT[0])  # the first is accepted, the others refused
+    assert bool(quick) == bool(whole)
+    assert bool(rule_diagnostics([obj], promtool)) == bool(whole)
 
 
 def test_slos_alike_but_for_their_names_send_their_text_once() -> None:

@@ -52,6 +52,16 @@ def test_a_string_that_is_not_a_positive_duration_is_rejected(text: str) -> None
         parse_duration(text)
 
 
+@pytest.mark.parametrize("value", ["5x", ["5m"], {"a": 1}, None, 300])
+def test_parsing_is_remembered_but_a_bad_duration_is_refused_every_time(value: object) -> None:
+    # Parsed durations are memoised: a refusal must not be, and what is not a string (even one
+    # that cannot be a memo key) is a DurationError, not a TypeError.
+    for _ in range(2):
+        with pytest.raises(DurationError):
+            parse_duration(value)  # type: ignore[arg-type]
+    assert parse_duration("5m") == parse_duration("5m") == 300
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(300, "5m"), (3600, "1h"), (5400, "1h30m"), (86400, "1d"), (604800, "7d"), (10 * 86400, "10d"),

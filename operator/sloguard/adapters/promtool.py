@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,25 +97,46 @@ def parse_output(text: str) -> list[RuleProblem]:
     return out
 
 
+class _Check:
+    """One ``promtool check rules`` process over one rule file, started at once, waited for later."""
+
+    def __init__(self, groups: Sequence[Mapping[str, Any]], promtool: str, timeout: float) -> None:
+        self.promtool, self.deadline = promtool, time.monotonic() + timeout
+        self.tmp = tempfile.TemporaryDirectory(prefix="sloguard-rules-")
+        path = os.path.join(self.tmp.name, "rules.yaml")
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                # JSON is YAML to promtool, and an order of magnitude cheaper to write than PyYAML's output
+                # (dumps, not dump: only a one-shot encoding uses the json module's C encoder).
+                f.write(json.dumps({"groups": [dict(g) for g in groups]}))
+            self.proc = subprocess.Popen([promtool, "check", "rules", "--lint=none", path], stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+        except OSError as e:
+            self.tmp.cleanup()
+            raise PromtoolUnavailable(f"cannot run {promtool} check rules: {e}") from e
+
+    def problems(self) -> list[RuleProblem]:
+        """Wait for the verdict: [] when Prometheus accepts the groups."""
+        try:
+            stdout, stderr = self.proc.communicate(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as e:
+            self.proc.kill()
+            self.proc.communicate()
+            raise PromtoolUnavailable(f"cannot run {self.promtool} check rules: {e}") from e
+        finally:
+            self.tmp.cleanup()
+        if self.proc.returncode == 0:
+            return []
+        problems = parse_output(stderr + "\n" + stdout)
+        if not problems:
+            raise PromtoolUnavailable(f"{self.promtool} check rules failed ({self.proc.returncode}) without saying "
+                                      f"why: {(stderr or stdout).strip()[:300]}")
+        return problems
+
+
 def check_rule_groups(groups: Sequence[Mapping[str, Any]], promtool: str, timeout: float = 60.0) -> list[RuleProblem]:
     """Run ``promtool check rules`` over ``groups`` (one rule file); [] when Prometheus accepts them."""
-    with tempfile.TemporaryDirectory(prefix="sloguard-rules-") as tmp:
-        path = os.path.join(tmp, "rules.yaml")
-        with open(path, "w", encoding="utf-8") as f:
-            # JSON is YAML to promtool, and an order of magnitude cheaper to write than PyYAML's output.
-            json.dump({"groups": [dict(g) for g in groups]}, f)
-        try:
-            proc = subprocess.run([promtool, "check", "rules", "--lint=none", path], capture_output=True,
-                                  text=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise PromtoolUnavailable(f"cannot run {promtool} check rules: {e}") from e
-    if proc.returncode == 0:
-        return []
-    problems = parse_output(proc.stderr + "\n" + proc.stdout)
-    if not problems:
-        raise PromtoolUnavailable(f"{promtool} check rules failed ({proc.returncode}) without saying why: "
-                                  f"{(proc.stderr or proc.stdout).strip()[:300]}")
-    return problems
+    return _Check(groups, promtool, timeout).problems()
 
 
 def field_path(problem: RuleProblem, obj: Objective) -> str:
@@ -135,6 +157,10 @@ _USER_TEXT_RECORDS = frozenset({c.RECORD_ERRORS_5M, c.RECORD_TOTAL_5M})
 _QUICK_GROUP = "sloguard-user-text"
 
 
+#: The alert name of the carriers of the user's labels and annotations (any valid name does).
+_CARRIER = "SloguardUserText"
+
+
 def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
     """What of ``obj``'s generated ``group`` is the user's text, as rules promtool checks alone.
 
@@ -142,18 +168,78 @@ def user_text_rules(obj: Objective, group: RuleGroup) -> list[Rule]:
     recordings' expressions, and the alerting name, labels and annotations, which every alert tier
     carries alike. Everything else is sloguard's own templates filled with values whose syntax the
     schema restricts (service, names, severities, windows, numbers), proven by the golden files
-    and their ``promtool check rules`` test. So the base recordings' expressions, and an alert
-    with the first tier's name and the values it carries for the user's labels and annotations
-    (expression ``vector(1)``), fail promtool exactly when the user's text would make it refuse
-    the group.
+    and their ``promtool check rules`` test. So the base recordings' expressions, an alert with the
+    first tier's name, and one alert (expression ``vector(1)``) for each of the user's labels and
+    annotations with the value the first tier carries, fail promtool exactly when the user's text
+    would make it refuse the group: Prometheus checks an alert's name, each label and each
+    annotation on its own (every value is parsed as a Go template by itself, the alert's name only
+    naming the template). One label or annotation per alert lets SLOs that share one (a team, a
+    runbook) send it once: parsing a template is most of promtool's time.
     """
     out = [Rule(r.expr, record=r.record) for r in group.rules if r.record in _USER_TEXT_RECORDS]
     first = next((r for r in group.rules if r.alert), None)
     if first is not None:
-        out.append(Rule("vector(1)", alert=first.alert,
-                        labels={k: v for k, v in first.labels.items() if k in obj.alerting.labels},
-                        annotations={k: v for k, v in first.annotations.items() if k in obj.alerting.annotations}))
+        out.append(Rule("vector(1)", alert=first.alert))
+        out += [Rule("vector(1)", alert=_CARRIER, labels={k: v}) for k, v in first.labels.items()
+                if k in obj.alerting.labels]
+        out += [Rule("vector(1)", alert=_CARRIER, annotations={k: v}) for k, v in first.annotations.items()
+                if k in obj.alerting.annotations]
     return out
+
+
+class PendingRuleCheck:
+    """Prometheus' verdict on SLOs' generated rules, its promtool run started: see :func:`rule_diagnostics`.
+
+    Starting it does the Python work and starts promtool, a separate process; :meth:`result`
+    waits for it. Between the two the caller is free to do other work (``generate`` writes its
+    output meanwhile, and keeps it only when the verdict is clean).
+    """
+
+    def __init__(self, objectives: Sequence[Objective], promtool: str,
+                 groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> None:
+        self.objectives, self.promtool = list(objectives), promtool
+        self.built = {o.key: list(groups[o.key]) if groups is not None and o.key in groups else make_rule_groups(o)
+                      for o in objectives}
+        quick: dict[str, dict[str, Any]] = {}  # a rule's JSON -> the rule, once however many SLOs carry it
+        self.carriers: dict[str, set[str]] = {}  # ... -> keys of the SLOs carrying it
+        for o in objectives:
+            for g in self.built[o.key]:
+                for rule in user_text_rules(o, g):
+                    as_dict = rule.to_dict()
+                    text = json.dumps(as_dict, sort_keys=True)
+                    quick.setdefault(text, as_dict)
+                    self.carriers.setdefault(text, set()).add(o.key)
+        self.texts = list(quick)
+        self.check = _Check([{"name": _QUICK_GROUP, "rules": list(quick.values())}], promtool, 60.0) \
+            if self.texts else None
+
+    def result(self) -> dict[str, list[Diagnostic]]:
+        """The findings by SLO key; only SLOs with findings appear."""
+        problems = self.check.problems() if self.check is not None else []
+        if not problems:
+            return {}
+        objectives, texts = self.objectives, self.texts
+        by_group = {group_name(o): o for o in objectives}
+        suspects: set[str] = set()
+        for p in problems:
+            if p.group == _QUICK_GROUP and p.rule is not None and 1 <= p.rule <= len(texts):
+                suspects |= self.carriers[texts[p.rule - 1]]
+            else:
+                suspects |= {o.key for o in objectives}
+        refused = [o for o in objectives if o.key in suspects]
+        problems = check_rule_groups([g.to_dict() for o in refused for g in self.built[o.key]], self.promtool)
+        # One finding per SLO, field and message: three alert tiers share one bad annotation.
+        found: dict[tuple[str, str, str], list[RuleProblem]] = {}
+        for problem in problems:
+            targets = [by_group[problem.group]] if problem.group in by_group else list(refused)
+            for obj in targets:
+                found.setdefault((obj.key, field_path(problem, obj), problem.message), []).append(problem)
+        out: dict[str, list[Diagnostic]] = {}
+        for (key, path, message), probs in found.items():
+            rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in probs if p.rule)
+            what = f"generated rule{'s' if len(probs) > 1 else ''} {rules}" if rules else "generated rules"
+            out.setdefault(key, []).append(Diagnostic("error", f"Prometheus would refuse the {what}: {message}", path))
+        return out
 
 
 def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
@@ -166,43 +252,8 @@ def rule_diagnostics(objectives: Sequence[Objective], promtool: str,
     verdict is the one reported, so messages name every rule Prometheus would refuse, numbered
     as in the generated group. Only SLOs with findings appear.
     """
-    by_group = {group_name(o): o for o in objectives}
-    built = {o.key: list(groups[o.key]) if groups is not None and o.key in groups else make_rule_groups(o)
-             for o in objectives}
-    quick: dict[str, dict[str, Any]] = {}  # a rule's JSON -> the rule, once however many SLOs carry it
-    carriers: dict[str, set[str]] = {}  # ... -> keys of the SLOs carrying it
-    for o in objectives:
-        for g in built[o.key]:
-            for rule in user_text_rules(o, g):
-                as_dict = rule.to_dict()
-                text = json.dumps(as_dict, sort_keys=True)
-                quick.setdefault(text, as_dict)
-                carriers.setdefault(text, set()).add(o.key)
-    texts = list(quick)
-    problems = check_rule_groups([{"name": _QUICK_GROUP, "rules": list(quick.values())}], promtool) if texts else []
-    if not problems:
-        return {}
-    suspects: set[str] = set()
-    for p in problems:
-        if p.group == _QUICK_GROUP and p.rule is not None and 1 <= p.rule <= len(texts):
-            suspects |= carriers[texts[p.rule - 1]]
-        else:
-            suspects |= {o.key for o in objectives}
-    refused = [o for o in objectives if o.key in suspects]
-    problems = check_rule_groups([g.to_dict() for o in refused for g in built[o.key]], promtool)
-    # One finding per SLO, field and message: three alert tiers share one bad annotation.
-    found: dict[tuple[str, str, str], list[RuleProblem]] = {}
-    for problem in problems:
-        targets = [by_group[problem.group]] if problem.group in by_group else list(refused)
-        for obj in targets:
-            found.setdefault((obj.key, field_path(problem, obj), problem.message), []).append(problem)
-    out: dict[str, list[Diagnostic]] = {}
-    for (key, path, message), probs in found.items():
-        rules = ", ".join(f"{p.rule} ({p.rule_name})" for p in probs if p.rule)
-        what = f"generated rule{'s' if len(probs) > 1 else ''} {rules}" if rules else "generated rules"
-        out.setdefault(key, []).append(Diagnostic("error", f"Prometheus would refuse the {what}: {message}", path))
-    return out
+    return PendingRuleCheck(objectives, promtool, groups).result()
 
 
-__all__ = ["ENV_VAR", "PromtoolUnavailable", "RuleProblem", "check_rule_groups", "field_path", "find_promtool",
-           "parse_output", "rule_diagnostics", "user_text_rules"]
+__all__ = ["ENV_VAR", "PendingRuleCheck", "PromtoolUnavailable", "RuleProblem", "check_rule_groups", "field_path",
+           "find_promtool", "parse_output", "rule_diagnostics", "user_text_rules"]

@@ -65,6 +65,8 @@ def printable(text: str) -> str:
 
     Names and keys come from user input: a finding must stay one line and read as what it is.
     """
+    if text.isascii() and text.isprintable():
+        return text  # printable ASCII holds none of those (a thousand findings are printed at once)
     import unicodedata
 
     return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") else f"\\u{ord(ch):04x}"

@@ -267,6 +267,7 @@ def all_crd_specs() -> list[CRDSpec]:
                 Column("ETA", "number", ".status.timeToExhaustionSeconds",
                        "Seconds until the budget is spent at the current burn rate", priority=1),
                 Column("Score", "integer", ".status.healthScore", "Health score, 0 to 100", priority=1),
+                Column("Data", "number", ".status.budget.coverage", "Share of the window with data", priority=1),
                 *(Column(cause.capitalize(), "number", f".status.budget.byCause.{cause}",
                          f"Share of the budget spent by {cause}", priority=1) for cause in CAUSES),
             ),

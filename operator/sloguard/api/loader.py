@@ -303,6 +303,25 @@ def load(paths: list[str], stdin_text: str | None = None) -> LoadResult:
     return load_documents(*read_documents(paths, stdin_text))
 
 
+def merge(first: LoadResult, then: LoadResult) -> LoadResult:
+    """Two loads as one load of ``first``'s documents followed by ``then``'s.
+
+    An SLO of ``then`` already in ``first`` is a duplicate there, found as :func:`load_documents`
+    finds one (the same message, on the later object).
+    """
+    out = LoadResult(objectives=list(first.objectives), diagnostics=[*first.diagnostics, *then.diagnostics],
+                     documents=[*first.documents, *then.documents], locations=dict(first.locations))
+    for objective in then.objectives:
+        loc = then.locations[objective.key]
+        if objective.key in out.locations:
+            out.diagnostics.append(Diagnostic("error", "duplicate object; first defined in "
+                                              f"{out.locations[objective.key]['source']}", "metadata.name", **loc))
+            continue
+        out.objectives.append(objective)
+        out.locations[objective.key] = loc
+    return out
+
+
 def load_documents(docs: list[Document], diags: Iterable[Diagnostic] = ()) -> LoadResult:
     """The valid SLOs among documents already read (files, stdin, the cluster), and every finding."""
     result = LoadResult(diagnostics=list(diags), documents=docs)

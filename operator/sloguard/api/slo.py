@@ -474,6 +474,9 @@ class BudgetFigures(CamelModel):
     remaining: float | None = Field(None, description="Share of the budget left (negative when overspent).")
     remaining_percent: float | None = Field(None, description="remaining x 100, for display.")
     remaining_seconds: float | None = Field(None, description="Seconds of full outage still affordable.")
+    coverage: float | None = Field(None, description="Share of the window so far with data, 0 to 1: from the "
+                                   "SLI's first sample, less 5 minutes per 5-minute step without a sample (scrape "
+                                   "gaps); below 0.05 the state is unknown (condition DataCoverage=False).")
     by_cause: ByCauseFigures | None = Field(None, description="consumed split into releases, maintenance and "
                                             "incidents (the seed allocates 30%, 20% and 50% of the budget to them); "
                                             "absent when rollouts or maintenance could not be read.")

@@ -6,11 +6,13 @@ The operator patches status only when a value changed beyond this rounding: at 1
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ..core.budget import BudgetStatus
+from ..core import conventions as c
+from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, insufficient_data_hint
 from ..core.causes import ByCause
-from ..core.conditions import rfc3339
+from ..core.conditions import get_condition, rfc3339, set_condition
 
 #: Significant digits kept in status. 4 digits of a budget share is 0.01 percentage points.
 DIGITS = 4
@@ -31,6 +33,7 @@ def budget_fields(status: BudgetStatus, by_cause: ByCause | None = None) -> dict
             "remaining": _round(status.remaining),
             "remainingPercent": None if status.remaining is None else _round(status.remaining * 100),
             "remainingSeconds": None if status.remaining_seconds is None else round(status.remaining_seconds),
+            "coverage": _round(status.coverage),
         },
         "burnRates": {w: _round(b) for w, b in status.burn_rates.items()},
         "burnRate1h": _round(status.burn_rates.get("1h")),
@@ -64,3 +67,27 @@ def _pruned(value: Any) -> Any:
 def differs(new: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether any budget field in ``new`` differs from what ``current`` status holds."""
     return any(_pruned(current.get(k)) != _pruned(v) for k, v in new.items())
+
+
+#: ``DataCoverage`` reasons on an SLO (the condition type and the Event reason are the SLA's).
+REASON_COVERED = "Covered"
+REASON_INSUFFICIENT_DATA = "InsufficientData"
+
+
+def data_coverage_condition(conditions: list[dict[str, Any]], status: BudgetStatus,
+                            now: datetime) -> tuple[list[dict[str, Any]], str | None]:
+    """``DataCoverage`` after this budget, as on an SLAContract: ``False`` (``InsufficientData``,
+    the insufficient-data hint as message) below :data:`~sloguard.core.budget.MIN_BUDGET_COVERAGE`,
+    ``True`` (``Covered``) at or above it; left as it is when the coverage was not measured or the
+    figures are stale. Also returns the message of the Warning Event to post: only when the
+    condition turns ``False`` (not at every cycle while it stays so)."""
+    coverage = status.coverage
+    if coverage is None or status.stale:
+        return conditions, None
+    if coverage >= MIN_BUDGET_COVERAGE:
+        return set_condition(conditions, c.COND_DATA_COVERAGE, True, REASON_COVERED,
+                             f"{coverage:.2%} of the window has data (at least {MIN_BUDGET_COVERAGE:.0%})", now), None
+    hint = insufficient_data_hint(coverage)
+    was = (get_condition(conditions, c.COND_DATA_COVERAGE) or {}).get("status")
+    new = set_condition(conditions, c.COND_DATA_COVERAGE, False, REASON_INSUFFICIENT_DATA, hint, now)
+    return new, (hint if was != "False" else None)

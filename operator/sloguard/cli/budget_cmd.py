@@ -21,7 +21,7 @@ from typing import TextIO
 from ..adapters.prometheus import BudgetReader, PrometheusError, SLAReader, add_arguments
 from ..api.loader import load_documents
 from ..core import conventions as c
-from ..core.budget import BudgetStatus, Thresholds, to_json
+from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Thresholds, to_json
 from ..core.causes import ByCause
 from ..services.causes import measure_causes
 from ..services.ports import ContractMaintenance, Rollouts
@@ -101,6 +101,7 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
         "BURN 6H",
         "ETA",
         "SCORE",
+        "DATA",
         "STATE",
     ]
     rows = [head]
@@ -122,6 +123,7 @@ def table(statuses: Sequence[BudgetStatus], colour: bool) -> str:
                 _burn(s.burn_rates.get("6h")),
                 _seconds(s.time_to_exhaustion_seconds),
                 "-" if s.health_score is None else str(s.health_score),
+                _percent(s.coverage, 4 if s.coverage is not None and s.coverage < MIN_BUDGET_COVERAGE else 1),
                 s.state + (" (stale)" if s.stale else ""),
             ]
         )

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..adapters.promtool import ENV_VAR, PromtoolUnavailable, find_promtool, rule_diagnostics
+from ..adapters.promtool import ENV_VAR, PendingRuleCheck, PromtoolUnavailable, find_promtool
 from ..api.common import Diagnostic
-from ..api.loader import LoadResult, load
+from ..api.loader import LoadResult, expand_paths, load, load_documents, merge, read_documents
 from ..core.model import Objective
 from ..core.rules import RuleGroup, make_rule_groups
 
@@ -157,35 +158,93 @@ def add_promtool_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def rule_check_diagnostics(result: LoadResult, promtool: str | None,
-                           groups: Mapping[str, Sequence[RuleGroup]] | None = None) -> list[Diagnostic]:
+                           groups: Mapping[str, Sequence[RuleGroup]] | None = None,
+                           meanwhile: Callable[[], None] | None = None) -> list[Diagnostic]:
     """Prometheus' own verdict (``promtool check rules``) on the rules of every valid SLO, located.
 
     The same check the operator runs before applying: an alert template Go cannot parse is an
-    error here with the file, the object and the field it came from.
+    error here with the file, the object and the field it came from. ``meanwhile`` runs while
+    promtool (a separate process) checks, when it could be started.
     """
     if not result.objectives:
         return []
     try:
-        found = rule_diagnostics(result.objectives, find_promtool(promtool), groups)
+        pending = PendingRuleCheck(result.objectives, find_promtool(promtool), groups)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:  # promtool is waited for (and its file removed) whatever happened meanwhile
+            found = pending.result()
     except PromtoolUnavailable as e:
         return [Diagnostic("error", str(e), source="promtool")]
     return [d.located(**result.locations.get(key, {})) for key, diags in found.items() for d in diags]
 
 
+#: From this many files on, half of them are read and validated in a second process.
+PARALLEL_FILES = 200
+
+
+def load_on_two_cores(paths: list[str]) -> LoadResult:
+    """:func:`load` of ``paths``, the second half of the files read and validated by a forked process.
+
+    Reading and validating are most of ``generate``'s own time, in Python, on one core; a second
+    process takes half the files and sends its result back (:func:`~sloguard.api.loader.merge`
+    then finds duplicates across the halves). The same result as :func:`load`; loaded here alone
+    with few files, one core, off Linux (where ``fork`` is not the safe default), or when the second
+    process fails.
+    """
+    files, missing = expand_paths(paths)
+    if len(files) < PARALLEL_FILES or (os.cpu_count() or 1) < 2 or sys.platform != "linux":  # fork: Linux only
+        return load(paths)
+    import multiprocessing  # only here: its import costs what a few files do
+
+    half = [str(f) for f in files[len(files) // 2:]]
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def second_half() -> None:
+        try:
+            sender.send(load(half))
+        except BaseException:  # nothing sent: the parent loads this half itself (and no traceback here)
+            pass
+        finally:
+            sender.close()
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = multiprocessing.get_context("fork").Process(target=second_half, name="sloguard-load", daemon=True)
+    child.start()
+    sender.close()
+    first = load_documents(*read_documents([str(f) for f in files[: len(files) // 2]]))
+    first.diagnostics[:0] = missing
+    try:
+        then: LoadResult = receiver.recv()
+    except (EOFError, OSError):  # the second process failed: its half is loaded here
+        then = load(half)
+    finally:
+        receiver.close()
+        child.join()
+    return merge(first, then)
+
+
 def load_slos_or_none(command: str, paths: list[str], *, check_rules: bool = False,
                       promtool: str | None = None,
-                      groups: dict[str, list[RuleGroup]] | None = None) -> list[Objective] | None:
+                      groups: dict[str, list[RuleGroup]] | None = None,
+                      meanwhile: Callable[[list[Objective]], None] | None = None) -> list[Objective] | None:
     """SLOs from files for a generating command; None (after printing why) when it must stop.
 
     ``check_rules``: also run Prometheus' rule validation over what would be generated.
     ``groups``: filled with every SLO's rule groups by key, built once for the check and the output.
+    ``meanwhile``: called with the valid SLOs while promtool checks their rules (a separate process),
+    so preparing the output overlaps the check; what it prepared must not leave the command when
+    this returns None.
     """
     stdin = sys.stdin.read() if "-" in paths else None
-    result = load(paths, stdin)
+    result = load(paths, stdin) if stdin is not None else load_on_two_cores(paths)
     if groups is not None and not result.errors:
         groups.update((o.key, make_rule_groups(o)) for o in result.objectives)
     if check_rules and not result.errors:
-        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups))
+        work = None if meanwhile is None else (lambda: meanwhile(result.objectives))
+        result.diagnostics.extend(rule_check_diagnostics(result, promtool, groups, work))
     if report(result.diagnostics):
         return None
     if not result.objectives:

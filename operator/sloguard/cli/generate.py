@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..adapters.render import prometheus_rule, rules_file
+from ..core.model import Objective
 from ..core.rules import RuleGroup
 from .common import (
     EXIT_FINDINGS,
@@ -65,31 +66,35 @@ def run(args: argparse.Namespace) -> int:
 def generate(args: argparse.Namespace) -> int:
     labels = parse_labels(args.rule_label)
     groups: dict[str, list[RuleGroup]] = {}  # built once: checked by promtool, then written
-    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool, groups=groups)
+    ext = "json" if args.output == "json" else "yaml"
+    files: list[tuple[str, str]] = []  # (file name, text), or ("", text) for stdout
+
+    def render(objectives: list[Objective]) -> None:
+        """The output's text, written while promtool checks the rules; kept only if it accepts them."""
+        if args.format == "rules":
+            files.append((f"rules.{ext}" if args.out_dir else "", dumps(rules_file(objectives, groups), args.output)))
+            return
+        named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels, groups=groups[o.key])) for o in objectives]
+        if args.dashboards:
+            from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
+
+            named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
+                      for stem, d in all_dashboards(objectives)]
+        if args.out_dir:
+            files.extend((f"{stem}.{ext}", dumps(doc, args.output)) for stem, doc in named)
+        else:
+            files.append(("", dumps_all((doc for _, doc in named), args.output)))
+
+    objectives = load_slos_or_none("generate", args.paths, check_rules=True, promtool=args.promtool, groups=groups,
+                                   meanwhile=render)
     if objectives is None:
         return EXIT_FINDINGS
-    ext = "json" if args.output == "json" else "yaml"
-    if args.format == "rules":
-        text = dumps(rules_file(objectives, groups), args.output)
-        if args.out_dir:
-            out = Path(args.out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / f"rules.{ext}").write_text(text)
-        else:
-            sys.stdout.write(text)
-        return 0
-    named = [(f"{o.namespace}.{o.name}", prometheus_rule(o, labels, groups=groups[o.key]))
-             for o in objectives]
-    if args.dashboards:
-        from ..adapters.dashboards import all_dashboards, configmap  # only when asked: start-up time
-
-        named += [(f"dashboard.{stem}", configmap(d, f"sloguard-dashboard-{stem.replace('.', '-')}"))
-                  for stem, d in all_dashboards(objectives)]
     if args.out_dir:
         out = Path(args.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for stem, doc in named:
-            (out / f"{stem}.{ext}").write_text(dumps(doc, args.output))
+        for name, text in files:
+            (out / name).write_text(text)
     else:
-        sys.stdout.write(dumps_all((doc for _, doc in named), args.output))
+        for _, text in files:
+            sys.stdout.write(text)
     return 0

@@ -34,6 +34,14 @@ Definitions (fractions everywhere; the error budget ``B = 1 - objective``):
   turns bad while the 1h error ratio exceeds ``1 - target``, so then ``tte = remaining_seconds``
   (one slice per slice length); otherwise ``None``.
 
+* **Data coverage** (``coverage``): the share of the window so far (the elapsed part of a
+  calendar period) during which the SLI's series had samples, 0..1 — from its first sample,
+  less the scrape gaps, to 5 minutes (measured by ``adapters.prometheus.plan.coverage_of``);
+  ``None`` when it was not measured. Below :data:`MIN_BUDGET_COVERAGE` the budget is computed from too little of its
+  window to be a fact (2 minutes of a 30-day window turn one bad minute into -41,140%): the
+  figures are kept, but the state is ``unknown`` and a hint says how much of the window had data.
+  At or above it (in particular with full coverage) nothing changes.
+
 Nothing is clamped: ``consumed`` passes 1 and ``remaining`` goes negative when the budget is
 overspent. No traffic gives ``sli = None`` and state ``unknown``: never NaN, never 100%.
 """
@@ -72,6 +80,12 @@ HINT_FAST_BURN: Final = 10.0
 
 BURN_WINDOW_FOR_ETA: Final = "1h"
 
+#: Data coverage below which a budget is not presented as a fact: 5% of the window so far, i.e.
+#: a day and a half of a 30-day window. Less than that is a new SLO or a long monitoring gap; its
+#: remaining budget extrapolates a few minutes or hours to the whole window, so the state is
+#: ``unknown`` (figures kept, marked by a hint) until the window holds enough data.
+MIN_BUDGET_COVERAGE: Final = 0.05
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -93,7 +107,8 @@ class Measurements:
     (or ``total == 0``) when there was no traffic. ``error_ratios``: burn window (``"1h"``) ->
     error ratio over it, ``None`` without traffic. ``bad_slices`` / ``total_slices``: Timeslices
     only; ``total_slices`` counts the slices that had data. ``error``: the SLO's queries failed
-    (the status is ``unknown`` and the message becomes a hint).
+    (the status is ``unknown`` and the message becomes a hint). ``coverage``: the share of the
+    window so far with data, 0..1; ``None`` when not measured.
     """
 
     bad: float | None = None
@@ -102,6 +117,7 @@ class Measurements:
     bad_slices: float | None = None
     total_slices: float | None = None
     error: str | None = None
+    coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,7 @@ class BudgetStatus:
     total_slices: float | None = None
     budget_slices: float | None = None
     stale: bool = False
+    coverage: float | None = None
     #: Occurrences: the events (or seconds) measured over the window so far, the basis of
     #: :func:`budget_denominator`; None for Timeslices and when unknown.
     total: float | None = None
@@ -289,7 +306,7 @@ def compute(
     compliant = sli >= slo.objective
     score = health_score(compliant, consumed, burn_1h)
     hints = _hints(slo, consumed, burn, tte)
-    return BudgetStatus(
+    status = BudgetStatus(
         slo=slo,
         evaluated_at=now,
         sli=sli,
@@ -306,6 +323,36 @@ def compute(
         total_slices=total_slices,
         budget_slices=budget_slices,
         total=None if slo.budgeting_method == "Timeslices" else _finite(m.total),
+    )
+    return with_coverage(status, m.coverage)
+
+
+def with_coverage(status: BudgetStatus, measured: float | None) -> BudgetStatus:
+    """``status`` with its data coverage; below :data:`MIN_BUDGET_COVERAGE` the state and health
+    are ``unknown`` and the first hint says why (the figures are kept, marked by that hint)."""
+    coverage = _coverage(measured)
+    if coverage is None or coverage >= MIN_BUDGET_COVERAGE:
+        return replace(status, coverage=coverage)
+    return replace(
+        status,
+        coverage=coverage,
+        state=STATE_UNKNOWN,
+        health=STATE_UNKNOWN,
+        hints=(insufficient_data_hint(coverage), *status.hints),
+    )
+
+
+def _coverage(value: float | None) -> float | None:
+    """The measured share clamped to 0..1 (a first sample a step early can overshoot slightly)."""
+    value = _finite(value)
+    return None if value is None else min(max(value, 0.0), 1.0)
+
+
+def insufficient_data_hint(coverage: float) -> str:
+    """Why a budget's state is ``unknown`` although it has figures."""
+    return (
+        f"insufficient data: only {coverage:.4%} of the window has data (below "
+        f"{MIN_BUDGET_COVERAGE:.0%}); the budget figures extrapolate that part and are not a fact"
     )
 
 
@@ -366,8 +413,9 @@ def _num(value: float | None) -> float | None:
 def to_dict(status: BudgetStatus) -> dict[str, Any]:
     """One SLO in the ``sloguard budget -o json`` contract.
 
-    ``objective`` is in percent and ``window`` as written in the spec; ``sli`` and the budget
-    figures are fractions; seconds are seconds. Unknown values are ``null``.
+    ``objective`` is in percent and ``window`` as written in the spec; ``sli``, the budget
+    figures and ``coverage`` (share of the window so far with data, present only when measured)
+    are fractions; seconds are seconds. Unknown values are ``null``.
     """
     slo = status.slo
     out: dict[str, Any] = {
@@ -388,6 +436,8 @@ def to_dict(status: BudgetStatus) -> dict[str, Any]:
         "timeToExhaustionSeconds": _num(status.time_to_exhaustion_seconds),
         "healthScore": status.health_score,
     }
+    if status.coverage is not None:
+        out["coverage"] = _num(status.coverage)
     if slo.budgeting_method == "Timeslices":
         bad, total = status.bad_slices, status.total_slices
         out["slices"] = {

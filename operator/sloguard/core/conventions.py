@@ -113,7 +113,8 @@ ANNOTATION_SLA_CONTRACT_UID: Final = "sloguard.io/contract-uid"
 SLA_HISTORY_RESULT_KEY: Final = "result.json"
 SLA_HISTORY_REPORT_KEY: Final = "report.md"
 COND_MAINTENANCE_NOTICE: Final = "MaintenanceNotice"
-#: False while a period has less data than the contract's minimumCoverage (it is then not finalized).
+#: False while a period has less data than the contract's minimumCoverage (it is then not finalized);
+#: on an SLO, while its budget window has less data than core.budget.MIN_BUDGET_COVERAGE.
 COND_DATA_COVERAGE: Final = "DataCoverage"
 # Event reasons on SLAContract objects.
 EVENT_SLA_FINALIZED: Final = "PeriodFinalized"
@@ -123,7 +124,7 @@ EVENT_SLA_CREDIT: Final = "ServiceCreditDue"
 EVENT_SLA_LATE_MAINTENANCE: Final = "LateMaintenanceNotice"
 EVENT_SLA_REEVALUATION_REFUSED: Final = "ReevaluationRefused"
 EVENT_SLA_NOT_FINALIZED: Final = "FinalizationPending"
-EVENT_SLA_LOW_COVERAGE: Final = "LowDataCoverage"
+EVENT_SLA_LOW_COVERAGE: Final = "LowDataCoverage"  # also on an SLO whose DataCoverage turns False
 
 # --- SLO period reports (one immutable ConfigMap per SLO and calendar month) ------------------
 # Labelled LABEL_OWNER_SLO and LABEL_SLA_PERIOD, never owned by the SLO: reports outlive it.

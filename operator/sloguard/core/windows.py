@@ -49,7 +49,16 @@ class DurationError(ValueError):
 
 def parse_duration(text: str) -> int:
     """Seconds in a Prometheus duration such as ``1h30m``; whole seconds only."""
-    if not isinstance(text, str) or not _FULL.match(text):
+    if not isinstance(text, str):
+        raise DurationError(f"{text!r} is not a duration like 5m, 1h or 30d")
+    return _parse_duration(text)
+
+
+# Durations are a handful of distinct strings read thousands of times (every tier of every SLO):
+# parsed and spelled once each. Errors are raised again every time (lru_cache keeps no exceptions).
+@functools.lru_cache(maxsize=1024)
+def _parse_duration(text: str) -> int:
+    if not _FULL.match(text):
         raise DurationError(f"{text!r} is not a duration like 5m, 1h or 30d")
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(text))
     if seconds <= 0:
@@ -57,6 +66,7 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+@functools.lru_cache(maxsize=1024, typed=True)  # 60 and 60.0 are one key otherwise
 def format_duration(seconds: int) -> str:
     """The one spelling of ``seconds``: largest units first, days at most.
 

@@ -33,9 +33,9 @@ from ..adapters.kube import KubeError
 from ..adapters.prometheus import BudgetReader, Refresh, SLAReader
 from ..api.loader import validate_slo_body
 from ..api.maintenance_seen import declared_objective
-from ..api.slo_status import budget_fields, differs, evaluated_at
+from ..api.slo_status import REASON_INSUFFICIENT_DATA, budget_fields, data_coverage_condition, differs, evaluated_at
 from ..core import conventions as c
-from ..core.budget import BudgetStatus, Measurements, compute
+from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Measurements, compute
 from ..core.conditions import set_condition
 from ..core.model import Objective
 from ..services.causes import CauseBook, CauseResult
@@ -47,7 +47,7 @@ SLO = (c.GROUP, c.VERSION, c.PLURAL_SLO)
 HEARTBEAT_CYCLES = 10
 #: Field manager of the status fields the budget loop owns.
 STATUS_MANAGER = "sloguard-budget"
-_MINE = (c.COND_PROMETHEUS_REACHABLE, c.COND_BUDGET_KNOWN)
+_MINE = (c.COND_PROMETHEUS_REACHABLE, c.COND_BUDGET_KNOWN, c.COND_DATA_COVERAGE)
 #: States in order of severity, for Event types (worse -> Warning).
 _SEVERITY = {c.STATE_HEALTHY: 0, c.STATE_WARNING: 1, c.STATE_CRITICAL: 2, c.STATE_EXHAUSTED: 3}
 
@@ -250,12 +250,15 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
         "QueriesSucceeded" if reachable else "Unreachable",
         "Prometheus answered" if reachable else f"last known values kept: {message}", now)
     known = status.known
+    low_coverage = status.coverage is not None and status.coverage < MIN_BUDGET_COVERAGE
     new_conditions = set_condition(
         new_conditions, c.COND_BUDGET_KNOWN, known,
-        "Measured" if known and not status.stale else ("Stale" if known else "NoData"),
+        "Measured" if known and not status.stale else
+        ("Stale" if known else (REASON_INSUFFICIENT_DATA if low_coverage else "NoData")),
         ("budget measured" if not status.stale else "budget figures are stale: Prometheus unreachable")
         + "".join(f" ({x})" for x in ((split.error,) if split and split.error else ()) + (split.notes if split else ()))
         if known else (status.hints[0] if status.hints else "no traffic in the window: the SLI is unknown"), now)
+    new_conditions, coverage_warning = data_coverage_condition(new_conditions, status, now)
     conditions_changed = _strip_times(new_conditions) != _strip_times(conditions)
     if not (differs(fields, current) or conditions_changed or heartbeat):
         return False
@@ -269,6 +272,8 @@ def _patch_one(ctx: Context, entry: Entry, status: BudgetStatus, reachable: bool
         return False
     old_state = current.get("state")
     entry.body["status"] = {**current, **patch}
+    if coverage_warning is not None:
+        ctx.events.post(entry.body, type_="Warning", reason=c.EVENT_SLA_LOW_COVERAGE, message=coverage_warning)
     if old_state != status.state and old_state is not None and status.state in _SEVERITY and old_state in _SEVERITY:
         worse = _SEVERITY[status.state] > _SEVERITY[old_state]
         remaining = fields["budget"]["remainingPercent"]

@@ -37,7 +37,22 @@ from .batching import Batch, Batcher
 from .cache import WindowCache
 from .client import PrometheusClient
 from .errors import PrometheusError, PrometheusSettingsError, PrometheusUnavailable
-from .plan import Ask, Measure, RawBurn, RecordedBurn, Request, WindowMeasure, raw_burn_ask, window_asks
+from .plan import (
+    COVERAGE_STEP_SECONDS,
+    Ask,
+    FirstDataStep,
+    FirstSample,
+    Measure,
+    RawBurn,
+    RecordedBurn,
+    Request,
+    WindowMeasure,
+    coverage_of,
+    first_sample_ask,
+    is_first_step,
+    raw_burn_ask,
+    window_asks,
+)
 from .settings import PrometheusSettings, settings_for
 
 
@@ -120,7 +135,13 @@ class BudgetReader:
             with self._cache_lock:
                 cycle = self._cache.cycle({s.key: s for s in objectives}, int(at.timestamp()))
                 results = self._batcher.execute(cycle.batches)  # raises: the cache is untouched
-                return self._cache.absorb(cycle, results)
+                measured = self._cache.absorb(cycle, results)
+                # data starting late in the window: its first sample, once per SLO (at most two rounds)
+                while (follow := self._cache.follow_up(cycle)) is not None:
+                    builder, batch = follow
+                    [result] = self._batcher.execute([batch])
+                    measured = self._cache.absorb_follow_up(cycle, builder, result, measured)
+                return measured
         return self._measure_raw(objectives, at)
 
     def _ask(self, asks: Iterable[Ask], at: datetime) -> tuple[dict[Request, float], dict[str, str]]:
@@ -137,7 +158,7 @@ class BudgetReader:
                 if i in result.series:
                     out[a.request] = result.series[i][-1].points[-1][1]
                 elif i in result.errors:
-                    assert isinstance(a.request, WindowMeasure | RecordedBurn | RawBurn)
+                    assert isinstance(a.request, WindowMeasure | RecordedBurn | RawBurn | FirstDataStep | FirstSample)
                     failed.setdefault(a.request.key, result.errors[i])
         return out, failed
 
@@ -151,6 +172,13 @@ class BudgetReader:
             for w in burn_windows(s)
             if RecordedBurn(s.key, w) not in first
         ]
+        starts = {key: int(slo.window.bounds(at)[0].timestamp()) for key, slo in slos.items()}
+        for key, slo in slos.items():  # data coverage: the first sample behind a late first data step
+            step = first.get(FirstDataStep(key))
+            if key not in failed and step is not None and not is_first_step(int(step), starts[key]):
+                refine = first_sample_ask(slo, int(step), int(at.timestamp()))
+                if refine is not None:
+                    missing.append(refine)
         second, failed2 = self._ask(missing, at)
         failed = {**failed2, **failed}
 
@@ -164,6 +192,11 @@ class BudgetReader:
                 ratios[w] = first.get(RecordedBurn(key, w), second.get(RawBurn(key, w)))
             start, _ = slo.window.bounds(at)
             span = slo.window.seconds if not slo.window.is_calendar else (at - start).total_seconds()
+            step = first.get(FirstDataStep(key))
+            since = None
+            if step is not None:
+                late = not is_first_step(int(step), starts[key])
+                since = second.get(FirstSample(key), step - COVERAGE_STEP_SECONDS) if late else starts[key]
             bad_rate = first.get(WindowMeasure(key, Measure.BAD))
             total_rate = first.get(WindowMeasure(key, Measure.TOTAL))
             result[key] = Measurements(
@@ -172,6 +205,8 @@ class BudgetReader:
                 error_ratios=ratios,
                 bad_slices=first.get(WindowMeasure(key, Measure.SLICES_BAD)),
                 total_slices=first.get(WindowMeasure(key, Measure.SLICES_TOTAL)),
+                coverage=coverage_of(since, first.get(WindowMeasure(key, Measure.DATA)), starts[key],
+                                     int(at.timestamp())),
             )
         return result
 

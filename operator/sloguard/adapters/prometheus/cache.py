@@ -20,6 +20,16 @@ when present, are preferred for burn rates (all SLOs' recordings of a window in 
 ``max by (slo, slo_namespace)`` expression). Everything of a cycle goes out in one round: the
 instant batch at ``at`` and, when buckets are missing, the range batches.
 
+Data coverage (:func:`~.plan.coverage_of`): the 5-minute steps with data are one more measure of
+the buckets and pieces (:attr:`~.plan.Measure.DATA`, read and kept with them), so gaps anywhere in
+the window are counted at the cost of 12 lookups per hour and series, once. Where the window's data
+starts late, the first sample is found once per SLO in one or two follow-up rounds of one tiny
+query per SLO (:meth:`WindowCache.follow_up`): the first step with data inside the first part
+that had any, then the first sample behind that step. It is kept with the window it was asked
+over and holds for any later window starting at or after that one (there was no sample between
+the two starts), so the steady state asks nothing for it. Once the window has slid past it, only
+the steps without data count.
+
 No I/O here: :meth:`WindowCache.cycle` says what to ask, :meth:`WindowCache.absorb` takes the
 answers. The cache is only updated from complete answers (the reader does not call ``absorb``
 when Prometheus could not be read).
@@ -28,7 +38,7 @@ when Prometheus could not be read).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sloguard.core.budget import Measurements, burn_windows
@@ -39,11 +49,14 @@ from .batching import Batch, Builder, Result
 from .client import MAX_RANGE_STEPS, Series
 from .plan import (
     BUCKET_SECONDS,
+    COVERAGE_STEP_SECONDS,
     MIN_CACHED_BURN_SECONDS,
     AllRecordedBurns,
     BucketMeasure,
     Cut,
     Figures,
+    FirstDataStep,
+    FirstSample,
     Measure,
     Piece,
     PieceMeasure,
@@ -52,8 +65,13 @@ from .plan import (
     all_recorded_burns,
     burn_ratio,
     cacheable,
+    coverage_of,
+    coverage_steps,
     cut,
     duration_seconds,
+    first_data_step_ask,
+    first_sample_ask,
+    is_first_step,
     is_timeslices,
     piece_exprs,
     shifted,
@@ -73,6 +91,7 @@ class _Entry:
     buckets: dict[int, Values] = field(default_factory=dict)  # bucket end -> measure -> value
     pieces: dict[Piece, Values] = field(default_factory=dict)  # pieces that can no longer change
     last_used: int = 0
+    first_sample: tuple[int, float] | None = None  # (window start asked over, first sample in it)
 
 
 @dataclass
@@ -89,16 +108,30 @@ class SLOPlan:
     missing: tuple[int, int] | None  # ... of which not cached (a range to read)
     pieces: dict[Piece, Figures]  # pieces to read (not cached)
     cached_pieces: dict[Piece, Values]
+    start: int  # the window's start
+    first_sample: float | None  # kept from an earlier cycle; None: ask (when measurable)
+
+
+@dataclass
+class _Coverage:
+    """One SLO's data coverage while its first sample is being found in follow-up rounds."""
+
+    data_steps: float  # steps with data in the window (> 0)
+    part: Piece | None  # ask the first data step in this part ...
+    step: int | None = None  # ... or, once known, the first sample behind this first data step
 
 
 @dataclass
 class Cycle:
-    """What one cycle asks: the instant batch first, then one range batch per missing range."""
+    """What one cycle asks: the instant batch first, then one range batch per missing range; then,
+    for SLOs whose data starts late in the window and whose first sample is not known yet, up to
+    two follow-up rounds (:meth:`WindowCache.follow_up`)."""
 
     at: int
     plans: dict[str, SLOPlan]
     builders: list[Builder[Request]]
     batches: list[Batch]
+    pending: dict[str, _Coverage] = field(default_factory=dict)
 
 
 def _sum(parts: Iterable[Values], bad: Measure, total: Measure) -> tuple[float | None, float | None]:
@@ -122,10 +155,23 @@ def _sum(parts: Iterable[Values], bad: Measure, total: Measure) -> tuple[float |
     return (b if any_b and not b_missing else None), (t if any_t else None)
 
 
+def _window_start(slo: Objective, at: int) -> int:
+    start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
+    return int(start.timestamp())
+
+
+def _kept_first_sample(entry: _Entry, start: int, at: int) -> float | None:
+    """The first sample remembered for a window starting at or before ``start``, if it is not
+    after ``at`` (an earlier instant must ask again)."""
+    if entry.first_sample is None:
+        return None
+    asked_start, first = entry.first_sample
+    return first if asked_start <= start and first <= at else None
+
+
 def _window_cut(slo: Objective, at: int, settle: int) -> Cut | None:
     """The SLO window's cut at ``at``; ``None`` when its calendar period has not started."""
-    start, _ = slo.window.bounds(datetime.fromtimestamp(at, UTC))
-    begin = int(start.timestamp())
+    begin = _window_start(slo, at)
     if begin >= at:
         return None
     if cacheable(slo):
@@ -226,10 +272,13 @@ class _Answers:
     raw: dict[tuple[str, str], float] = field(default_factory=dict)
     recorded: dict[tuple[str, str], float] = field(default_factory=dict)
     fresh: dict[str, dict[int, Values]] = field(default_factory=dict)
+    first_samples: dict[str, float] = field(default_factory=dict)
 
     def take_batch(self, builder: Builder[Request], batch: Batch, result: Result) -> None:
         for i, wants in enumerate(builder.wants):
             for want in wants:
+                if i in result.errors and isinstance(want, FirstDataStep | FirstSample):
+                    continue  # a follow-up refused: the coverage stays unknown, the budget stands
                 if i in result.errors:
                     if not isinstance(want, AllRecordedBurns):  # refused: buckets or raw reads answer
                         self.failed.setdefault(want.key, result.errors[i])
@@ -251,6 +300,9 @@ class _Answers:
                     self.raw[(key, w)] = value
             case BucketMeasure(key=key, measure=m):
                 self._take_buckets(key, m, series, lo)
+            case FirstSample(key=key) | FirstDataStep(key=key):
+                if value is not None:
+                    self.first_samples[key] = value
             case _:
                 raise AssertionError(f"not a window cache request: {want!r}")
 
@@ -296,7 +348,9 @@ class WindowCache:
         needed = _needed(cuts)
         missing = _evict_buckets(entry, needed)  # evict what left the window, then see what is missing
         want, cached = _split_pieces(slo, entry, cuts)
-        return SLOPlan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached)
+        start = _window_start(slo, at)
+        first = _kept_first_sample(entry, start, at)
+        return SLOPlan(slo, entry, window, windows, burns, raw_burns, needed, missing, want, cached, start, first)
 
     def cycle(self, slos: Mapping[str, Objective], at: int) -> Cycle:
         """Plan one cycle at ``at`` (whole seconds): what is cached, what to ask."""
@@ -315,16 +369,59 @@ class WindowCache:
         return Cycle(at, plans, [instant, *ranges.values()], batches)
 
     def absorb(self, cycle: Cycle, results: list[Result]) -> dict[str, Measurements]:
-        """The cycle's measurements by SLO key; settled buckets and pieces are kept."""
+        """The cycle's measurements by SLO key; settled buckets and pieces are kept. SLOs whose
+        first sample is still to be found are left in ``cycle.pending`` (coverage ``None``)."""
         answers = _Answers(cycle.plans)
         for builder, batch, result in zip(cycle.builders, cycle.batches, results, strict=True):
             answers.take_batch(builder, batch, result)
-        return {key: self._measure(key, plan, answers, cycle.at) for key, plan in cycle.plans.items()}
+        return {key: self._measure(key, plan, answers, cycle) for key, plan in cycle.plans.items()}
 
-    def _measure(self, key: str, plan: SLOPlan, answers: _Answers, at: int) -> Measurements:
+    def follow_up(self, cycle: Cycle) -> tuple[Builder[Request], Batch] | None:
+        """The next round for ``cycle.pending``: first data steps, or the first samples behind them."""
+        if not cycle.pending:
+            return None
+        builder: Builder[Request] = Builder()
+        for key, state in cycle.pending.items():
+            slo = cycle.plans[key].slo
+            if state.step is None:
+                assert state.part is not None
+                p = state.part
+                ask = first_data_step_ask(slo, p.length, p.end, cycle.at)
+            else:
+                ask = first_sample_ask(slo, state.step, cycle.at)
+            assert ask is not None  # pending only for SLOs with data steps
+            builder.add(ask.expr, ask.request)
+        return builder, Batch(builder.exprs, cycle.at)
+
+    def absorb_follow_up(self, cycle: Cycle, builder: Builder[Request], result: Result,
+                         measured: dict[str, Measurements]) -> dict[str, Measurements]:
+        """``measured`` with the coverage of the SLOs this round settled; the others stay pending."""
+        answers = _Answers(cycle.plans)
+        answers.take_batch(builder, Batch(builder.exprs, cycle.at), result)
+        out = dict(measured)
+        for key, state in list(cycle.pending.items()):
+            plan = cycle.plans[key]
+            value = answers.first_samples.get(key)
+            if state.step is None:
+                if value is None:  # refused or no answer: unknown this cycle, asked again next cycle
+                    del cycle.pending[key]
+                    continue
+                if not is_first_step(int(value), plan.start):
+                    state.step = int(value)
+                    continue
+                first = float(plan.start)
+            else:
+                first = value if value is not None else float(state.step - COVERAGE_STEP_SECONDS)
+            del cycle.pending[key]
+            plan.entry.first_sample = (plan.start, first)
+            out[key] = replace(out[key], coverage=coverage_of(first, state.data_steps, plan.start, cycle.at))
+        return out
+
+    def _measure(self, key: str, plan: SLOPlan, answers: _Answers, cycle: Cycle) -> Measurements:
         """One SLO's measurements; its fresh buckets and settled pieces are kept."""
         if key in answers.failed:
             return Measurements(error=answers.failed[key])
+        at = cycle.at
         entry = plan.entry
         entry.buckets.update(answers.fresh.get(key, {}))
         read = answers.pieces.get(key, {})
@@ -332,7 +429,39 @@ class WindowCache:
         for p, v in read.items():
             if p.end <= at - self.settle_seconds:  # a past piece: it will not change any more
                 entry.pieces[p] = v
-        return _measurements(plan, known, answers.raw, answers.recorded)
+        measured = _measurements(plan, known, answers.raw, answers.recorded)
+        parts = _data_parts(plan, known)
+        steps = sum(v for _, v in parts)
+        if not steps:  # not measured, or no step with data: the coverage is unknown
+            return measured
+        if plan.first_sample is not None:
+            return replace(measured, coverage=coverage_of(plan.first_sample, steps, plan.start, at))
+        # the first part with data: the window's first part full of data covers it from its start
+        index, part = next((i, p) for i, (p, v) in enumerate(parts) if v)
+        if index == 0 and parts[0][1] == coverage_steps(part.end - part.length, part.end):
+            return replace(measured, coverage=coverage_of(plan.start, steps, plan.start, at))
+        cycle.pending[key] = _Coverage(steps, part)
+        return measured
+
+
+def _data_parts(plan: SLOPlan, pieces: Mapping[Piece, Values]) -> list[tuple[Piece, float]]:
+    """The window's parts in time order with their 5-minute steps with data; empty when the SLI's
+    coverage is not measured."""
+    if plan.window is None:
+        return []
+    parts: list[tuple[Piece, float | None]] = []
+    for p in plan.window.pieces:
+        parts.append((p, pieces[p].get(Measure.DATA)))
+    if plan.window.buckets is not None:
+        lo, hi = plan.window.buckets
+        for e in range(lo, hi + 1, BUCKET_SECONDS):
+            parts.append((Piece(e, BUCKET_SECONDS), plan.entry.buckets[e].get(Measure.DATA)))
+    if not any(Measure.DATA in v for v in pieces.values()) and not any(
+        Measure.DATA in v for v in plan.entry.buckets.values()
+    ):
+        return []
+    parts.sort(key=lambda pv: pv[0].end)
+    return [(p, v or 0.0) for p, v in parts]
 
 
 def _measurements(

@@ -45,6 +45,14 @@ BUCKET_SECONDS: Final = 3600
 #: Burn windows of whole buckets at least this long are summed from the buckets.
 MIN_CACHED_BURN_SECONDS: Final = 2 * BUCKET_SECONDS
 
+#: Data coverage: the grid of steps (multiples of 5 minutes, Prometheus' default lookback) at which
+#: a window is checked for data. Step ``t`` has data when the SLI's total series has a sample in
+#: ``[t - 5m, t)`` (:func:`data_step_exprs`).
+COVERAGE_STEP_SECONDS: Final = 300
+#: Step of the subquery that finds the first sample after a stretch without data: the figure is
+#: at most one step late (the first sample of a series scraped once a minute, exactly).
+FIRST_SAMPLE_STEP: Final = "1m"
+
 #: Seconds of a Prometheus duration (``"5m"`` -> 300); the same few windows are parsed every cycle.
 duration_seconds = functools.lru_cache(maxsize=256)(parse_duration)
 
@@ -56,6 +64,7 @@ class Measure(StrEnum):
     TOTAL = "total"  # all events (measured seconds)
     SLICES_BAD = "slices_bad"  # Timeslices: bad slices
     SLICES_TOTAL = "slices_total"  # Timeslices: slices with traffic
+    DATA = "data"  # coverage: 5-minute steps with data (see COVERAGE_STEP_SECONDS)
 
 
 class Figure(NamedTuple):
@@ -129,7 +138,24 @@ class AllRecordedBurns:
     window: str
 
 
-Request = WindowMeasure | RecordedBurn | RawBurn | PieceMeasure | BucketMeasure | AllRecordedBurns
+@dataclass(frozen=True)
+class FirstDataStep:
+    """The first 5-minute step with data of SLO ``key``'s window so far (uncached reader, round 1)
+    or of one part of it (window cache, asked once per SLO)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class FirstSample:
+    """The first sample of SLO ``key``'s total series at or after the step before its first data
+    step (for the data coverage; asked once per SLO: the window cache keeps it)."""
+
+    key: str
+
+
+Request = (WindowMeasure | RecordedBurn | RawBurn | PieceMeasure | BucketMeasure | AllRecordedBurns
+           | FirstDataStep | FirstSample)
 
 
 @dataclass(frozen=True)
@@ -213,6 +239,87 @@ def _le(histogram: str, bound: float) -> str:
     return with_matcher(histogram, f'le=~"{regex}"')
 
 
+def total_selector(sli: SLI) -> str | None:
+    """The series whose samples say the SLI had data: the total counter of a ratio, the
+    histogram's ``le`` bound of valid requests; ``None`` for SLIs we do not count (time-based
+    kinds, ``ratioQuery`` templates): their coverage is not measured."""
+    if isinstance(sli, RatioSLI):
+        return sli.total
+    if isinstance(sli, LatencySLI):
+        return _le(sli.histogram, sli.valid_below if sli.valid_below is not None else float("inf"))
+    return None
+
+
+def _present(selector: str) -> str:
+    """One series while ``selector`` has a sample in ``[t - 5m, t)``: the lookback of an instant
+    selector shifted by 1 ms, so a sample on a step belongs to the next step on Prometheus 2
+    (closed lookback), 3 (left-open) and VictoriaMetrics alike."""
+    return f"count({selector} offset 1ms)"
+
+
+def data_step_exprs(slo: Objective, seconds: int) -> Figures:
+    """The 5-minute steps with data in a piece ``(t - seconds, t]`` (:attr:`Measure.DATA`); empty
+    for SLIs whose coverage is not measured. One instant lookup per step and series: a 30-day
+    window is 8,640 steps, a tenth of the samples a one-minute scan reads."""
+    selector = total_selector(slo.sli)
+    if selector is None:
+        return {}
+    step = format_duration(COVERAGE_STEP_SECONDS)
+    return {Measure.DATA: Figure(f"count_over_time({_present(selector)}[{_short(seconds)}:{step}])", 1.0)}
+
+
+def first_data_step_ask(slo: Objective, seconds: int, end: int, at: int) -> Ask | None:
+    """The first 5-minute step with data in ``(end - seconds, end]``, asked at ``at``: the step's
+    own time (``timestamp`` of an aggregate is the evaluation time, a cheap lookup on every server)."""
+    selector = total_selector(slo.sli)
+    if selector is None or seconds <= 0:
+        return None
+    step = format_duration(COVERAGE_STEP_SECONDS)
+    expr = f"min_over_time(timestamp({_present(selector)})[{_short(seconds)}:{step}])"
+    return Ask(FirstDataStep(slo.key), shifted(expr, end, at, grid=COVERAGE_STEP_SECONDS))
+
+
+def first_sample_ask(slo: Objective, data_step: int, at: int) -> Ask | None:
+    """The first sample behind ``data_step``, the first step with data after one without: it lies
+    in ``[data_step - 5m, data_step)``. ``timestamp`` of the sample each one-minute step picks over
+    ``[data_step - 5m, data_step]``: the minimum is the first sample, at most a step late (a series
+    scraped every minute: exactly). Six steps: cheap on every server (a month of one-minute steps
+    of ``timestamp(selector)`` took 94 s on Prometheus 2.42)."""
+    selector = total_selector(slo.sli)
+    if selector is None:
+        return None
+    span = COVERAGE_STEP_SECONDS + duration_seconds(FIRST_SAMPLE_STEP)
+    expr = f"min(min_over_time(timestamp({selector})[{_short(span)}:{FIRST_SAMPLE_STEP}]{_offset(at - data_step)}))"
+    return Ask(FirstSample(slo.key), expr)
+
+
+def _offset(seconds: int) -> str:
+    return f" offset {format_duration(seconds)}" if seconds > 0 else ""
+
+
+def coverage_steps(start: int, end: int) -> int:
+    """5-minute steps in ``(start, end]``."""
+    return max(0, end // COVERAGE_STEP_SECONDS - start // COVERAGE_STEP_SECONDS)
+
+
+def is_first_step(data_step: int, start: int) -> bool:
+    """Whether ``data_step`` is the window's first step: then the window counts as covered from
+    its start (the sample that gave the step data may be up to 5 minutes after it)."""
+    return data_step <= (start // COVERAGE_STEP_SECONDS + 1) * COVERAGE_STEP_SECONDS
+
+
+def coverage_of(first_sample: float | None, data_steps: float | None, start: int, at: int) -> float | None:
+    """The share of ``(start, at]`` with data: from the first sample (or the start, when the window
+    had data from its first step) to ``at``, less 5 minutes for every step after it without data.
+    ``None`` when the window had no data step (or it was not measured)."""
+    if first_sample is None or not data_steps or at <= start:
+        return None
+    since = max(int(first_sample), start)
+    empty = max(0, coverage_steps(since, at) - int(data_steps))
+    covered = max(0, at - since - empty * COVERAGE_STEP_SECONDS)
+    return covered / (at - start)
+
+
 def recorded(window: str) -> str:
     """The recording rule of every SLO's error ratio over ``window``."""
     return f"{RECORD_ERROR_RATIO_PREFIX}{window}"
@@ -261,6 +368,12 @@ def window_asks(slo: Objective, at: datetime) -> list[Ask]:
             q = queries(slo.sli, rng)
             asks.append(Ask(WindowMeasure(slo.key, Measure.BAD), f"sum({q.errors})"))
             asks.append(Ask(WindowMeasure(slo.key, Measure.TOTAL), f"sum({q.total})"))
+        for m, (expr, _) in data_step_exprs(slo, span).items():
+            asks.append(Ask(WindowMeasure(slo.key, m), expr))
+        at_s = int(at.timestamp())
+        first = first_data_step_ask(slo, span, at_s, at_s)
+        if first is not None:
+            asks.append(first)
     for w in burn_windows(slo):
         asks.append(Ask(RecordedBurn(slo.key, w), f"max({recorded(w)}{{{_slo_matchers(slo)}}})"))
     return asks
@@ -291,8 +404,9 @@ def piece_exprs(slo: Objective, seconds: int) -> Figures:
         return {
             Measure.SLICES_BAD: Figure(f"sum(sum_over_time({bad}{sub}))", 1.0),
             Measure.SLICES_TOTAL: Figure(f"sum(count_over_time({bad}{sub}))", 1.0),
+            **data_step_exprs(slo, seconds),
         }
-    return event_exprs(slo, seconds)
+    return {**event_exprs(slo, seconds), **data_step_exprs(slo, seconds)}
 
 
 def event_exprs(slo: Objective, seconds: int) -> Figures:
@@ -315,16 +429,17 @@ def cacheable(slo: Objective) -> bool:
     return is_timeslices(slo) or not isinstance(slo.sli, RatioQuerySLI)
 
 
-def shifted(expr: str, end: int, at: int) -> str:
-    """``expr`` as it was at ``end`` (a bucket boundary), in a query evaluated at ``at``.
+def shifted(expr: str, end: int, at: int, grid: int = BUCKET_SECONDS) -> str:
+    """``expr`` as it was at ``end`` (a multiple of ``grid``: a bucket boundary), in a query
+    evaluated at ``at``.
 
-    A subquery of step one bucket over the last second holds exactly one point, at ``end``
+    A subquery of step ``grid`` over the last second holds exactly one point, at ``end``
     (subquery steps are aligned to multiples of the step): one evaluation, no interpolation.
     """
     if end == at:
         return expr
-    assert end % BUCKET_SECONDS == 0 and end < at, (end, at)
-    return f"last_over_time(({expr})[1s:{format_duration(BUCKET_SECONDS)}] offset {format_duration(at - end)})"
+    assert end % grid == 0 and end < at, (end, at)
+    return f"last_over_time(({expr})[1s:{format_duration(grid)}] offset {format_duration(at - end)})"
 
 
 @dataclass(frozen=True)
@@ -358,6 +473,7 @@ def cut(start: int, at: int, settle: int, bucket: int = BUCKET_SECONDS) -> Cut:
 
 __all__ = [
     "BUCKET_SECONDS",
+    "COVERAGE_STEP_SECONDS",
     "MIN_CACHED_BURN_SECONDS",
     "AllRecordedBurns",
     "Ask",
@@ -365,6 +481,8 @@ __all__ = [
     "Cut",
     "Figure",
     "Figures",
+    "FirstDataStep",
+    "FirstSample",
     "Measure",
     "Piece",
     "PieceMeasure",
@@ -376,14 +494,21 @@ __all__ = [
     "burn_ratio",
     "cacheable",
     "counter_increase",
+    "coverage_of",
+    "coverage_steps",
     "cut",
+    "data_step_exprs",
     "duration_seconds",
     "event_counts",
     "event_exprs",
+    "first_data_step_ask",
+    "first_sample_ask",
+    "is_first_step",
     "is_timeslices",
     "piece_exprs",
     "raw_burn_ask",
     "recorded",
     "shifted",
+    "total_selector",
     "window_asks",
 ]
