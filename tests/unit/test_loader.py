@@ -265,3 +265,10 @@ def test_a_name_with_blank_ends_is_shown_quoted_in_findings(tmp_path: Path) -> N
 ])
 def test_a_finding_is_printed_on_one_line_with_controls_escaped(text: str, shown: str) -> None:
     assert printable(text) == shown
+
+
+def test_a_timezone_too_long_for_a_file_name_is_a_field_error_not_a_traceback() -> None:
+    from sloguard.api.common import known_timezone
+
+    with pytest.raises(ValueError, match="unknown timezone"):
+        known_timezone("Europe/" + "B" * 300)

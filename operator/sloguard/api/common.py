@@ -105,7 +105,7 @@ def known_timezone(value: str) -> str:
 
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Berlin)") from None
     return value
 

@@ -74,7 +74,7 @@ def _period(args: argparse.Namespace, now: datetime) -> ReportPeriod:
 def _timezone_known(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

@@ -202,7 +202,7 @@ def _unknown_timezone(timezone: str) -> SLAError:
 def _zone(timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as e:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise _unknown_timezone(timezone) from e
 
 
@@ -212,7 +212,7 @@ def month_period(name: str, timezone: str = "UTC") -> Period:
         start, end = month_bounds(name, timezone)
     except NotAMonth:
         raise SLAError(f"period {name!r} is not a month like 2026-10") from None
-    except (ZoneInfoNotFoundError, ValueError) as e:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise _unknown_timezone(timezone) from e
     return Period(name, start, end, timezone)
 
