@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..core import policy as core
+from . import cel
 
 
 class CamelModel(BaseModel):
@@ -108,6 +109,26 @@ def known_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Berlin)") from None
     return value
+
+
+# --- time windows (SLO and SLAContract maintenance) --------------------------------------------
+
+
+class TimeWindow(CamelModel):
+    """``[start, end)`` with both ends RFC 3339 and end after start (checked here and in the API
+    server's CEL, where strings of format date-time are timestamps)."""
+
+    model_config = CamelModel.model_config | {
+        "json_schema_extra": cel.validations(("self.end > self.start", "end must be after start"))
+    }
+    start: AwareDatetime = Field(description="Start, RFC 3339 with Z or an offset, e.g. 2026-10-03T01:30:00Z.")
+    end: AwareDatetime = Field(description="End (exclusive), RFC 3339; after start.")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> TimeWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
 
 
 # --- workload selectors (ErrorBudgetPolicy targets, SLO workloads) ------------------------------

@@ -30,7 +30,7 @@ from ..core.sla import (
 )
 from ..core.windows import DURATION_PATTERN, parse_duration
 from . import cel
-from .common import CamelModel, known_timezone
+from .common import CamelModel, TimeWindow, known_timezone
 from .crdgen import Column, CRDSpec
 from .maintenance_seen import MaintenanceSeen
 from .slo import MAINTENANCE_WINDOWS_MAX, SERVICE_MAX, SERVICE_PATTERN, Condition, SLISpec
@@ -53,20 +53,12 @@ class FeeSpec(CamelModel):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. USD or EUR.")
 
 
-class MaintenanceWindowSpec(CamelModel):
+class MaintenanceWindowSpec(TimeWindow):
     """Planned work; excluded from the SLA only when announced at least minimumNotice before start."""
 
-    start: AwareDatetime = Field(description="Start, RFC 3339 with Z or an offset, e.g. 2026-10-03T01:30:00Z.")
-    end: AwareDatetime = Field(description="End (exclusive), RFC 3339; after start.")
     announced_at: AwareDatetime | None = Field(None, description="When customers were told (RFC 3339). "
                                                "A window never announced is never excluded.")
     description: str = Field("", max_length=1024, description="What the work is, for reports.")
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> MaintenanceWindowSpec:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class MaintenanceSpec(CamelModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..core import conventions as c
 from ..core.causes import DEFAULT_RELEASE_SETTLE, CauseSettings, Maintenance, WorkloadSelector
@@ -38,7 +38,7 @@ from ..core.windows import (
     parse_window,
 )
 from . import cel
-from .common import CamelModel, Target, known_timezone
+from .common import CamelModel, Target, TimeWindow, known_timezone
 from .maintenance_seen import MaintenanceSeen
 
 _PROMQL = "A PromQL expression"
@@ -300,25 +300,10 @@ class AlertingSpec(CamelModel):
 MAINTENANCE_WINDOWS_MAX = 500
 #: Most workload selectors one SLO may link.
 WORKLOADS_MAX = 16
-#: Strings of format date-time are timestamps in the API server's CEL.
-_END_AFTER_START_CEL = "self.end > self.start"
-
-
-class SLOMaintenanceWindowSpec(CamelModel):
+class SLOMaintenanceWindowSpec(TimeWindow):
     """Planned work on the service: bad events inside it count as maintenance in status.budget.byCause."""
 
-    model_config = CamelModel.model_config | {
-        "json_schema_extra": cel.validations((_END_AFTER_START_CEL, "end must be after start"))
-    }
-    start: AwareDatetime = Field(description="Start, RFC 3339 with Z or an offset, e.g. 2026-10-03T01:30:00Z.")
-    end: AwareDatetime = Field(description="End (exclusive), RFC 3339; after start.")
     description: str = Field("", max_length=1024, pattern=TEXT_PATTERN, description="What the work is, for people.")
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> SLOMaintenanceWindowSpec:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class SLOMaintenanceSpec(CamelModel):
