@@ -22,6 +22,8 @@ Users are impersonated: ``bob`` has the built-in ``edit`` role, ``alice`` also `
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -188,6 +190,20 @@ def test_a_retroactive_window_on_a_contract_moves_nothing(cluster, before):
     for name in ("free", "held"):
         assert recomputed(cluster, name, MARKER) == before[name]
     assert action(cluster) == "freeze"
+
+
+def test_the_cli_from_the_cluster_counts_late_windows_as_the_operator_does(cluster, before, prometheus):
+    # by now both SLOs and both contracts carry LATE, each recorded as first seen today: `sloguard
+    # budget --from-cluster` reads those records and splits as the operator does (no maintenance)
+    assert all(recorded(cluster, "slo", n, LATE) for n in ("free", "held"))
+    proc = subprocess.run([sys.executable, "-m", "sloguard.cli", "budget", "--prometheus", prometheus.url, "--at",
+                           T.isoformat().replace("+00:00", "Z"), "-o", "json", "--from-cluster", "-n", NS,
+                           "--kubeconfig", str(cluster.kubeconfig)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = {row["name"]: row["errorBudget"]["byCause"] for row in json.loads(proc.stdout)}
+    for name in ("free", "held"):
+        assert rows[name]["maintenance"] == 0, rows
+        assert rows[name] == pytest.approx(before[name], rel=1e-3), (rows, before)
 
 
 def test_the_record_survives_an_operator_restart(cluster, before, operator):

@@ -50,13 +50,13 @@ class KubeContractMaintenance:
 
 class ListedContracts:
     """Maintenance windows by (namespace, service) from SLAContract objects already read (the CLI's
-    ``--from-cluster``)."""
+    ``--from-cluster``); with ``now``, each counted from its first sighting as the operator counts it."""
 
-    def __init__(self, contracts: list[dict[str, Any]]) -> None:
+    def __init__(self, contracts: list[dict[str, Any]], now: datetime | None = None) -> None:
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         for body in contracts:
             by_namespace.setdefault(str((body.get("metadata") or {}).get("namespace") or ""), []).append(body)
-        self._by_namespace = {ns: windows_by_service(bodies) for ns, bodies in by_namespace.items()}
+        self._by_namespace = {ns: windows_by_service(bodies, now) for ns, bodies in by_namespace.items()}
 
     def maintenance(self, namespace: str, service: str) -> list[Maintenance]:
         return list(self._by_namespace.get(namespace, {}).get(service, []))

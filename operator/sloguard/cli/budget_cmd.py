@@ -25,7 +25,7 @@ from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Thresholds, to_json
 from ..core.causes import ByCause
 from ..services.causes import measure_causes
 from ..services.ports import ContractMaintenance, Rollouts
-from .cluster import cluster_contracts, cluster_rollouts
+from .cluster import cluster_contracts, cluster_rollouts, declared_from_cluster
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     at = args.at or datetime.now(UTC)
-    contracts = cluster_contracts(args)
+    contracts = cluster_contracts(args, at)
+    objectives = declared_from_cluster(objectives, args, at)
     try:
         reader = BudgetReader.connect(settings)
         try:

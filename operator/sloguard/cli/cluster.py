@@ -6,11 +6,13 @@ refuses our credentials or forbids the list is one we could not reach (exit 3).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.contracts import ListedContracts
 from ..api.loader import Document
 from ..core import conventions as c
+from ..core.model import Objective
 from .common import Unreachable, UsageError
 
 if TYPE_CHECKING:
@@ -29,32 +31,51 @@ def _as_written(obj: dict[str, Any]) -> dict[str, Any]:
 def cluster_documents(kinds: tuple[str, ...], namespace: str | None, kubeconfig: str | None,
                       context: str | None) -> list[Document]:
     """Every object of ``kinds`` in ``namespace`` (all when None), source ``cluster:CONTEXT``."""
+    source = f"cluster {context}" if context else "cluster"
+    items = _live(kinds, namespace, kubeconfig, context)
+    return [Document(source, n, _as_written(item)) for n, item in enumerate(items)]
+
+
+def _live(kinds: tuple[str, ...], namespace: str | None, kubeconfig: str | None,
+          context: str | None) -> list[dict[str, Any]]:
+    """The live objects of ``kinds``, status and all (kube errors as exit codes)."""
     from urllib3.exceptions import HTTPError
 
     from ..adapters.kube import KubeError
 
     kube = _connect(kubeconfig, context)
     host = getattr(kube.api.configuration, "host", "?")
-    source = f"cluster {context}" if context else "cluster"
-    docs: list[Document] = []
+    items: list[dict[str, Any]] = []
     for kind in kinds:
         try:
-            items = kube.list(c.API_VERSION, kind, namespace)
+            items += kube.list(c.API_VERSION, kind, namespace)
         except (HTTPError, OSError) as e:
             raise Unreachable(f"cannot reach the API server at {host} to list {kind}s: "
                               f"{type(e).__name__}: {getattr(e, 'reason', e)}") from None
         except KubeError as e:
             raise Unreachable(f"API server at {host}: {e}") from None
-        docs.extend(Document(source, len(docs), _as_written(item)) for item in items)
-    return docs
+    return items
 
 
-def cluster_contracts(args: Any) -> ListedContracts | None:
-    """With ``--from-cluster``: the live SLAContracts' maintenance windows by service; else None."""
+def cluster_contracts(args: Any, now: datetime) -> ListedContracts | None:
+    """With ``--from-cluster``: the live SLAContracts' maintenance windows by service, each counted
+    from when the operator first saw it (``status.maintenanceSeen``), as the operator counts them;
+    else None."""
     if not getattr(args, "from_cluster", False):
         return None
-    docs = cluster_documents((c.KIND_SLA,), args.cluster_namespace, args.kubeconfig, args.context)
-    return ListedContracts([d.body for d in docs if isinstance(d.body, dict)])
+    return ListedContracts(_live((c.KIND_SLA,), args.cluster_namespace, args.kubeconfig, args.context), now)
+
+
+def declared_from_cluster(objectives: list[Objective], args: Any, now: datetime) -> list[Objective]:
+    """With ``--from-cluster``: each SLO's maintenance windows count from when the operator first saw
+    them (``status.maintenanceSeen``), as in the operator's byCause; as written otherwise."""
+    if not getattr(args, "from_cluster", False) or not any(o.causes.maintenance for o in objectives):
+        return objectives
+    from ..api.maintenance_seen import declared_objective
+
+    live = {f"{(b.get('metadata') or {}).get('namespace')}/{(b.get('metadata') or {}).get('name')}": b
+            for b in _live((c.KIND_SLO,), args.cluster_namespace, args.kubeconfig, args.context)}
+    return [declared_objective(o, live[o.key], now) if o.key in live else o for o in objectives]
 
 
 def cluster_rollouts(args: Any) -> KubeRollouts | None:

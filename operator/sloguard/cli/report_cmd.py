@@ -27,7 +27,7 @@ from ..core.model import Objective
 from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
 from ..services.causes import period_by_cause
 from ..services.ports import ContractMaintenance, Rollouts
-from .cluster import cluster_contracts, cluster_rollouts
+from .cluster import cluster_contracts, cluster_rollouts, declared_from_cluster
 from .common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     try:
-        contracts, rollouts = cluster_contracts(args), cluster_rollouts(args)
+        contracts, rollouts = cluster_contracts(args, now), cluster_rollouts(args)
+        objectives = declared_from_cluster(objectives, args, now)
         reader = SLAReader(settings)
         reports = [with_causes(read_report(reader, slo, period, now), slo, reader, now, contracts, rollouts)
                    for slo in objectives]
