@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ..adapters.prometheus import BudgetReader, PrometheusError, SLAReader, add_arguments
-from ..api.loader import load_documents
-from ..core import conventions as c
 from ..core.budget import MIN_BUDGET_COVERAGE, BudgetStatus, Thresholds, to_json
 from ..core.causes import ByCause
 from ..services.causes import measure_causes
@@ -34,10 +32,8 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
-    inputs_named,
     prometheus_settings,
-    read_inputs,
-    report,
+    read_objectives,
 )
 
 _COLOURS = {
@@ -179,13 +175,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run(args: argparse.Namespace) -> int:
-    docs, read_diags = read_inputs(args, (c.KIND_SLO,))
-    loaded = load_documents(docs, read_diags)
-    if report(loaded.diagnostics):
-        return EXIT_FINDINGS
-    objectives = loaded.objectives
-    if not objectives:
-        print(f"sloguard budget: no ServiceLevelObjective found in {inputs_named(args)}", file=sys.stderr)
+    objectives = read_objectives(args)
+    if objectives is None:
         return EXIT_FINDINGS
     settings = prometheus_settings("budget", args)
     if settings is None:

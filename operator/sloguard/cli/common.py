@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.promtool import ENV_VAR, PendingRuleCheck, PromtoolUnavailable, find_promtool
 from ..api.common import Diagnostic
 from ..api.loader import LoadResult, expand_paths, load, load_documents, merge, read_documents
+from ..core import conventions as c
 from ..core.model import Objective
 from ..core.rules import RuleGroup, make_rule_groups
 
@@ -149,6 +150,20 @@ def report(diagnostics: Iterable[Diagnostic]) -> int:
     for d in diags:
         print(str(d), file=sys.stderr)
     return sum(1 for d in diags if d.severity == "error")
+
+
+def read_objectives(args: Any) -> list[Objective] | None:
+    """The ServiceLevelObjectives of the command's inputs (files, stdin or ``--from-cluster``).
+
+    Findings are printed; None when any is an error. Raises :class:`Findings` when there is none.
+    """
+    docs, read_diags = read_inputs(args, (c.KIND_SLO,))
+    loaded = load_documents(docs, read_diags)
+    if report(loaded.diagnostics):
+        return None
+    if not loaded.objectives:
+        raise Findings(f"no ServiceLevelObjective found in {inputs_named(args)}")
+    return list(loaded.objectives)
 
 
 def add_promtool_argument(parser: argparse.ArgumentParser) -> None:

@@ -21,8 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..adapters.prometheus import PrometheusError, SLAReader, add_arguments, read_report
 from ..adapters.slo_report import render_html, render_markdown, to_json
-from ..api.loader import load_documents
-from ..core import conventions as c
 from ..core.model import Objective
 from ..core.report import PeriodError, ReportPeriod, SLOPeriodReport, parse_period, period_containing
 from ..services.causes import period_by_cause
@@ -35,11 +33,9 @@ from .common import (
     add_output_argument,
     add_paths_argument,
     dumps,
-    inputs_named,
     prometheus_failure,
     prometheus_settings,
-    read_inputs,
-    report,
+    read_objectives,
 )
 
 FORMATS = ("json", "yaml", "markdown", "html")
@@ -123,13 +119,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--period: {e}")
     if now <= period.start:
         return _fail(f"period {period.label} has not started yet")
-    docs, read_diags = read_inputs(args, (c.KIND_SLO,))
-    loaded = load_documents(docs, read_diags)
-    if report(loaded.diagnostics):
+    objectives = read_objectives(args)
+    if objectives is None:
         return EXIT_FINDINGS
-    objectives = loaded.objectives
-    if not objectives:
-        return _fail(f"no ServiceLevelObjective found in {inputs_named(args)}", EXIT_FINDINGS)
     settings = prometheus_settings("report", args)
     if settings is None:
         return EXIT_USAGE

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
@@ -112,12 +112,16 @@ def query_length_limit(message: str) -> int | None:
 def fit(indices: list[int], sizes: list[int], limit: int) -> list[list[int]]:
     """``indices`` in order, cut into chunks whose grouped, tagged query stays under ``limit``
     (each expression's ``sizes`` entry plus room for the union and grouping around it)."""
-    budget = int(limit * 0.9)
+    return _pack(indices, [size + 60 for size in sizes], int(limit * 0.9))
+
+
+def _pack(indices: Iterable[int], costs: Iterable[int], limit: int) -> list[list[int]]:
+    """``indices`` in order, cut greedily into chunks whose ``costs`` add up to at most ``limit``
+    (a chunk holds at least one index, whatever its cost)."""
     chunks: list[list[int]] = [[]]
     used = 0
-    for i, size in zip(indices, sizes, strict=True):
-        cost = size + 60
-        if chunks[-1] and used + cost > budget:
+    for i, cost in zip(indices, costs, strict=True):
+        if chunks[-1] and used + cost > limit:
             chunks.append([])
             used = 0
         chunks[-1].append(i)
@@ -202,16 +206,7 @@ class Batcher:
         sizes = [len(e) + 60 for e in exprs]
         total = sum(sizes)
         wanted = max(math.ceil(total / self.max_chunk_bytes), min(self.workers, math.ceil(total / 50_000)))
-        limit = max(1, math.ceil(total / wanted))
-        chunks: list[list[int]] = [[]]
-        size = 0
-        for i, s in enumerate(sizes):
-            if chunks[-1] and size + s > limit:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(i)
-            size += s
-        return chunks
+        return _pack(range(len(sizes)), sizes, max(1, math.ceil(total / wanted)))
 
 
 __all__ = ["TAG_LABEL", "Batch", "Batcher", "Builder", "Result", "fit", "grouped", "query_length_limit", "tagged"]
