@@ -229,6 +229,9 @@ def test_helm_uninstall_leaves_no_admission_object_or_cluster_rbac_of_the_releas
             cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([_in_team(slo_doc()), _in_team(POLICY_DOC)]))
             cluster.wait_until(lambda: bool(get("validatingwebhookconfiguration", f"{RELEASE}-holds").get("webhooks")),
                                timeout=120, what="a hold enforced by the webhook mechanism")
+            # the hold is enforced first, then the policy's status is written (one handler pass)
+            cluster.wait_until(lambda: (get("errorbudgetpolicy", "-n", TEAM, POLICY).get("status") or {}).get(
+                "action") in ("freeze", "emergency"), timeout=60, what="the policy's status to say it holds")
             held = get("errorbudgetpolicy", "-n", TEAM, POLICY)["status"]
             assert held["action"] in ("freeze", "emergency"), held
             assert '"severity": "debug"' in op.output()  # logLevel reached the operator
